@@ -1,0 +1,64 @@
+"""``${env:NAME}`` and ``${file:PATH}`` interpolation, so secrets stay out of the rules file."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ruleengine.config.yamlmarks import Path_
+
+_REF = re.compile(r"\$\$|\$\{(?P<kind>env|file):(?P<arg>[^}]*)\}")
+
+
+def interpolate(
+    data: Any,
+    *,
+    base_dir: Path,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Any, set[str], list[tuple[Path_, str]]]:
+    """Return (data with references resolved, the secret values used, problems by key path).
+
+    ``$$`` escapes a literal ``$``. Every resolved value counts as a secret for redaction.
+    """
+    env = os.environ if environ is None else environ
+    secrets: set[str] = set()
+    problems: list[tuple[Path_, str]] = []
+
+    def resolve(value: str, path: Path_) -> str:
+        def one(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            kind, arg = match.group("kind"), match.group("arg").strip()
+            if kind == "env":
+                if arg not in env:
+                    problems.append((path, f"environment variable {arg} is not set"))
+                    return ""
+                secret = env[arg]
+            else:
+                file = Path(arg).expanduser()
+                file = file if file.is_absolute() else base_dir / file
+                try:
+                    secret = file.read_text(encoding="utf-8").strip()
+                except (OSError, UnicodeDecodeError) as exc:
+                    reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                    problems.append((path, f"cannot read secret file {file}: {reason}"))
+                    return ""
+            if secret:
+                secrets.add(secret)
+            return secret
+
+        return _REF.sub(one, value)
+
+    def walk(node: Any, path: Path_) -> Any:
+        if isinstance(node, str):
+            return resolve(node, path) if "$" in node else node
+        if isinstance(node, dict):
+            return {key: walk(value, (*path, str(key))) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value, (*path, index)) for index, value in enumerate(node)]
+        return node
+
+    return walk(data, ()), secrets, problems

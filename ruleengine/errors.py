@@ -1,0 +1,27 @@
+"""The small exception tree: everything a user can cause derives from RuleEngineError."""
+
+from __future__ import annotations
+
+
+class RuleEngineError(Exception):
+    """Base of every error ruleengine reports to a user (never shown as a traceback)."""
+
+
+class ConfigError(RuleEngineError):
+    """The rules file is invalid; carries every problem found, each with file:line and key path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class RenderError(RuleEngineError):
+    """A template failed to render for a given event (names the rule)."""
+
+
+class DeliveryError(RuleEngineError):
+    """A destination could not be reached or refused a notification."""
+
+
+class StateError(RuleEngineError):
+    """The state database cannot be opened or written."""

@@ -1,0 +1,128 @@
+"""Values passed between pipeline stages. All frozen: a stage never mutates what it was given."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something a source observed: one log line or one marker file.
+
+    ``id`` is stable for the same observation (same file identity and offset, same marker
+    identity and content), so an event re-read after a crash yields the same outbox ids and
+    is de-duplicated there.
+    """
+
+    id: str
+    source: str
+    kind: str  # "line" | "marker"
+    text: str
+    time: float
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A source position to persist in the same transaction as the batch's notifications."""
+
+    source: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events read together, the position that covers them, and what to do once durable.
+
+    ``on_committed(matched)`` runs after the outbox commit (e.g. archiving a marker file) and
+    is told whether any rule produced a notification; it must be safe to skip, because a crash
+    may happen just before it.
+    """
+
+    events: tuple[Event, ...]
+    positions: tuple[Position, ...] = ()
+    on_committed: Callable[[bool], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A rendered message for one destination; ``id`` is the outbox row's stable id."""
+
+    id: str
+    destination: str
+    rule: str
+    source: str
+    text: str
+    title: str | None = None
+    color: str = "gray"
+    notify: bool = False
+    created: float = 0.0
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        """Plain JSON-able form, as stored in the outbox."""
+        return {
+            "id": self.id,
+            "destination": self.destination,
+            "rule": self.rule,
+            "source": self.source,
+            "text": self.text,
+            "title": self.title,
+            "color": self.color,
+            "notify": self.notify,
+            "created": self.created,
+            "fields": dict(self.fields),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Notification:
+        return cls(
+            id=str(record["id"]),
+            destination=str(record["destination"]),
+            rule=str(record["rule"]),
+            source=str(record["source"]),
+            text=str(record["text"]),
+            title=record.get("title"),
+            color=str(record.get("color", "gray")),
+            notify=bool(record.get("notify", False)),
+            created=float(record.get("created", 0.0)),
+            fields=dict(record.get("fields") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The service accepted the notification."""
+
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A transient failure; ``after`` is the service's requested wait in seconds, if it gave one."""
+
+    reason: str
+    after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Permanent:
+    """The service refused the notification for good; retrying would not help."""
+
+    reason: str
+
+
+Outcome = Delivered | Retry | Permanent
+
+
+def stable_id(*parts: object) -> str:
+    """A short, deterministic id from the given parts (used for events and outbox rows)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(str(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()

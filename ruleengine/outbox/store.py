@@ -1,0 +1,238 @@
+"""SQLite state: outbox rows, source positions and marker ledger, one transaction per batch.
+
+Durability over speed: WAL with ``synchronous=FULL``, so a committed batch survives power loss.
+Each thread gets its own connection; SQLite serialises writers and WAL lets readers (``status``)
+run beside the daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruleengine.errors import StateError
+from ruleengine.model import Notification, Position
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    destination TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | dead
+    record TEXT NOT NULL,
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (destination, state, seq);
+CREATE TABLE IF NOT EXISTS positions (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (source, key)
+);
+"""
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    notification: Notification
+    attempts: int
+    next_attempt: float
+    enqueued: float
+    last_error: str | None
+
+
+class Store:
+    """The state database in ``state_dir/state.db``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / "state.db"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot use state database {self.path}: {exc}") from None
+        except OSError as exc:
+            raise StateError(f"cannot create state directory {state_dir}: {exc.strerror}") from None
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StateError(
+                f"{self.path} was written by a newer ruleengine (schema {row[0]}, this one "
+                f"knows {SCHEMA_VERSION}); upgrade ruleengine or move the file away"
+            )
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- the one write the engine makes per batch ------------------------------------------
+
+    def commit(self, notifications: Iterable[Notification], positions: Iterable[Position]) -> int:
+        """Enqueue notifications and record positions atomically; returns rows newly queued.
+
+        A notification whose id is already known (the same event re-read after a crash) is
+        ignored, which is what keeps duplicates rare.
+        """
+        now = time.time()
+        added = 0
+        with self.transaction() as conn:
+            for item in notifications:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO outbox (id, destination, record, created, updated)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (item.id, item.destination, json.dumps(item.to_record()), now, now),
+                )
+                added += cursor.rowcount
+            conn.executemany(
+                "INSERT INTO positions (source, key, value, updated) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source, key) DO UPDATE SET value = excluded.value,"
+                " updated = excluded.updated",
+                [(p.source, p.key, p.value, now) for p in positions],
+            )
+        return added
+
+    def position(self, source: str, key: str) -> str | None:
+        row = (
+            self._conn()
+            .execute("SELECT value FROM positions WHERE source = ? AND key = ?", (source, key))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def positions(self, source: str) -> dict[str, str]:
+        rows = (
+            self._conn()
+            .execute("SELECT key, value FROM positions WHERE source = ?", (source,))
+            .fetchall()
+        )
+        return {str(key): str(value) for key, value in rows}
+
+    def forget_position(self, source: str, key: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM positions WHERE source = ? AND key = ?", (source, key))
+
+    # -- the delivery side -----------------------------------------------------------------
+
+    def next_pending(self, destination: str) -> OutboxRow | None:
+        """The oldest pending row of a destination (FIFO), or None."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT seq, record, attempts, next_attempt, created, last_error FROM outbox"
+                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT 1",
+                (destination,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return OutboxRow(
+            seq=row[0],
+            notification=Notification.from_record(json.loads(row[1])),
+            attempts=row[2],
+            next_attempt=row[3],
+            enqueued=row[4],
+            last_error=row[5],
+        )
+
+    def mark_delivered(self, seq: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"
+                " WHERE seq = ?",
+                (time.time(), seq),
+            )
+
+    def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
+                " updated = ? WHERE seq = ?",
+                (next_attempt, error, time.time(), seq),
+            )
+
+    def mark_dead(self, seq: int, error: str, fallback: Notification | None = None) -> None:
+        """Dead-letter a row and, in the same transaction, enqueue its fallback notice."""
+        now = time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?,"
+                " updated = ? WHERE seq = ?",
+                (error, now, seq),
+            )
+            if fallback is not None:
+                conn.execute(
+                    "INSERT OR IGNORE INTO outbox (id, destination, record, created, updated)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (fallback.id, fallback.destination, json.dumps(fallback.to_record()), now, now),
+                )
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{destination: {state: rows}} for status output and tests."""
+        out: dict[str, dict[str, int]] = {}
+        for destination, state, count in self._conn().execute(
+            "SELECT destination, state, COUNT(*) FROM outbox GROUP BY destination, state"
+        ):
+            out.setdefault(destination, {})[state] = count
+        return out
+
+    def prune_delivered(self, older_than: float) -> int:
+        """Forget delivered rows older than ``older_than`` (epoch seconds)."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM outbox WHERE state = 'delivered' AND updated < ?", (older_than,)
+            )
+        return cursor.rowcount

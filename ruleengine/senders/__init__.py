@@ -1,0 +1,58 @@
+"""Senders deliver one notification to one service and classify the result.
+
+A sender never retries: it returns ``Delivered``, ``Retry(after)`` or ``Permanent(reason)`` and
+the dispatcher owns the retry policy. New service = one module + one line in ``SENDERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ruleengine.model import Notification, Outcome
+from ruleengine.redact import Redactor
+
+
+class Sender(Protocol):
+    """What the dispatcher needs from a destination."""
+
+    #: Default client-side pacing (messages per second) when the destination sets no ``rate``.
+    default_rate: float | None
+
+    def preview(self, notification: Notification) -> dict[str, Any]:
+        """The exact request that ``send`` would make (secrets redacted), for dry runs."""
+        ...
+
+    def send(self, notification: Notification) -> Outcome:
+        """Deliver once; never raise for delivery problems, classify them."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class SenderContext:
+    """What every sender may use besides its own settings."""
+
+    name: str
+    redactor: Redactor
+
+
+SenderFactory = Callable[[Any, SenderContext], Sender]
+
+
+def _registry() -> dict[str, SenderFactory]:
+    from ruleengine.senders import console, webhook  # noqa: PLC0415 - registry is the index
+
+    return {
+        "console": console.ConsoleSender,
+        "webhook": webhook.WebhookSender,
+    }
+
+
+def make_sender(settings: Any, context: SenderContext) -> Sender:
+    """Build the sender for a destination's validated settings (``settings.type`` picks it)."""
+    return _registry()[settings.type](settings, context)

@@ -1,0 +1,151 @@
+"""The one HTTP helper every web sender composes: timeouts, redaction, outcome classification."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from ruleengine import __version__
+from ruleengine.model import Delivered, Outcome, Permanent, Retry
+from ruleengine.redact import Redactor
+
+USER_AGENT = f"ruleengine/{__version__}"
+CONNECT_TIMEOUT = 5.0
+_BODY_SNIPPET = 200
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    text: str
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+
+class HttpClient:
+    """A ``requests.Session`` with explicit timeouts whose errors never leak secrets."""
+
+    def __init__(self, redactor: Redactor, timeout: float = 10.0) -> None:
+        self.redactor = redactor
+        self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.trust_env = True
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response | Retry:
+        """Make one request: a Response, or Retry for connection problems and timeouts."""
+        try:
+            reply = self.session.request(
+                method,
+                url,
+                json=json_body,
+                data=data,
+                headers=dict(headers or {}),
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            return Retry("timed out")
+        except requests.ConnectionError as exc:
+            return Retry(self.redactor(f"connection failed: {_root_cause(exc)}"))
+        except requests.RequestException as exc:
+            return Retry(self.redactor(f"request failed: {type(exc).__name__}: {exc}"))
+        return Response(reply.status_code, reply.headers, reply.text[:65536])
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def classify(response: Response, redactor: Redactor, now: float | None = None) -> Outcome:
+    """The universal classification: 2xx delivered; 408/429/5xx retry; other codes permanent."""
+    status = response.status
+    snippet = redactor(" ".join(response.text.split())[:_BODY_SNIPPET])
+    if 200 <= status < 300:
+        return Delivered(f"HTTP {status}")
+    reason = f"HTTP {status}" + (f": {snippet}" if snippet else "")
+    if status in {429, 408} or status >= 500:
+        return Retry(reason, retry_after(response, now))
+    return Permanent(reason)
+
+
+def retry_after(response: Response, now: float | None = None) -> float | None:
+    """Seconds the service asked us to wait: Retry-After, body retry_after(_ms), X-*-Reset."""
+    now = time.time() if now is None else now
+    for reader in (_header_retry_after, _body_retry_after, _reset_headers):
+        wait = reader(response, now)
+        if wait is not None:
+            return max(0.0, wait)
+    return None
+
+
+def _header_retry_after(response: Response, now: float) -> float | None:
+    header = (response.headers.get("Retry-After") or "").strip()
+    if not header:
+        return None
+    try:
+        return float(header)
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(header).timestamp() - now
+    except (TypeError, ValueError):
+        return None
+
+
+def _body_retry_after(response: Response, _now: float) -> float | None:
+    body = response.json()
+    if not isinstance(body, dict):
+        return None
+    for key, scale in (("retry_after_ms", 0.001), ("retry_after", 1.0), ("retry-after", 1.0)):
+        value = body.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value) * scale
+    return None
+
+
+def _reset_headers(response: Response, now: float) -> float | None:
+    """``X-*-Reset-After`` (seconds) or ``X-*-Reset`` (epoch seconds, or seconds if small)."""
+    relative = absolute = None
+    for name, value in response.headers.items():
+        lower = name.lower()
+        if not lower.startswith("x-"):
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if lower.endswith("-reset-after"):
+            relative = number
+        elif lower.endswith("-reset"):
+            absolute = number - now if number > 1e9 else number
+    return relative if relative is not None else absolute
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason of a requests error ("Connection refused"), without the URL."""
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    text = str(seen)
+    if "Errno" in text:
+        return text[text.index("[Errno") :].rstrip(")'\"")
+    return type(seen).__name__

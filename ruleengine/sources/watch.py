@@ -1,0 +1,54 @@
+"""A thin wrapper over watchdog: wake a source's thread when something changes in a directory."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+log = logging.getLogger(__name__)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, callback: Callable[[FileSystemEvent], None]) -> None:
+        self.callback = callback
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.callback(event)
+
+
+class DirectoryWatch:
+    """Watches directories with the OS backend; the periodic rescan of each source is the net."""
+
+    def __init__(self, callback: Callable[[FileSystemEvent], None], name: str) -> None:
+        self._observer: Any = Observer()
+        self._observer.name = f"watch-{name}"
+        self._handler = _Handler(callback)
+        self._watched: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def add(self, directory: Path, recursive: bool = False) -> bool:
+        """Watch ``directory``; False when it cannot be watched (missing, no permission)."""
+        with self._lock:
+            if directory in self._watched:
+                return True
+            try:
+                self._observer.schedule(self._handler, str(directory), recursive=recursive)
+            except OSError as exc:
+                log.debug("cannot watch %s: %s", directory, exc)
+                return False
+            self._watched.add(directory)
+            return True
+
+    def start(self) -> None:
+        self._observer.start()
+
+    def stop(self) -> None:
+        self._observer.stop()
+        if self._observer.is_alive():
+            self._observer.join(5.0)
