@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.receiver import Receiver
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves threads running (a stop that does not stop is a bug)."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5.0
+    while True:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        # The receiver's per-connection threads end with their connections.
+        leaked = [t for t in leaked if not t.name.startswith("Thread-")]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"threads leaked: {[t.name for t in leaked]}"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as server:
+        yield server
+
+
+@pytest.fixture
+def write_rules(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write a rules file into tmp_path and return its path."""
+
+    def write(text: str, name: str = "rules.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

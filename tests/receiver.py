@@ -1,0 +1,122 @@
+"""A real HTTP receiver on loopback, in a thread, that records requests and answers as scripted.
+
+Every sender and end-to-end test talks to this instead of a mock: real sockets, real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """How to answer one request."""
+
+    status: int = 200
+    body: str | bytes = "ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (for timeouts)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    time: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+class Receiver:
+    """``with Receiver() as r:`` → ``r.url``; script with ``r.reply(...)``; read ``r.requests``."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self._script: deque[Reply] = deque()
+        self.default = Reply()
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with receiver._cond:
+                    reply = receiver._script.popleft() if receiver._script else receiver.default
+                if reply.delay:
+                    time.sleep(reply.delay)
+                with receiver._cond:
+                    receiver.requests.append(
+                        Request(
+                            self.command, self.path, dict(self.headers.items()), body, time.time()
+                        )
+                    )
+                    receiver._cond.notify_all()
+                payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
+                try:
+                    self.send_response(reply.status)
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the client gave up (timeout test): nothing to answer
+
+            do_POST = do_PUT = do_GET = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: tests read ``requests`` instead."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self.server.serve_forever,
+            name="receiver",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
+
+    def reply(self, *replies: Reply) -> None:
+        """Queue answers for the next requests, in order; afterwards ``default`` answers."""
+        with self._cond:
+            self._script.extend(replies)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Request]:
+        """Block until ``count`` requests arrived; fail the test if they do not."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"expected {count} requests within {timeout}s, got {len(self.requests)}"
+                    )
+                self._cond.wait(left)
+            return list(self.requests)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)

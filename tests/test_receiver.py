@@ -1,0 +1,32 @@
+"""The receiver fixture itself: later sender tests rely on its scripting being exact."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.receiver import Receiver, Reply
+
+
+def test_records_requests_and_follows_the_script(receiver: Receiver) -> None:
+    receiver.reply(Reply(status=429, headers={"Retry-After": "3"}, body="slow down"))
+    first = requests.post(receiver.url + "/hook", json={"a": 1}, timeout=5)
+    second = requests.put(receiver.url + "/other", data=b"raw", timeout=5)
+    assert (first.status_code, first.headers["Retry-After"], first.text) == (429, "3", "slow down")
+    assert (second.status_code, second.text) == (200, "ok")
+    got = receiver.wait_for(2)
+    assert [(r.method, r.path) for r in got] == [("POST", "/hook"), ("PUT", "/other")]
+    assert got[0].json() == {"a": 1}
+    assert got[1].body == b"raw"
+
+
+def test_delay_makes_a_client_time_out(receiver: Receiver) -> None:
+    receiver.reply(Reply(delay=0.5))
+    with pytest.raises(requests.Timeout):
+        requests.post(receiver.url, json={}, timeout=0.1)
+    receiver.wait_for(1)
+
+
+def test_wait_for_fails_when_nothing_arrives(receiver: Receiver) -> None:
+    with pytest.raises(AssertionError, match="expected 1 requests"):
+        receiver.wait_for(1, timeout=0.2)
