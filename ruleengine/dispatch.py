@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ruleengine.config.schema import RetryPolicy
+from ruleengine.config.destinations import RetryPolicy
 from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry, stable_id
 from ruleengine.outbox import OutboxRow, Store
 from ruleengine.redact import Redactor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 import pydantic
 import yaml
 
+from ruleengine.config.destinations import Destination
 from ruleengine.config.interpolate import interpolate
-from ruleengine.config.schema import LogfileSource, MarkersSource, RulesFile
+from ruleengine.config.schema import Rule, RulesFile
+from ruleengine.config.sources import Source
 from ruleengine.config.yamlmarks import MarkedYaml, Path_, load_marked
 from ruleengine.errors import ConfigError
 
@@ -77,7 +80,9 @@ def load_config_text(text: str, path: Path, environ: Mapping[str, str] | None = 
     try:
         model = RulesFile.model_validate(data)
     except pydantic.ValidationError as exc:
-        problems.extend(_pydantic_problems(exc, data))
+        # A value that failed to interpolate is already reported; don't also call it invalid.
+        unresolved = {key_path for key_path, _ in problems}
+        problems.extend(p for p in _pydantic_problems(exc, data) if p[0] not in unresolved)
     problems.extend(_reference_problems(data))
     if problems:
         raise ConfigError(_format(problems, marked, path))
@@ -138,7 +143,13 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> Path_:
     return tuple(path)
 
 
-_TYPE_NAMES = {"destinations": ("console", "webhook"), "sources": ("logfile", "markers")}
+def _union_members(union: Any) -> dict[str, type[pydantic.BaseModel]]:
+    """{type tag: model} of a discriminated ``Annotated[A | B, Field(discriminator="type")]``."""
+    members = typing.get_args(typing.get_args(union)[0]) or (typing.get_args(union)[0],)
+    return {typing.get_args(m.model_fields["type"].annotation)[0]: m for m in members}
+
+
+_TYPES = {"destinations": _union_members(Destination), "sources": _union_members(Source)}
 
 
 def _message(error: Any, key_path: Path_, data: Any) -> str:
@@ -153,7 +164,7 @@ def _message(error: Any, key_path: Path_, data: Any) -> str:
         return "required key is missing"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         section = key_path[0] if key_path else ""
-        choices = ", ".join(_TYPE_NAMES.get(str(section), ()))
+        choices = ", ".join(_TYPES.get(str(section), {}))
         if kind == "union_tag_not_found":
             return f"missing 'type' (expected one of: {choices})"
         return f"unknown type {error['ctx']['tag']!r} (expected one of: {choices})"
@@ -163,40 +174,33 @@ def _message(error: Any, key_path: Path_, data: Any) -> str:
 
 def _known_keys(key_path: Path_, data: Any) -> list[str]:
     """Field names of the model found at ``key_path`` (for 'did you mean')."""
-    from ruleengine.config import schema  # noqa: PLC0415 - only on the error path
-
     model: Any = RulesFile
     node = data
-    for index, part in enumerate(key_path):
+    index = 0
+    while index < len(key_path):
+        part = key_path[index]
         node = node.get(part) if isinstance(node, dict) else None
-        if (
-            model is RulesFile
-            and part in ("destinations", "sources")
-            and index + 2 <= len(key_path)
-        ):
-            continue
-        if index >= 1 and key_path[index - 1] in ("destinations", "sources"):
+        if model is RulesFile and part in _TYPES and index + 1 < len(key_path):
+            name = key_path[index + 1]
+            node = node.get(name) if isinstance(node, dict) else None
             kind = node.get("type") if isinstance(node, dict) else None
-            model = {
-                "console": schema.ConsoleDestination,
-                "webhook": schema.WebhookDestination,
-                "logfile": LogfileSource,
-                "markers": MarkersSource,
-            }.get(str(kind))
+            model = _TYPES[str(part)].get(str(kind))
             if model is None:
                 return []
+            index += 2
             continue
-        if part == "rules" or isinstance(part, int):
-            model = schema.Rule
+        if model is RulesFile and part == "rules":
+            model = Rule
+            index += 2  # skip the list index
+            node = None
             continue
         field_info = getattr(model, "model_fields", {}).get(part)
         annotation = getattr(field_info, "annotation", None)
-        if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
-            model = annotation
-        else:
+        if not (isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)):
             return []
-    fields = getattr(model, "model_fields", {})
-    return sorted(fields)
+        model = annotation
+        index += 1
+    return sorted(getattr(model, "model_fields", {}))
 
 
 def _section(data: Any, key: str, kind: type) -> Any:

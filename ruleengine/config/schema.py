@@ -3,138 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import jinja2
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ruleengine.colors import PALETTE, is_color
+from ruleengine.config.destinations import Destination
+from ruleengine.config.sources import Source
+from ruleengine.config.types import Color, Names, Strict
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _SYNTAX_ENV = jinja2.Environment(autoescape=False)  # noqa: S701 - parse-only, output is chat text
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``30``, ``1.5``, ``"500ms"``, ``"10s"``, ``"2m"``, ``"1h"`` or ``"1d"``."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 2m or 1h")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    else:
-        raise ValueError("expected a duration such as 30s, 2m or 1h")
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    Field(json_schema_extra={"examples": ["30s", "2m", "1h"]}),
-]
-
-
-def _check_color(value: Any) -> Any:
-    if isinstance(value, str) and not is_color(value):
-        raise ValueError(f"expected one of {', '.join(PALETTE)} or #rrggbb")
-    return value
-
-
-Color = Annotated[
-    str,
-    BeforeValidator(_check_color),
-    Field(description=f"One of {', '.join(PALETTE)}, or #rrggbb."),
-]
-
-
-def _one_or_many(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-Names = Annotated[list[str], BeforeValidator(_one_or_many)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RetryPolicy(Strict):
-    """How long a destination keeps trying before a notification is dead-lettered."""
-
-    max_attempts: int = Field(0, ge=0, description="0 means limited by max_age only.")
-    max_age: Duration = Field(24 * 3600.0, description="Give up on a notification this old.")
-    backoff: Duration = Field(1.0, description="First retry delay; doubles each attempt.")
-    backoff_max: Duration = Field(300.0, description="Cap of the exponential backoff.")
-
-
-class _Destination(Strict):
-    fallback: str | None = Field(None, description="Destination told when delivery fails.")
-    rate: float | None = Field(None, gt=0, description="Messages per second (client pacing).")
-    retry: RetryPolicy = RetryPolicy()
-
-
-class ConsoleDestination(_Destination):
-    """Print a coloured line per notification (needs no credentials)."""
-
-    type: Literal["console"]
-    stream: Literal["stdout", "stderr"] = "stdout"
-    color_output: Literal["auto", "always", "never"] = "auto"
-
-
-class WebhookDestination(_Destination):
-    """POST (or PUT) a JSON document to any HTTP endpoint."""
-
-    type: Literal["webhook"]
-    url: str
-    method: Literal["POST", "PUT"] = "POST"
-    headers: dict[str, str] = {}
-    timeout: Duration = Field(10.0, description="Read timeout; connect timeout is 5s at most.")
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
-
-
-Destination = Annotated[ConsoleDestination | WebhookDestination, Field(discriminator="type")]
-
-
-class LogfileSource(Strict):
-    """Tail log files; each complete line is one event."""
-
-    type: Literal["logfile"]
-    paths: Annotated[list[str], Field(min_length=1)]
-    start_at: Literal["end", "beginning"] = "end"
-    encoding: str = "utf-8"
-    max_line: int = Field(65536, ge=256, description="Longer lines are truncated (bytes).")
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value: str) -> str:
-        import codecs  # noqa: PLC0415 - only needed here
-
-        try:
-            codecs.lookup(value)
-        except LookupError:
-            raise ValueError(f"unknown encoding {value!r}") from None
-        return value
-
-
-class MarkersSource(Strict):
-    """Watch a directory; each marker file dropped into it is one event."""
-
-    type: Literal["markers"]
-    directory: str
-    after: Literal["delete", "archive", "keep"] = "archive"
-    max_size: int = Field(1024 * 1024, ge=1, description="Larger markers go to failed/.")
-
-
-Source = Annotated[LogfileSource | MarkersSource, Field(discriminator="type")]
 
 
 class Defaults(Strict):

@@ -9,7 +9,7 @@ import time
 from typing import Any, TextIO
 
 from ruleengine.colors import to_rgb
-from ruleengine.config.schema import ConsoleDestination
+from ruleengine.config.destinations import ConsoleDestination
 from ruleengine.model import Delivered, Notification, Outcome, Retry
 from ruleengine.senders import SenderContext
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ruleengine.colors import to_hex
-from ruleengine.config.schema import WebhookDestination
+from ruleengine.config.destinations import WebhookDestination
 from ruleengine.model import Notification, Outcome, Retry
 from ruleengine.redact import redact_url
 from ruleengine.senders import SenderContext

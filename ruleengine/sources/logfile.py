@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ruleengine.config.schema import LogfileSource as LogfileSettings
+from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.model import Batch, Event, Position, stable_id
 from ruleengine.sources import Emit, SourceContext
 from ruleengine.sources.watch import DirectoryWatch

@@ -19,7 +19,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent
 
-from ruleengine.config.schema import MarkersSource as MarkersSettings
+from ruleengine.config.sources import MarkersSource as MarkersSettings
 from ruleengine.model import Batch, Event, Position, stable_id
 from ruleengine.sources import Emit, SourceContext
 from ruleengine.sources.watch import DirectoryWatch

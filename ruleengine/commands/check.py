@@ -1,0 +1,26 @@
+"""``ruleengine check``: validate a rules file; exit 0 when valid, 2 with every problem."""
+
+from __future__ import annotations
+
+import argparse
+
+from ruleengine.config import load_config
+
+NAME = "check"
+HELP = "validate a rules file (exit 0 valid, 2 invalid)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
+
+    add_config_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    model = config.model
+    print(
+        f"{config.path}: OK ({len(model.sources)} sources, {len(model.rules)} rules, "
+        f"{len(model.destinations)} destinations)"
+    )
+    return 0

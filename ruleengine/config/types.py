@@ -1,0 +1,59 @@
+"""Value types shared by the rules file models: durations, colours, name lists."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from ruleengine.colors import PALETTE, is_color
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``30``, ``1.5``, ``"500ms"``, ``"10s"``, ``"2m"``, ``"1h"`` or ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 2m or 1h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise ValueError("expected a duration such as 30s, 2m or 1h")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    Field(json_schema_extra={"examples": ["30s", "2m", "1h"]}),
+]
+
+
+def _check_color(value: Any) -> Any:
+    if isinstance(value, str) and not is_color(value):
+        raise ValueError(f"expected one of {', '.join(PALETTE)} or #rrggbb")
+    return value
+
+
+Color = Annotated[
+    str,
+    BeforeValidator(_check_color),
+    Field(description=f"One of {', '.join(PALETTE)}, or #rrggbb."),
+]
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Names = Annotated[list[str], BeforeValidator(_one_or_many)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
