@@ -16,7 +16,7 @@ from ruleengine.config.destinations import Destination
 from ruleengine.config.interpolate import interpolate
 from ruleengine.config.schema import Rule, RulesFile
 from ruleengine.config.sources import Source
-from ruleengine.config.yamlmarks import MarkedYaml, Path_, load_marked
+from ruleengine.config.yamlmarks import MarkedYaml, Path_, StructureError, load_marked
 from ruleengine.errors import ConfigError
 
 MAX_RULES_FILE = 4 * 1024 * 1024
@@ -69,6 +69,8 @@ def load_config_text(text: str, path: Path, environ: Mapping[str, str] | None = 
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{where}: YAML syntax error: {problem}"]) from None
+    except StructureError as exc:
+        raise ConfigError([f"{path}:{exc.line}: {exc}"]) from None
     if not isinstance(marked.data, dict):
         raise ConfigError(
             [f"{path}:1: expected a mapping with state_dir, destinations, sources and rules"]

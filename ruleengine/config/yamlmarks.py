@@ -27,14 +27,62 @@ class MarkedYaml:
         return None
 
 
+MAX_NODES = 100_000  # a rules file is small; more means alias expansion ("billion laughs")
+
+
+class StructureError(ValueError):
+    """The YAML is well-formed but unusable as data (recursive or exploding aliases)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def load_marked(text: str) -> MarkedYaml:
-    """Parse ``text``; raises ``yaml.YAMLError`` (which carries a mark) on syntax errors."""
+    """Parse ``text``; raises ``yaml.YAMLError`` (with a mark) or ``StructureError``."""
     node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is not None:
+        _check_structure(node)
     data = yaml.safe_load(text)
     marked = MarkedYaml(data=data)
     if node is not None:
         _walk(node, (), marked, set())
     return marked
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_structure(root: yaml.Node) -> None:
+    """Reject alias cycles and documents whose aliases expand past MAX_NODES."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_path:
+            raise StructureError(node.start_mark.line + 1, "recursive YAML alias")
+        on_path.add(key)
+        total = 1
+        for child in _children(node):
+            total += size(child)
+            if total > MAX_NODES:
+                raise StructureError(
+                    node.start_mark.line + 1,
+                    f"document expands to more than {MAX_NODES} values (alias expansion?)",
+                )
+        on_path.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def _walk(node: yaml.Node, path: Path_, out: MarkedYaml, seen: set[int]) -> None:
