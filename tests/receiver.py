@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,6 +32,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     time: float
+    reply: Reply = field(default_factory=Reply)  # how it was answered
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -47,6 +49,8 @@ class Receiver:
         self.requests: list[Request] = []
         self._script: deque[Reply] = deque()
         self.default = Reply()
+        # When set, answers every unscripted request (e.g. randomly, for chaos tests).
+        self.responder: Callable[[], Reply] | None = None
         self._cond = threading.Condition()
         receiver = self
 
@@ -60,13 +64,23 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with receiver._cond:
-                    reply = receiver._script.popleft() if receiver._script else receiver.default
+                    if receiver._script:
+                        reply = receiver._script.popleft()
+                    elif receiver.responder is not None:
+                        reply = receiver.responder()
+                    else:
+                        reply = receiver.default
                 if reply.delay:
                     time.sleep(reply.delay)
                 with receiver._cond:
                     receiver.requests.append(
                         Request(
-                            self.command, self.path, dict(self.headers.items()), body, time.time()
+                            self.command,
+                            self.path,
+                            dict(self.headers.items()),
+                            body,
+                            time.time(),
+                            reply,
                         )
                     )
                     receiver._cond.notify_all()

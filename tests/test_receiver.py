@@ -30,3 +30,10 @@ def test_delay_makes_a_client_time_out(receiver: Receiver) -> None:
 def test_wait_for_fails_when_nothing_arrives(receiver: Receiver) -> None:
     with pytest.raises(AssertionError, match="expected 1 requests"):
         receiver.wait_for(1, timeout=0.2)
+
+
+def test_each_request_records_the_reply_it_got(receiver: Receiver) -> None:
+    replies = iter([Reply(status=500), Reply(status=429, headers={"Retry-After": "1"})])
+    receiver.responder = lambda: next(replies)
+    statuses = [requests.post(receiver.url, json={}, timeout=5).status_code for _ in range(2)]
+    assert statuses == [r.reply.status for r in receiver.wait_for(2)] == [500, 429]
