@@ -10,7 +10,14 @@ import re
 from typing import Annotated, Literal
 
 import jinja2
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from ruleengine.config.types import Duration, Strict
 
@@ -35,6 +42,10 @@ def _email(value: str) -> str:
     return value
 
 
+def _listify(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
 def _template(value: str | None) -> str | None:
     if value is not None:
         try:
@@ -49,6 +60,12 @@ def _matrix_room(value: str) -> str:
         raise ValueError(
             "expected a room id like '!abcdef:example.org' (Room settings → Advanced), not an alias"
         )
+    return value
+
+
+def _ntfy_topic(value: str) -> str:
+    if not re.match(r"^[-_A-Za-z0-9]{1,64}$", value):
+        raise ValueError("expected a topic name: letters, digits, - and _ (at most 64)")
     return value
 
 
@@ -184,7 +201,7 @@ class NtfyDestination(HttpDestination):
 
     type: Literal["ntfy"]
     url: HttpUrl = "https://ntfy.sh"
-    topic: Annotated[str, Field(pattern=r"^[-_A-Za-z0-9]{1,64}$")]
+    topic: Annotated[str, AfterValidator(_ntfy_topic)]
     token: str | None = Field(None, description="Access token (Bearer).")
     username: str | None = None
     password: str | None = None
@@ -228,10 +245,11 @@ class EmailDestination(DestinationBase):
     host: Text
     port: int | None = Field(None, ge=1, le=65535, description="Default 587/465/25 by security.")
     security: Literal["starttls", "ssl", "none"] = "starttls"
+    ca_file: str | None = Field(None, description="CA bundle for a private relay's certificate.")
     username: str | None = None
     password: str | None = None
     from_: Email = Field("ruleengine@localhost", alias="from")
-    to: Annotated[list[Email], Field(min_length=1)]
+    to: Annotated[list[Email], BeforeValidator(_listify), Field(min_length=1)]
     subject_prefix: str = "[ruleengine] "
     timeout: Timeout = 30.0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+import warnings
 from typing import Any
 
 from ruleengine.config.destinations import AppriseDestination
@@ -46,6 +47,13 @@ class AppriseSender:
         # Apprise URLs carry tokens anywhere (tgram://bot:token/chat): mask every long piece.
         pieces = re.split(r"[/:@?&=#]", settings.url)
         self.redactor.add(settings.url, *(p for p in pieces if len(p) >= SECRET_PART_CHARS))
+        # Apprise imports its plugins (some using modules Python deprecates, like imghdr) on
+        # first use: do that here, at start-up in the main thread, with those warnings quiet.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.apprise = self._instance(settings.url)
+
+    def _instance(self, url: str) -> Any:
         module = _load()
         if module is None:
             raise ConfigError(
@@ -56,11 +64,12 @@ class AppriseSender:
             )
         # Apprise logs the URLs it handles; keep its chatter out of ours.
         logging.getLogger("apprise").setLevel(logging.CRITICAL)
-        self.apprise = module.Apprise()
-        if not self.apprise.add(settings.url):
+        instance = module.Apprise()
+        if not instance.add(url):
             raise ConfigError(
                 [f"destination {self.name!r}: apprise does not understand url {self.shown_url}"]
             )
+        return instance
 
     @property
     def shown_url(self) -> str:

@@ -51,14 +51,20 @@ def _cut(text: str, limit: int, unit: Unit) -> str:
 
 
 def fit(text: str, limit: int, render: Callable[[str], str], unit: Unit = "chars") -> str:
-    """Truncate ``text`` so that ``render(text)`` fits ``limit`` (escaping may grow it)."""
-    candidate = text
-    budget = limit
-    while size(render(candidate), unit) > limit and budget > 0:
-        overshoot = size(render(candidate), unit) - limit
-        budget = min(budget, size(candidate, unit)) - max(overshoot, 1)
-        candidate = truncate(text, max(budget, 0), unit)
-    return candidate
+    """The longest truncation of ``text`` whose ``render`` fits ``limit`` (escaping grows text).
+
+    Binary search on the text budget: rendering is monotonic in the text kept.
+    """
+    if size(render(text), unit) <= limit:
+        return text
+    low, high = 0, min(limit, size(text, unit))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(render(truncate(text, middle, unit)), unit) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return truncate(text, low, unit)
 
 
 def url_secrets(url: str) -> list[str]:

@@ -75,18 +75,23 @@ class EmailSender:
             "body": truncate(notification.text, BODY_CHARS),
         }
 
+    def _tls(self) -> ssl.SSLContext:
+        # Certificates are always verified; a private CA is trusted through ca_file instead.
+        return ssl.create_default_context(cafile=self.settings.ca_file)
+
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
         if settings.security == "ssl":
             return smtplib.SMTP_SSL(
-                settings.host,
-                self.port,
-                timeout=settings.timeout,
-                context=ssl.create_default_context(),
+                settings.host, self.port, timeout=settings.timeout, context=self._tls()
             )
         client = smtplib.SMTP(settings.host, self.port, timeout=settings.timeout)
-        if settings.security == "starttls":
-            client.starttls(context=ssl.create_default_context())
+        try:
+            if settings.security == "starttls":
+                client.starttls(context=self._tls())
+        except BaseException:
+            client.close()
+            raise
         return client
 
     def send(self, notification: Notification) -> Outcome:
@@ -114,7 +119,7 @@ class EmailSender:
 
 def _reply(code: int, error: bytes | str, redactor: Redactor) -> Permanent | Retry:
     text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
-    reason = redactor(f"SMTP {code}: {' '.join(text.split())}")
+    reason = redactor(f"SMTP {code} {' '.join(text.split())}")
     return Permanent(reason) if 500 <= code < 600 else Retry(reason)
 
 

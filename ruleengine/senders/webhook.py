@@ -19,6 +19,19 @@ from ruleengine.senders import SenderContext
 from ruleengine.senders.common import url_secrets
 from ruleengine.senders.http import HttpClient, HttpRequest
 
+VARIABLES = (
+    "id",
+    "rule",
+    "source",
+    "text",
+    "title",
+    "color",
+    "color_hex",
+    "notify",
+    "time",
+    "fields",
+)
+
 
 class BodyError(Exception):
     """The body template failed for this notification: retrying cannot fix it."""
@@ -58,7 +71,10 @@ class WebhookSender:
         try:
             text = self.template.render(self.document(notification))
         except Exception as exc:  # undefined names, sandbox, a filter on odd data: template bugs
-            raise BodyError(f"body template failed: {type(exc).__name__}: {exc}") from None
+            detail = f"{type(exc).__name__}: {exc}"
+            if "StrictUndefined" in detail:  # ``{{ missing | tojson }}`` hides the name
+                detail = f"an undefined variable; known: {', '.join(VARIABLES)}"
+            raise BodyError(f"body template failed: {detail}") from None
         if "json" in self.settings.content_type:
             try:
                 json.loads(text)
