@@ -41,7 +41,7 @@ def test_every_sender_type_loads_and_builds(write_rules: Any) -> None:
     config = load_config(write_rules(VALID), environ=env)
     assert "syt_matrix_token" in config.secrets
     model = config.model
-    assert model.destinations["mail"].to == ["ops@example.org"]  # type: ignore[union-attr]
+    assert model.destinations["mail"].to == ["ops@example.org"]
     for name, settings in model.destinations.items():
         sender = make_sender(settings, SenderContext(name, Redactor(config.secrets)))
         sender.close()

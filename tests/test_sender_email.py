@@ -202,3 +202,17 @@ def test_default_ports_follow_security() -> None:
     for security, port in (("starttls", 587), ("ssl", 465), ("none", 25)):
         preview = make("email", host="h", to=["a@b.c"], security=security).preview(note())
         assert preview["smtp"] == f"h:{port}"
+
+
+def test_line_breaks_in_a_title_do_not_break_the_subject(smtp: SmtpServer) -> None:
+    outcome = _send(_mailer(smtp.port), title="Backup\r\nBcc: victim@example.org")
+    assert isinstance(outcome, Delivered)
+    (mail,) = smtp.mails
+    assert mail.message["Subject"] == "[ruleengine] Backup Bcc: victim@example.org"
+    assert mail.recipients == ["ops@example.org", "oncall@example.org"]
+
+
+def test_undecodable_log_bytes_are_mailed_as_question_marks(smtp: SmtpServer) -> None:
+    outcome = _send(_mailer(smtp.port), text="bad \udcff byte")
+    assert isinstance(outcome, Delivered)
+    assert smtp.mails[0].message.get_body(("plain",)).get_content() == "bad ? byte\n"

@@ -114,3 +114,10 @@ def test_zulip_error_result_is_permanent_with_its_message(receiver: Receiver) ->
     outcome = sender.send(note())
     sender.close()
     assert outcome == Permanent("HTTP 400: STREAM_DOES_NOT_EXIST: Stream 'ops' does not exist")
+
+
+def test_zulip_form_survives_undecodable_log_bytes(receiver: Receiver) -> None:
+    receiver.reply(Reply(200, '{"result": "success"}'))
+    request = send_one(_zulip(receiver.url), receiver, note("bad \udcff byte", title="t\udcff"))
+    form = dict(parse_qsl(request.text))
+    assert (form["content"], form["topic"]) == ("bad ? byte", "t?")

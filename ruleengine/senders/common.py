@@ -108,6 +108,11 @@ def first_line(text: str, limit: int) -> str:
     return truncate(line, limit, marker="…")
 
 
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line (headers, subjects, topics cannot hold line breaks), shortened."""
+    return truncate(" ".join(text.split()), limit, marker="…")
+
+
 def html_message(text: str, title: str | None, color: str | None = None) -> str:
     """Escaped HTML: bold title, line breaks kept, optionally coloured for Matrix clients."""
     body = html.escape(text).replace("\n", "<br>")

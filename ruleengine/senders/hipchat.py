@@ -18,6 +18,7 @@ from ruleengine.senders.common import fit, palette_name, truncate, with_title
 from ruleengine.senders.http import HttpClient, HttpRequest
 
 MESSAGE_CHARS = 10_000
+TITLE_CHARS = 500  # keeps room for the text whatever a template puts in the title
 
 
 class HipChatSender:
@@ -36,7 +37,7 @@ class HipChatSender:
 
         def render(text: str) -> str:
             body = html.escape(text).replace("\n", "<br>")
-            title = notification.title
+            title = notification.title and truncate(notification.title, TITLE_CHARS)
             return f"<b>{html.escape(title)}</b><br>{body}" if title else body
 
         return render(fit(notification.text, MESSAGE_CHARS, render))

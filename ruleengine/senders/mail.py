@@ -19,7 +19,7 @@ from ruleengine.config.destinations import EmailDestination
 from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
 from ruleengine.redact import Redactor
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import first_line, html_message, truncate
+from ruleengine.senders.common import first_line, html_message, one_line, truncate
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 SUBJECT_CHARS = 120
@@ -37,10 +37,9 @@ class EmailSender:
         self.port = settings.port or DEFAULT_PORTS[settings.security]
 
     def subject(self, notification: Notification) -> str:
-        head = (
-            notification.title or first_line(notification.text, SUBJECT_CHARS) or notification.rule
-        )
-        return self.settings.subject_prefix + truncate(head, SUBJECT_CHARS, marker="…")
+        head = notification.title or first_line(notification.text, SUBJECT_CHARS)
+        # One line: a line break from a template must not start a new header (Bcc: …).
+        return one_line(self.settings.subject_prefix + (head or notification.rule), SUBJECT_CHARS)
 
     def message(self, notification: Notification) -> EmailMessage:
         message = EmailMessage()
@@ -53,7 +52,8 @@ class EmailSender:
         if notification.notify:
             message["Importance"] = "high"
             message["X-Priority"] = "1"
-        text = truncate(notification.text, BODY_CHARS)
+        # Lone surrogates (undecodable log bytes) cannot be encoded: show them as "?".
+        text = truncate(notification.text, BODY_CHARS).encode("utf-8", "replace").decode()
         message.set_content(text)
         bar = to_hex(notification.color, notification.id)
         message.add_alternative(
@@ -95,35 +95,49 @@ class EmailSender:
         return client
 
     def send(self, notification: Notification) -> Outcome:
-        message = self.message(notification)
         try:
-            with self._connect() as client:
-                if self.settings.username is not None and self.settings.password is not None:
-                    client.login(self.settings.username, self.settings.password)
-                refused = client.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            return _refused(exc.recipients, self.redactor)
-        except smtplib.SMTPResponseException as exc:
-            return _reply(exc.smtp_code, exc.smtp_error, self.redactor)
-        except smtplib.SMTPNotSupportedError as exc:  # e.g. no STARTTLS or AUTH offered
-            return Permanent(self.redactor(f"SMTP server does not support it: {exc}"))
-        except (smtplib.SMTPException, OSError) as exc:  # disconnects, refused, timeouts, TLS
-            return Retry(self.redactor(f"SMTP {type(exc).__name__}: {exc}".rstrip(": ")))
+            message = self.message(notification)
+        except (ValueError, UnicodeError) as exc:  # text no mail can carry: retrying won't help
+            return Permanent(self.redactor(f"cannot build the mail: {exc}"))
+        try:
+            refused = self._transact(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            return _failure(exc, self.redactor)
         if refused:
             return Delivered(self.redactor(f"refused by some recipients: {', '.join(refused)}"))
         return Delivered("accepted by SMTP server")
+
+    def _transact(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        """One SMTP session; returns the recipients refused while others accepted."""
+        with self._connect() as client:
+            if self.settings.username is not None and self.settings.password is not None:
+                client.login(self.settings.username, self.settings.password)
+            return client.send_message(message)
 
     def close(self) -> None:
         """Each send opens its own connection: nothing kept between messages."""
 
 
+def _failure(exc: smtplib.SMTPException | OSError, redactor: Redactor) -> Permanent | Retry:
+    """SMTP reply classes decide; a server lacking a feature we need is a settings problem."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _refused(exc.recipients, redactor)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply(exc.smtp_code, exc.smtp_error, redactor)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):  # e.g. no STARTTLS or AUTH offered
+        return Permanent(redactor(f"SMTP server does not support it: {exc}"))
+    # Disconnects, refused connections, timeouts, TLS failures: worth another try.
+    return Retry(redactor(f"SMTP {type(exc).__name__}: {exc}".rstrip(": ")))
+
+
 def _reply(code: int, error: bytes | str, redactor: Redactor) -> Permanent | Retry:
+    """4xx is transient, 5xx permanent (RFC 5321 reply classes)."""
     text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
     reason = redactor(f"SMTP {code} {' '.join(text.split())}")
     return Permanent(reason) if 500 <= code < 600 else Retry(reason)
 
 
-def _refused(recipients: dict[str, tuple[int, bytes]], redactor: Redactor) -> Outcome:
+def _refused(recipients: dict[str, tuple[int, bytes]], redactor: Redactor) -> Permanent | Retry:
     """Every recipient refused: permanent only if every refusal was permanent."""
     outcomes = [_reply(code, text, redactor) for code, text in recipients.values()]
     details = (f"{who}: {o.reason}" for who, o in zip(recipients, outcomes, strict=True))

@@ -15,11 +15,12 @@ from ruleengine.colors import to_hex
 from ruleengine.config.destinations import MatrixDestination
 from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import fit, html_message, with_title
+from ruleengine.senders.common import fit, html_message, truncate, with_title
 from ruleengine.senders.http import HttpClient, HttpRequest
 
 # Events are limited to 65,536 bytes in total; body and formatted_body share that budget.
 EVENT_BYTES = 60_000
+TITLE_CHARS = 500  # keeps room for the text whatever a template puts in the title
 
 
 class MatrixSender:
@@ -42,11 +43,12 @@ class MatrixSender:
         return self._content(notification, text, color)
 
     def _content(self, notification: Notification, text: str, color: str) -> dict[str, Any]:
+        title = notification.title and truncate(notification.title, TITLE_CHARS)
         return {
             "msgtype": "m.text" if notification.notify else "m.notice",
-            "body": with_title(text, notification.title, bold=""),
+            "body": with_title(text, title, bold=""),
             "format": "org.matrix.custom.html",
-            "formatted_body": html_message(text, notification.title, color),
+            "formatted_body": html_message(text, title, color),
             # Intentional mentions: none, so names inside event text never ping anyone.
             "m.mentions": {},
         }

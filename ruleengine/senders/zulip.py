@@ -8,7 +8,7 @@ from typing import Any
 from ruleengine.config.destinations import ZulipDestination
 from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import color_emoji, truncate, with_title
+from ruleengine.senders.common import color_emoji, one_line, truncate, with_title
 from ruleengine.senders.http import HttpClient, HttpRequest
 
 CONTENT_CHARS = 10_000  # max_message_length of a default server
@@ -34,10 +34,13 @@ class ZulipSender:
         if self.settings.emoji:
             text = f"{color_emoji(notification.color, notification.id)} {text}"
         topic = self.settings.topic or notification.title or notification.rule
+        # Form encoding is UTF-8: undecodable log bytes (lone surrogates) become "?".
+        text = text.encode("utf-8", "replace").decode()
+        topic = topic.encode("utf-8", "replace").decode()
         return {
             "type": "stream",
             "to": self.settings.stream,
-            "topic": truncate(topic, TOPIC_CHARS, marker="…"),
+            "topic": one_line(topic, TOPIC_CHARS),
             "content": truncate(text, CONTENT_CHARS),
         }
 
