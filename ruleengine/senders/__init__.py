@@ -45,11 +45,38 @@ SenderFactory = Callable[[Any, SenderContext], Sender]
 
 
 def _registry() -> dict[str, SenderFactory]:
-    from ruleengine.senders import console, webhook  # noqa: PLC0415 - registry is the index
+    from ruleengine.senders import (  # noqa: PLC0415 - registry is the index
+        apprise,
+        console,
+        discord,
+        googlechat,
+        gotify,
+        hipchat,
+        mail,
+        matrix,
+        ntfy,
+        slack,
+        teams,
+        webhook,
+        zulip,
+    )
 
     return {
         "console": console.ConsoleSender,
         "webhook": webhook.WebhookSender,
+        "slack": slack.SlackSender,
+        "mattermost": slack.SlackSender,
+        "rocketchat": slack.SlackSender,
+        "teams": teams.TeamsSender,
+        "discord": discord.DiscordSender,
+        "googlechat": googlechat.GoogleChatSender,
+        "matrix": matrix.MatrixSender,
+        "hipchat": hipchat.HipChatSender,
+        "ntfy": ntfy.NtfySender,
+        "gotify": gotify.GotifySender,
+        "zulip": zulip.ZulipSender,
+        "email": mail.EmailSender,
+        "apprise": apprise.AppriseSender,
     }
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from ruleengine import __version__
 from ruleengine.model import Delivered, Outcome, Permanent, Retry
-from ruleengine.redact import Redactor
+from ruleengine.redact import MASK, Redactor, redact_url
 
 USER_AGENT = f"ruleengine/{__version__}"
 CONNECT_TIMEOUT = 5.0
@@ -31,6 +31,47 @@ class Response:
             return json.loads(self.text)
         except ValueError:
             return None
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request a sender wants made: what ``send`` does and what ``preview`` shows.
+
+    ``url_secret`` says the URL is the credential (webhooks), so previews show only its host;
+    values of ``secret_headers`` are masked in previews (their scheme word is kept).
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    data: Mapping[str, str] | bytes | None = None
+    url_secret: bool = True
+    secret_headers: frozenset[str] = frozenset({"authorization"})
+
+    def preview(self) -> dict[str, Any]:
+        """The request as ``ruleengine test`` shows it: secrets masked, body exact."""
+        shown: dict[str, Any] = {
+            "method": self.method,
+            "url": redact_url(self.url) if self.url_secret else self.url,
+            "headers": {key: self._masked(key, value) for key, value in self.headers.items()},
+        }
+        if self.json is not None:
+            shown["json"] = self.json
+        if isinstance(self.data, bytes):
+            shown["data"] = self.data.decode("utf-8", "replace")
+        elif self.data is not None:
+            shown["form"] = dict(self.data)
+        return shown
+
+    def _masked(self, key: str, value: str) -> str:
+        if key.lower() not in self.secret_headers:
+            return value
+        scheme, _, rest = value.partition(" ")
+        return f"{scheme} {MASK}" if rest and scheme.isalpha() and len(scheme) < 10 else MASK
+
+
+Check = Callable[[Response, Redactor], Outcome]
 
 
 class HttpClient:
@@ -71,6 +112,19 @@ class HttpClient:
             return Retry(self.redactor(f"request failed: {type(exc).__name__}: {exc}"))
         return Response(reply.status_code, reply.headers, reply.text[:65536])
 
+    def send(self, request: HttpRequest, check: Check | None = None) -> Outcome:
+        """Make ``request`` once and classify the answer (``check`` defaults to ``classify``)."""
+        reply = self.request(
+            request.method,
+            request.url,
+            json_body=request.json,
+            data=request.data,
+            headers=request.headers,
+        )
+        if isinstance(reply, Retry):
+            return reply
+        return (check or classify)(reply, self.redactor)
+
     def close(self) -> None:
         self.session.close()
 
@@ -78,13 +132,37 @@ class HttpClient:
 def classify(response: Response, redactor: Redactor, now: float | None = None) -> Outcome:
     """The universal classification: 2xx delivered; 408/429/5xx retry; other codes permanent."""
     status = response.status
-    snippet = redactor(" ".join(response.text.split())[:_BODY_SNIPPET])
     if 200 <= status < 300:
         return Delivered(f"HTTP {status}")
-    reason = f"HTTP {status}" + (f": {snippet}" if snippet else "")
+    detail = redactor(error_detail(response))
+    reason = f"HTTP {status}" + (f": {detail}" if detail else "")
     if status in {429, 408} or status >= 500:
         return Retry(reason, retry_after(response, now))
     return Permanent(reason)
+
+
+def error_detail(response: Response) -> str:
+    """A short reason from the services' error bodies, else the start of the body text.
+
+    Shapes: HipChat/Google ``{"error": {...}}``, Matrix ``errcode``, Discord ``code``+``message``,
+    Zulip ``result: error``, Rocket.Chat ``success: false``; Slack's are plain strings.
+    """
+    body = response.json()
+    parts: list[Any] = []
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            parts = [error.get("status") or error.get("type"), error.get("message")]
+        elif "errcode" in body:
+            parts = [body.get("errcode"), body.get("error")]
+        elif "code" in body and "message" in body:
+            parts = [f"code {body['code']}", body.get("message")]
+        elif body.get("result") == "error":
+            parts = [body.get("code"), body.get("msg")]
+        elif body.get("success") is False:
+            parts = [error or body.get("message") or "success: false"]
+    text = ": ".join(str(part) for part in parts if part not in (None, ""))
+    return " ".join((text or response.text).split())[:_BODY_SNIPPET]
 
 
 def retry_after(response: Response, now: float | None = None) -> float | None:
@@ -123,8 +201,13 @@ def _body_retry_after(response: Response, _now: float) -> float | None:
 
 
 def _reset_headers(response: Response, now: float) -> float | None:
-    """``X-*-Reset-After`` (seconds) or ``X-*-Reset`` (epoch seconds, or seconds if small)."""
-    relative = absolute = None
+    """``X-*-Reset-After`` (seconds) or ``X-*-Reset`` (epoch seconds, or seconds if small).
+
+    With several reset headers (HipChat sends rate-limit and flood-control ones) the latest wins:
+    sending before it would only earn another 429.
+    """
+    relative: float | None = None
+    absolute: float | None = None
     for name, value in response.headers.items():
         lower = name.lower()
         if not lower.startswith("x-"):
@@ -134,9 +217,10 @@ def _reset_headers(response: Response, now: float) -> float | None:
         except ValueError:
             continue
         if lower.endswith("-reset-after"):
-            relative = number
+            relative = max(number, relative or 0.0)
         elif lower.endswith("-reset"):
-            absolute = number - now if number > 1e9 else number
+            wait = number - now if number > 1e9 else number
+            absolute = max(wait, absolute or 0.0)
     return relative if relative is not None else absolute
 
 

@@ -1,15 +1,40 @@
-"""Generic webhook: a JSON document describing the notification, POSTed (or PUT) to a URL."""
+"""Generic webhook: a JSON document describing the notification, sent to any HTTP endpoint.
+
+By default the document is ruleengine's own (id, rule, text, colour…); ``body`` replaces it
+with a sandboxed Jinja template, so any JSON API can be spoken without a new sender.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import jinja2
 
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import WebhookDestination
-from ruleengine.model import Notification, Outcome, Retry
-from ruleengine.redact import redact_url
+from ruleengine.model import Notification, Outcome, Permanent
+from ruleengine.render import make_environment
 from ruleengine.senders import SenderContext
-from ruleengine.senders.http import HttpClient, Response, classify
+from ruleengine.senders.common import url_secrets
+from ruleengine.senders.http import HttpClient, HttpRequest
+
+VARIABLES = (
+    "id",
+    "rule",
+    "source",
+    "text",
+    "title",
+    "color",
+    "color_hex",
+    "notify",
+    "time",
+    "fields",
+)
+
+
+class BodyError(Exception):
+    """The body template failed for this notification: retrying cannot fix it."""
 
 
 class WebhookSender:
@@ -19,10 +44,14 @@ class WebhookSender:
         self.settings = settings
         self.redactor = context.redactor
         # The URL may itself be the credential (most chat webhooks are): always a secret.
-        self.redactor.add(settings.url, *settings.headers.values())
+        self.redactor.add(*url_secrets(settings.url), *settings.headers.values())
         self.http = HttpClient(self.redactor, timeout=settings.timeout)
+        self.template: jinja2.Template | None = None
+        if settings.body is not None:
+            self.template = make_environment().from_string(settings.body)
 
-    def body(self, notification: Notification) -> dict[str, Any]:
+    def document(self, notification: Notification) -> dict[str, Any]:
+        """The default body, and the variables a ``body`` template sees."""
         return {
             "id": notification.id,
             "rule": notification.rule,
@@ -36,28 +65,55 @@ class WebhookSender:
             "fields": dict(notification.fields),
         }
 
-    def headers(self, notification: Notification) -> dict[str, str]:
-        return {"Idempotency-Key": notification.id, **self.settings.headers}
+    def rendered(self, notification: Notification) -> str:
+        """The ``body`` template's output, checked to be JSON when the content type says so."""
+        assert self.template is not None  # noqa: S101 - only called with a template
+        try:
+            text = self.template.render(self.document(notification))
+        except Exception as exc:  # undefined names, sandbox, a filter on odd data: template bugs
+            detail = f"{type(exc).__name__}: {exc}"
+            if "StrictUndefined" in detail:  # ``{{ missing | tojson }}`` hides the name
+                detail = f"an undefined variable; known: {', '.join(VARIABLES)}"
+            raise BodyError(f"body template failed: {detail}") from None
+        if "json" in self.settings.content_type:
+            try:
+                json.loads(text)
+            except ValueError as exc:
+                raise BodyError(
+                    f"body template did not produce JSON ({exc}); quote values with | tojson"
+                ) from None
+        return text
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
+    def headers(self, notification: Notification) -> dict[str, str]:
         return {
-            "method": self.settings.method,
-            "url": redact_url(self.settings.url),
-            "headers": {key: "***" for key in self.settings.headers},
-            "json": self.body(notification),
+            "Idempotency-Key": notification.id,
+            "Content-Type": self.settings.content_type,
+            **self.settings.headers,
         }
 
-    def send(self, notification: Notification) -> Outcome:
-        reply = self.http.request(
+    def request(self, notification: Notification) -> HttpRequest:
+        templated = self.template is not None
+        return HttpRequest(
             self.settings.method,
             self.settings.url,
-            json_body=self.body(notification),
             headers=self.headers(notification),
+            json=None if templated else self.document(notification),
+            data=self.rendered(notification).encode("utf-8") if templated else None,
+            secret_headers=frozenset(key.lower() for key in self.settings.headers),
         )
-        if isinstance(reply, Retry):
-            return reply
-        assert isinstance(reply, Response)  # noqa: S101 - narrowing for mypy
-        return classify(reply, self.redactor)
+
+    def preview(self, notification: Notification) -> dict[str, Any]:
+        try:
+            return self.request(notification).preview()
+        except BodyError as exc:
+            return {"error": self.redactor(str(exc))}
+
+    def send(self, notification: Notification) -> Outcome:
+        try:
+            request = self.request(notification)
+        except BodyError as exc:
+            return Permanent(self.redactor(str(exc)))
+        return self.http.send(request)
 
     def close(self) -> None:
         self.http.close()

@@ -1,0 +1,128 @@
+"""Pure helpers senders share: length limits with a visible marker, palette mapping, HTML.
+
+Composition over a base class: each sender picks what its service needs from here.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ruleengine.colors import PALETTE, to_hex, to_rgb
+
+TRUNCATED = "… [truncated]"
+SECRET_PART_CHARS = 16
+Unit = Literal["chars", "bytes"]
+
+# The named colours (without ``random``) a hex colour is snapped to for services that only
+# know names (HipChat, Teams).
+NAMED = tuple(name for name in PALETTE if name != "random")
+
+_EMOJI = {
+    "yellow": "\U0001f7e1",
+    "green": "\U0001f7e2",
+    "red": "\U0001f534",
+    "purple": "\U0001f7e3",
+    "gray": "\u26aa",
+}
+
+
+def size(text: str, unit: Unit = "chars") -> int:
+    return len(text.encode("utf-8")) if unit == "bytes" else len(text)
+
+
+def truncate(text: str, limit: int, unit: Unit = "chars", marker: str = TRUNCATED) -> str:
+    """``text`` if it fits in ``limit``, else its start plus ``marker`` (the whole fits)."""
+    if size(text, unit) <= limit:
+        return text
+    room = limit - size(marker, unit)
+    if room <= 0:
+        return _cut(marker, limit, unit)
+    return _cut(text, room, unit) + marker
+
+
+def _cut(text: str, limit: int, unit: Unit) -> str:
+    if unit == "chars":
+        return text[:limit]
+    # Cut on a byte budget without splitting a UTF-8 sequence.
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def fit(text: str, limit: int, render: Callable[[str], str], unit: Unit = "chars") -> str:
+    """The longest truncation of ``text`` whose ``render`` fits ``limit`` (escaping grows text).
+
+    Binary search on the text budget: rendering is monotonic in the text kept.
+    """
+    if size(render(text), unit) <= limit:
+        return text
+    low, high = 0, min(limit, size(text, unit))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(render(truncate(text, middle, unit)), unit) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return truncate(text, low, unit)
+
+
+def url_secrets(url: str) -> list[str]:
+    """A webhook URL and its token-like parts (long path segments, query values).
+
+    Services echo the token alone in errors ("unknown webhook abc…"), so masking only the
+    whole URL is not enough; short segments ("hooks", "api") are words, not credentials.
+    """
+    parts = urlsplit(url)
+    pieces = [unquote(p) for p in parts.path.split("/")]
+    pieces += [value for _, value in parse_qsl(parts.query)]
+    return [url, *(piece for piece in pieces if len(piece) >= SECRET_PART_CHARS)]
+
+
+def palette_name(color: str, seed: str = "") -> str:
+    """A named palette colour for ``color``: itself, ``random`` resolved, or the nearest name."""
+    if color in NAMED:
+        return color
+    r, g, b = to_rgb(color, seed)
+
+    def distance(name: str) -> int:
+        nr, ng, nb = to_rgb(name)
+        return (r - nr) ** 2 + (g - ng) ** 2 + (b - nb) ** 2
+
+    return min(NAMED, key=distance)
+
+
+def color_int(color: str, seed: str = "") -> int:
+    """0xRRGGBB as an integer (Discord embeds)."""
+    return int(to_hex(color, seed)[1:], 16)
+
+
+def color_emoji(color: str, seed: str = "") -> str:
+    """A coloured circle for services without colours (Google Chat, Zulip)."""
+    return _EMOJI[palette_name(color, seed)]
+
+
+def first_line(text: str, limit: int) -> str:
+    """The first non-empty line, shortened to ``limit`` characters (mail subjects, topics)."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return truncate(line, limit, marker="…")
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line (headers, subjects, topics cannot hold line breaks), shortened."""
+    return truncate(" ".join(text.split()), limit, marker="…")
+
+
+def html_message(text: str, title: str | None, color: str | None = None) -> str:
+    """Escaped HTML: bold title, line breaks kept, optionally coloured for Matrix clients."""
+    body = html.escape(text).replace("\n", "<br>")
+    if title:
+        body = f"<b>{html.escape(title)}</b><br>{body}"
+    if color:
+        body = f'<span data-mx-color="{color}">{body}</span>'
+    return body
+
+
+def with_title(text: str, title: str | None, bold: str = "*") -> str:
+    """``*title*`` on its own line above the text (for Markdown-ish services)."""
+    return f"{bold}{title}{bold}\n{text}" if title else text

@@ -1,0 +1,55 @@
+"""Gotify application messages; ``notify`` picks the priority (0 silent … ≥ 8 sound)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruleengine.config.destinations import GotifyDestination
+from ruleengine.model import Notification, Outcome
+from ruleengine.senders import SenderContext
+from ruleengine.senders.common import truncate
+from ruleengine.senders.http import HttpClient, HttpRequest
+
+# Gotify stores messages in its database without a documented cap; keep them readable.
+MESSAGE_CHARS = 32_000
+TITLE_CHARS = 250
+
+
+class GotifySender:
+    # Self-hosted with no documented limit: no client-side pacing by default.
+    default_rate: float | None = None
+
+    def __init__(self, settings: GotifyDestination, context: SenderContext) -> None:
+        self.settings = settings
+        self.redactor = context.redactor
+        self.redactor.add(settings.token)
+        self.http = HttpClient(self.redactor, timeout=settings.timeout)
+
+    def payload(self, notification: Notification) -> dict[str, Any]:
+        settings = self.settings
+        return {
+            "title": truncate(notification.title or notification.rule, TITLE_CHARS),
+            "message": truncate(notification.text, MESSAGE_CHARS),
+            "priority": settings.priority_notify
+            if notification.notify
+            else settings.priority_silent,
+        }
+
+    def request(self, notification: Notification) -> HttpRequest:
+        return HttpRequest(
+            "POST",
+            self.settings.url.rstrip("/") + "/message",
+            headers={"X-Gotify-Key": self.settings.token},
+            json=self.payload(notification),
+            url_secret=False,
+            secret_headers=frozenset({"x-gotify-key"}),
+        )
+
+    def preview(self, notification: Notification) -> dict[str, Any]:
+        return self.request(notification).preview()
+
+    def send(self, notification: Notification) -> Outcome:
+        return self.http.send(self.request(notification))
+
+    def close(self) -> None:
+        self.http.close()

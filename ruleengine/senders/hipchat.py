@@ -1,0 +1,79 @@
+"""HipChat API v2 room notifications: the original tool's target, for self-hosted servers.
+
+Native colours (yellow green red purple gray random) and ``notify``; the token goes in a
+Bearer header (``auth_token=`` in the query ends up in access logs). A 429 has no Retry-After:
+the classifier waits until the X-Ratelimit-Reset / X-FloodControl-Reset epoch instead.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import quote
+
+from ruleengine.config.destinations import HipChatDestination
+from ruleengine.model import Notification, Outcome
+from ruleengine.senders import SenderContext
+from ruleengine.senders.common import fit, palette_name, truncate, with_title
+from ruleengine.senders.http import HttpClient, HttpRequest
+
+MESSAGE_CHARS = 10_000
+TITLE_CHARS = 500  # keeps room for the text whatever a template puts in the title
+
+
+class HipChatSender:
+    # Flood control allows 30 messages per minute per room.
+    default_rate: float | None = 0.5
+
+    def __init__(self, settings: HipChatDestination, context: SenderContext) -> None:
+        self.settings = settings
+        self.redactor = context.redactor
+        self.redactor.add(settings.token)
+        self.http = HttpClient(self.redactor, timeout=settings.timeout)
+
+    def message(self, notification: Notification) -> str:
+        if self.settings.message_format == "text":
+            return truncate(with_title(notification.text, notification.title, ""), MESSAGE_CHARS)
+
+        def render(text: str) -> str:
+            body = html.escape(text).replace("\n", "<br>")
+            title = notification.title and truncate(notification.title, TITLE_CHARS)
+            return f"<b>{html.escape(title)}</b><br>{body}" if title else body
+
+        return render(fit(notification.text, MESSAGE_CHARS, render))
+
+    def payload(self, notification: Notification) -> dict[str, Any]:
+        # HipChat resolves "random" itself; hex colours snap to the nearest named one.
+        color = notification.color
+        payload: dict[str, Any] = {
+            "message": self.message(notification),
+            "color": color if color == "random" else palette_name(color, notification.id),
+            "notify": notification.notify,
+            "message_format": self.settings.message_format,
+        }
+        if self.settings.from_:
+            payload["from"] = self.settings.from_
+        return payload
+
+    def url(self) -> str:
+        room = quote(self.settings.room, safe="")
+        return f"{self.settings.url.rstrip('/')}/v2/room/{room}/notification"
+
+    def request(self, notification: Notification) -> HttpRequest:
+        return HttpRequest(
+            "POST",
+            self.url(),
+            headers={"Authorization": f"Bearer {self.settings.token}"},
+            json=self.payload(notification),
+            url_secret=False,
+        )
+
+    def preview(self, notification: Notification) -> dict[str, Any]:
+        return self.request(notification).preview()
+
+    def send(self, notification: Notification) -> Outcome:
+        # 204 on success; {"error": {"code", "message", "type"}} on failure.
+        return self.http.send(self.request(notification))
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,147 @@
+"""Mail through SMTP (STARTTLS, SSL or plain; optional AUTH): the classic fallback for rooms.
+
+SMTP's own classes decide the outcome: 4xx replies, disconnects and network errors are
+transient (Retry), 5xx replies are permanent. A message some recipients accepted counts as
+delivered: retrying would send it to those recipients again.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from ruleengine.colors import to_hex
+from ruleengine.config.destinations import EmailDestination
+from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
+from ruleengine.redact import Redactor
+from ruleengine.senders import SenderContext
+from ruleengine.senders.common import first_line, html_message, one_line, truncate
+
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+SUBJECT_CHARS = 120
+BODY_CHARS = 1_000_000  # mail servers commonly refuse messages over 10 MB; a log dump is not mail
+
+
+class EmailSender:
+    default_rate: float | None = None
+
+    def __init__(self, settings: EmailDestination, context: SenderContext) -> None:
+        self.settings = settings
+        self.redactor = context.redactor
+        if settings.password:
+            self.redactor.add(settings.password)
+        self.port = settings.port or DEFAULT_PORTS[settings.security]
+
+    def subject(self, notification: Notification) -> str:
+        head = notification.title or first_line(notification.text, SUBJECT_CHARS)
+        # One line: a line break from a template must not start a new header (Bcc: …).
+        return one_line(self.settings.subject_prefix + (head or notification.rule), SUBJECT_CHARS)
+
+    def message(self, notification: Notification) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.settings.from_
+        message["To"] = ", ".join(self.settings.to)
+        message["Subject"] = self.subject(notification)
+        message["Date"] = formatdate(notification.created or time.time(), localtime=True)
+        # Stable per notification: a resend after a lost reply threads as the same message.
+        message["Message-ID"] = make_msgid(idstring=notification.id, domain="ruleengine")
+        if notification.notify:
+            message["Importance"] = "high"
+            message["X-Priority"] = "1"
+        # Lone surrogates (undecodable log bytes) cannot be encoded: show them as "?".
+        text = truncate(notification.text, BODY_CHARS).encode("utf-8", "replace").decode()
+        message.set_content(text)
+        bar = to_hex(notification.color, notification.id)
+        message.add_alternative(
+            f'<div style="border-left:6px solid {bar};padding-left:10px">'
+            f"{html_message(text, notification.title)}</div>",
+            subtype="html",
+        )
+        return message
+
+    def preview(self, notification: Notification) -> dict[str, Any]:
+        message = self.message(notification)
+        return {
+            "smtp": f"{self.settings.host}:{self.port}",
+            "security": self.settings.security,
+            "auth": self.settings.username is not None,
+            "from": message["From"],
+            "to": list(self.settings.to),
+            "subject": message["Subject"],
+            "body": truncate(notification.text, BODY_CHARS),
+        }
+
+    def _tls(self) -> ssl.SSLContext:
+        # Certificates are always verified; a private CA is trusted through ca_file instead.
+        return ssl.create_default_context(cafile=self.settings.ca_file)
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self.settings
+        if settings.security == "ssl":
+            return smtplib.SMTP_SSL(
+                settings.host, self.port, timeout=settings.timeout, context=self._tls()
+            )
+        client = smtplib.SMTP(settings.host, self.port, timeout=settings.timeout)
+        try:
+            if settings.security == "starttls":
+                client.starttls(context=self._tls())
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def send(self, notification: Notification) -> Outcome:
+        try:
+            message = self.message(notification)
+        except (ValueError, UnicodeError) as exc:  # text no mail can carry: retrying won't help
+            return Permanent(self.redactor(f"cannot build the mail: {exc}"))
+        try:
+            refused = self._transact(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            return _failure(exc, self.redactor)
+        if refused:
+            return Delivered(self.redactor(f"refused by some recipients: {', '.join(refused)}"))
+        return Delivered("accepted by SMTP server")
+
+    def _transact(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        """One SMTP session; returns the recipients refused while others accepted."""
+        with self._connect() as client:
+            if self.settings.username is not None and self.settings.password is not None:
+                client.login(self.settings.username, self.settings.password)
+            return client.send_message(message)
+
+    def close(self) -> None:
+        """Each send opens its own connection: nothing kept between messages."""
+
+
+def _failure(exc: smtplib.SMTPException | OSError, redactor: Redactor) -> Permanent | Retry:
+    """SMTP reply classes decide; a server lacking a feature we need is a settings problem."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _refused(exc.recipients, redactor)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply(exc.smtp_code, exc.smtp_error, redactor)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):  # e.g. no STARTTLS or AUTH offered
+        return Permanent(redactor(f"SMTP server does not support it: {exc}"))
+    # Disconnects, refused connections, timeouts, TLS failures: worth another try.
+    return Retry(redactor(f"SMTP {type(exc).__name__}: {exc}".rstrip(": ")))
+
+
+def _reply(code: int, error: bytes | str, redactor: Redactor) -> Permanent | Retry:
+    """4xx is transient, 5xx permanent (RFC 5321 reply classes)."""
+    text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+    reason = redactor(f"SMTP {code} {' '.join(text.split())}")
+    return Permanent(reason) if 500 <= code < 600 else Retry(reason)
+
+
+def _refused(recipients: dict[str, tuple[int, bytes]], redactor: Redactor) -> Permanent | Retry:
+    """Every recipient refused: permanent only if every refusal was permanent."""
+    outcomes = [_reply(code, text, redactor) for code, text in recipients.values()]
+    details = (f"{who}: {o.reason}" for who, o in zip(recipients, outcomes, strict=True))
+    reason = "all recipients refused: " + "; ".join(details)
+    if all(isinstance(outcome, Permanent) for outcome in outcomes):
+        return Permanent(reason)
+    return Retry(reason)
