@@ -250,7 +250,8 @@ class Dispatcher:
             worker.stop()
         deadline = time.monotonic() + timeout
         for worker in self.workers.values():
-            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.ident is not None:  # never started (start failed early): nothing to join
+                worker.join(max(0.0, deadline - time.monotonic()))
         clean = True
         for name, worker in self.workers.items():
             if worker.is_alive():

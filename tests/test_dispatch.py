@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.config import load_config_text
+from ruleengine.dispatch import Dispatcher
 from ruleengine.errors import ConfigError
 from ruleengine.outbox import Store
 from ruleengine.redact import RedactingFilter, Redactor
@@ -262,3 +263,22 @@ def test_secrets_stay_out_of_debug_logs(
 ) -> None:
     dump = _leaky_dispatch(receiver, tmp_path, caplog, logging.DEBUG)
     assert "supersecret" not in dump
+
+
+def test_stop_without_start_is_clean(receiver: Receiver, tmp_path: Path) -> None:
+    """The daemon may fail before starting delivery; shutting down must not raise then."""
+    redactor, store = Redactor(), Store(tmp_path)
+    dispatcher = Dispatcher({"room": route("room", redactor, url=receiver.url)}, store, redactor)
+    assert dispatcher.stop(1.0)
+    store.close()
+
+
+def test_queued_rows_of_a_removed_destination_are_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    redactor, store = Redactor(), Store(tmp_path)
+    enqueue(store, None, note("old-room", "left behind"))
+    with caplog.at_level(logging.WARNING), running({}, store, redactor):
+        pass
+    assert "1 queued notifications for 'old-room'" in caplog.text
+    store.close()
