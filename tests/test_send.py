@@ -173,9 +173,12 @@ rules:
     ("argv", "message"),
     [
         (["-m", "hi"], "no destination"),
-        (["-m", "hi", "--type", "carrier-pigeon"], "known: console, webhook"),
+        (["-m", "hi", "--type", "carrier-pigeon"], "unknown sender 'carrier-pigeon'; known: "),
         (["-m", "hi", "--type", "webhook"], "url: Field required"),
-        (["-m", "hi", "--type", "webhook", "--url", "ftp://x"], "url: Value error"),
+        (
+            ["-m", "hi", "--type", "webhook", "--url", "ftp://x"],
+            "invalid webhook destination: url:",
+        ),
         (["-m", "hi", "--type", "webhook", "--url", "http://h/p", "--set", "x"], "KEY=VALUE"),
         (["-m", "hi", "--type", "webhook", "--url", "http://h/p", "--token", "t"], "--set"),
         (["-m", "hi", "--type", "webhook", "--url", "http://h", "--token-env", "NOPE_X"], "NOPE"),

@@ -53,8 +53,21 @@ def _count(text: str) -> int:
     return int(text)
 
 
+_EXAMPLES = """\
+examples:
+  ruleengine send -c /etc/ruleengine/rules.yaml --to ops-room -m "Backup done" --color green
+  ruleengine send --type webhook --url "$HOOK_URL" -m - < report.txt
+  ruleengine send --type hipchat --url https://hipchat.example.com --room 1234 \\
+      --token-env HIPCHAT_TOKEN -m "Updates installed" --color purple --notify \\
+      --retry 3 --retry-secs 10
+"""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
+
+    parser.epilog = _EXAMPLES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
     message = parser.add_argument_group("message")
     message.add_argument("-m", "--message", required=True, help="the text; - reads stdin")
