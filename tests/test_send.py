@@ -243,13 +243,18 @@ def test_generic_flags_find_the_matching_field() -> None:
 
     class ChatLike(BaseModel):
         type: str
-        webhook_url: str
+        homeserver: str
         room_id: str
-        access_token: str
         bot_token: str
+        user_token: str
 
-    assert _field_for(ChatLike, "url", "chat") == "webhook_url"
+    class Other(BaseModel):
+        type: str
+        callback_url: str
+
+    assert _field_for(ChatLike, "url", "chat") == "homeserver"
     assert _field_for(ChatLike, "room", "chat") == "room_id"
+    assert _field_for(Other, "url", "other") == "callback_url"
     with pytest.raises(UsageError, match="no token setting"):
         _field_for(ChatLike, "token", "chat")  # two candidates: refuse to guess
 

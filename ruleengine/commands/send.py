@@ -287,11 +287,23 @@ def _inline_settings(args: argparse.Namespace, redactor: Redactor) -> Any:
         raise UsageError(f"invalid {args.type} destination: {'; '.join(problems)}") from None
 
 
+# What the generic flags are called in the services' own vocabulary, most specific first.
+_SYNONYMS = {
+    "url": ("webhook_url", "homeserver", "server_url", "site"),
+    "room": ("room_id", "channel", "stream", "topic"),
+    "token": ("access_token", "api_token", "api_key"),
+}
+
+
 def _field_for(model: type[pydantic.BaseModel], kind: str, type_name: str) -> str:
-    """The model's field a generic flag fills: ``url`` itself, else the one ``*_url`` field."""
+    """The model's field a generic flag fills: ``url`` itself, a known synonym
+    (``webhook_url``, ``homeserver``…), else the one ``*_url`` / ``url_*`` field."""
     fields = list(model.model_fields)
     if kind in fields:
         return kind
+    for synonym in _SYNONYMS.get(kind, ()):
+        if synonym in fields:
+            return synonym
     candidates = [f for f in fields if f.endswith(f"_{kind}") or f.startswith(f"{kind}_")]
     if len(candidates) == 1:
         return candidates[0]
