@@ -84,6 +84,9 @@ class RetryPolicy(Strict):
     max_age: Duration = Field(24 * 3600.0, description="Give up on a notification this old.")
     backoff: Duration = Field(1.0, description="First retry delay; doubles each attempt.")
     backoff_max: Duration = Field(300.0, description="Cap of the exponential backoff.")
+    retry_after_max: Duration = Field(
+        3600.0, description="Longest wait honoured from a service's Retry-After or reset header."
+    )
 
 
 class DestinationBase(Strict):

@@ -1,5 +1,5 @@
 """The durable outbox: notifications and source positions committed together in SQLite."""
 
-from ruleengine.outbox.store import OutboxRow, Store
+from ruleengine.outbox.store import DeadLetter, OutboxRow, Store
 
-__all__ = ["OutboxRow", "Store"]
+__all__ = ["DeadLetter", "OutboxRow", "Store"]

@@ -1,0 +1,84 @@
+"""Shared helpers for dispatcher tests: real webhook senders against the loopback receiver."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ruleengine.config.destinations import Destination
+from ruleengine.dispatch import Dispatcher, Route
+from ruleengine.model import Notification, stable_id
+from ruleengine.outbox import Store
+from ruleengine.redact import Redactor
+from ruleengine.senders import SenderContext, make_sender
+
+_DESTINATION: TypeAdapter[Any] = TypeAdapter(Destination)
+
+
+def route(name: str, redactor: Redactor, **settings: Any) -> Route:
+    """A Route built exactly like the daemon builds one, from destination settings."""
+    model = _DESTINATION.validate_python({"type": "webhook", **settings})
+    sender = make_sender(model, SenderContext(name=name, redactor=redactor))
+    rate = model.rate if model.rate is not None else sender.default_rate
+    return Route(name, sender, model.retry, rate, model.fallback)
+
+
+def note(destination: str, text: str) -> Notification:
+    return Notification(
+        id=stable_id(destination, text, time.time_ns()),
+        destination=destination,
+        rule="test-rule",
+        source="test",
+        text=text,
+        created=time.time(),
+    )
+
+
+def enqueue(store: Store, dispatcher: Dispatcher | None, *items: Notification) -> None:
+    store.commit(items, [])
+    if dispatcher is not None:
+        for item in items:
+            dispatcher.wake(item.destination)
+
+
+@contextmanager
+def running(routes: Mapping[str, Route], store: Store, redactor: Redactor) -> Iterator[Dispatcher]:
+    dispatcher = Dispatcher(routes, store, redactor)
+    dispatcher.start()
+    try:
+        yield dispatcher
+    finally:
+        assert dispatcher.stop(10.0), "a worker did not stop"
+
+
+def rows(state_dir: Path) -> dict[str, dict[str, Any]]:
+    """Outbox rows by notification text, read with a separate connection (as a CLI would)."""
+    with sqlite3.connect(state_dir / "state.db") as conn:
+        found = conn.execute(
+            "SELECT record, state, attempts, next_attempt, last_error, destination FROM outbox"
+        ).fetchall()
+    return {
+        json.loads(record)["text"]: {
+            "state": state,
+            "attempts": attempts,
+            "next_attempt": next_attempt,
+            "last_error": last_error,
+            "destination": destination,
+        }
+        for record, state, attempts, next_attempt, last_error, destination in found
+    }
+
+
+def wait_until(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)

@@ -1,0 +1,87 @@
+"""The real daemon, killed with SIGKILL in the middle of a retry, resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.dispatch_helpers import rows, wait_until
+from tests.receiver import Receiver, Reply
+
+RULES = """
+state_dir: state
+destinations:
+  room: {{type: webhook, url: "{url}/hook-secret-4711", retry: {{backoff: 0.1s}}}}
+sources:
+  drops: {{type: markers, directory: markers, after: archive}}
+rules:
+  - name: rebooted
+    source: drops
+    file: '(?P<host>[^.]+)\\.rebooted\\.json'
+    message: "{{{{ host }}}} rebooted"
+    to: room
+"""
+
+
+def start(rules: Path, log: Path) -> subprocess.Popen[bytes]:
+    # Output goes to a file, not a pipe nobody reads while we wait (a full pipe blocks it).
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int) -> None:
+    process.send_signal(sig)
+    process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_retry_resumes_with_attempts_and_next_attempt(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.format(url=receiver.url), encoding="utf-8")
+    (tmp_path / "markers").mkdir()
+    marker = tmp_path / "markers" / "web1.rebooted.json"
+    marker.write_text(json.dumps({"updates": ["KB1"]}), encoding="utf-8")
+
+    receiver.default = Reply(status=503, headers={"Retry-After": "3"})
+    log = tmp_path / "daemon.log"
+    first_run = start(rules, log)
+    try:
+        (first,) = receiver.wait_for(1, timeout=30)
+        wait_until(lambda: rows(tmp_path / "state").get("web1 rebooted", {}).get("attempts") == 1)
+    finally:
+        stop(first_run, signal.SIGKILL)
+    saved = rows(tmp_path / "state")["web1 rebooted"]
+    assert saved["state"] == "pending"
+    assert saved["next_attempt"] >= first.time + 3.0 - 0.05  # Retry-After, not the 0.1s backoff
+    assert "HTTP 503" in saved["last_error"]
+
+    receiver.default = Reply()
+    second_run = start(rules, log)
+    try:
+        _, second = receiver.wait_for(2, timeout=30)
+        wait_until(lambda: rows(tmp_path / "state")["web1 rebooted"]["state"] == "delivered")
+        time.sleep(0.3)  # a duplicate, if any, would arrive now
+    finally:
+        stop(second_run, signal.SIGTERM)
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert second_run.returncode == 0, output
+    assert second.time >= saved["next_attempt"] - 0.05
+    assert rows(tmp_path / "state")["web1 rebooted"]["attempts"] == 2
+    assert len(receiver.requests) == 2, "the marker was sent again after the restart"
+    assert first.json()["id"] == second.json()["id"]
+    assert "retrying in" in output  # the first run logged its retry...
+    assert "hook-secret-4711" not in output  # ...without the webhook path, which is a secret
