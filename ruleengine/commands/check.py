@@ -19,8 +19,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     model = config.model
-    print(
-        f"{config.path}: OK ({len(model.sources)} sources, {len(model.rules)} rules, "
-        f"{len(model.destinations)} destinations)"
+    counts = ", ".join(
+        _plural(len(items), noun)
+        for items, noun in (
+            (model.sources, "source"),
+            (model.rules, "rule"),
+            (model.destinations, "destination"),
+        )
     )
+    print(f"{config.path}: OK ({counts})")
     return 0
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -80,9 +80,14 @@ class Store:
             state_dir.mkdir(parents=True, exist_ok=True)
             self._migrate()
         except sqlite3.Error as exc:
+            self.close()
             raise StateError(f"cannot use state database {self.path}: {exc}") from None
         except OSError as exc:
+            self.close()
             raise StateError(f"cannot create state directory {state_dir}: {exc.strerror}") from None
+        except StateError:
+            self.close()
+            raise
 
     def _migrate(self) -> None:
         conn = self._conn()
