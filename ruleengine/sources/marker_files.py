@@ -65,9 +65,11 @@ def _check_kind(info: os.stat_result, max_size: int) -> None:
         raise BadMarker(f"larger than max_size ({info.st_size} > {max_size} bytes)")
 
 
-def move_unique(path: Path, directory: Path) -> Path:
+def move_unique(path: Path, directory: Path, reason: str | None = None) -> Path:
     """Move ``path`` into ``directory`` without overwriting: ``name``, ``name.1``, ``name.2``…
 
+    With a ``reason``, ``<target>.reason`` is written *before* the move, so a crash can never
+    leave a failed marker without its reason (a stray reason is rewritten on the next try).
     ``os.link`` refuses an existing target atomically, so two movers never overwrite each
     other; directories and filesystems without hard links fall back to check-then-rename.
     """
@@ -78,6 +80,8 @@ def move_unique(path: Path, directory: Path) -> Path:
         counter += 1
         if target.exists() or target.is_symlink():
             continue
+        if reason is not None:
+            write_reason(target, reason)
         if path.is_symlink() or path.is_dir():
             os.rename(path, target)
             return target

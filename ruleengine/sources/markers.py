@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from watchdog.events import FileSystemEvent
 
@@ -25,51 +24,23 @@ from ruleengine.config.sources import MarkersSource as MarkersSettings
 from ruleengine.model import Batch, Event, Position, stable_id
 from ruleengine.rules.patterns import match_name, name_pattern
 from ruleengine.sources import Emit, SourceContext
+from ruleengine.sources.marker_event import Ledger, marker_event, marker_fields
 from ruleengine.sources.marker_files import (
     FAILED,
     PROCESSED,
     ignored,
     move_unique,
     read_marker,
-    write_reason,
 )
-from ruleengine.sources.marker_payload import BadMarker, decode, parse, parse_payload
+from ruleengine.sources.marker_payload import BadMarker, decode, parse
 from ruleengine.sources.watch import DirectoryWatch
 
-__all__ = ["BadMarker", "MarkersSource", "decode", "marker_fields", "parse"]
+__all__ = ["BadMarker", "MarkersSource", "decode", "marker_event", "marker_fields", "parse"]
 
 log = logging.getLogger(__name__)
 RESCAN = 2.0  # the safety net when OS notifications are used: a full look every so often
 WRITING_GRACE = 30.0  # an open-for-write file whose close we never heard of is read after this
 LINK_DELAY = 0.1  # a file that appeared with content is read this long after it appeared
-TEXT_LIMIT = 4096  # characters of the marker kept as the event's text
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """What the state database remembers of a marker: ``state sha256 mtime_ns``."""
-
-    state: str  # consumed | unmatched
-    digest: str
-    mtime_ns: int
-
-    def sent(self, digest: str, mtime_ns: int, keep: bool) -> bool:
-        """Was this content already enqueued? A kept marker is the same until its content
-        changes; one that should have been moved must also have the same mtime (a rewrite of
-        the same text is a new marker). "unmatched" is evaluated again: rules may have changed.
-        """
-        same = self.digest == digest and (keep or self.mtime_ns == mtime_ns)
-        return same and self.state == "consumed"
-
-    def encode(self) -> str:
-        return f"{self.state} {self.digest} {self.mtime_ns}"
-
-    @classmethod
-    def decode(cls, value: str | None) -> Ledger | None:
-        parts = (value or "").split(" ")
-        if len(parts) != 3 or not parts[2].isdigit():
-            return None
-        return cls(parts[0], parts[1], int(parts[2]))
 
 
 @dataclass(frozen=True)
@@ -89,27 +60,6 @@ def _signature(path: str | bytes) -> tuple[int, int] | None:
     except OSError:
         return None
     return (info.st_size, info.st_mtime_ns)
-
-
-def marker_fields(
-    payload: dict[str, Any], *, fmt: str, path: Path, relpath: str, size: int, mtime: float
-) -> dict[str, Any]:
-    """Template fields of a marker. Facts about the file win over payload keys of the same name
-    (rules select on ``file``, so a payload must not be able to fake it); the whole payload
-    stays reachable as ``data``, e.g. ``{{ data.file }}``.
-    """
-    meta = {
-        "file": path.name,
-        "stem": path.name.split(".", 1)[0],
-        "path": str(path),
-        "relpath": relpath,
-        "directory": str(path.parent),
-        "size": size,
-        "mtime": mtime,
-        "format": fmt,
-        "data": payload,
-    }
-    return {**payload, **meta}
 
 
 class MarkersSource:
@@ -326,22 +276,11 @@ class MarkersSource:
             self._finish(rel, path, info, matched=True, sent_before=True)
             return
         try:
-            text = decode(raw)
-            fmt, payload = parse_payload(text, path.name, settings.format)
+            event = marker_event(self.name, rel, path, raw, info, preferred=settings.format)
         except BadMarker as exc:
             self._fail(rel, path, info, str(exc))
             return
         ledger = Ledger("consumed", digest, info.st_mtime_ns)
-        event = Event(
-            id=stable_id(self.name, rel, digest, info.st_mtime_ns),
-            source=self.name,
-            kind="marker",
-            text=text[:TEXT_LIMIT],
-            time=time.time(),
-            fields=marker_fields(
-                payload, fmt=fmt, path=path, relpath=rel, size=info.st_size, mtime=info.st_mtime
-            ),
-        )
         self._send(
             Batch(
                 (event,),
@@ -450,8 +389,7 @@ class MarkersSource:
 
     def _move_failed(self, rel: str, path: Path, info: os.stat_result, reason: str) -> None:
         try:
-            moved = move_unique(path, (self.directory / FAILED / rel).parent)
-            write_reason(moved, reason)
+            moved = move_unique(path, (self.directory / FAILED / rel).parent, reason)
         except OSError as exc:
             log.error(
                 "source %s: bad marker %s (%s) and cannot move it to %s/: %s",
