@@ -231,3 +231,20 @@ def test_directory_created_after_start_is_picked_up(tmp_path: Path) -> None:
         (tmp_path / "drop").mkdir()
         (tmp_path / "drop" / "late.json").write_text("{}")
         wait_for(lambda: len(outbox(tmp_path / "state")) == 1, timeout=20)
+
+
+def test_a_kept_marker_removed_and_dropped_again_is_new(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    marker = drop / "srv1.rebooted.json"
+    marker.write_text("{}")
+    state = tmp_path / "state"
+    with Pipeline(tmp_path, {"after": "keep"}, [ECHO]):
+        wait_for(lambda: len(outbox(state)) == 1)
+        marker.unlink()  # the script cleans up…
+        (drop / "sync.json").write_text("{}")
+        wait_for(lambda: len(outbox(state)) == 2, what="a scan after the removal")
+        (drop / "sync2.json").write_text("{}")
+        wait_for(lambda: len(outbox(state)) == 3, what="a second scan after the removal")
+        replace(marker, "{}")  # …and next month the same (empty) news again
+        wait_for(lambda: len(outbox(state)) == 4, what="the marker dropped again")

@@ -80,6 +80,7 @@ class MarkersSource:
         self._thread: threading.Thread | None = None
         self._watch = DirectoryWatch(self._on_event, context.name) if not settings.poll else None
         self._warned_missing = False
+        self._incomplete = False  # a directory listing failed during the current scan
         self._emit: Emit | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -130,9 +131,12 @@ class MarkersSource:
             # reported within moments and turn this back into "writing", hence the short delay.
             with self._lock:
                 self._hints[self._rel(event.src_path)] = Hint("closed", now + LINK_DELAY, signature)
-        elif kind in ("created", "modified", "deleted"):
+        elif kind in ("created", "modified"):
             with self._lock:
                 self._hints[self._rel(event.src_path)] = Hint("writing", now, None)
+        elif kind == "deleted":
+            with self._lock:
+                self._hints.pop(self._rel(event.src_path), None)
         else:  # opened, closed_no_write: nothing changed
             return
         self._wake.set()
@@ -168,6 +172,7 @@ class MarkersSource:
             entries = list(os.scandir(directory))
         except OSError as exc:
             log.warning("source %s: cannot list %s: %s", self.name, directory, exc.strerror)
+            self._incomplete = True
             return
         for entry in entries:
             name = entry.name
@@ -187,6 +192,7 @@ class MarkersSource:
     def _scan(self) -> float:
         """Consume every complete marker; returns seconds until a waiting file is due."""
         started = time.monotonic()
+        self._incomplete = False
         found = sorted(self._walk(self.directory, ""), key=lambda f: (f[2].st_mtime_ns, f[0]))
         present = {rel for rel, _, _ in found}
         due = RESCAN
@@ -206,7 +212,8 @@ class MarkersSource:
             with self._lock:
                 self._hints.pop(rel, None)
             self._consume(rel, path, info)
-        self._prune(present, started)
+        if not self._incomplete:  # a listing that failed says nothing about what is gone
+            self._prune(present, started)
         return due
 
     def _wait_for(self, rel: str, info: os.stat_result) -> float:
@@ -249,11 +256,18 @@ class MarkersSource:
             self._settled[rel] = (info.st_ino, info.st_mtime_ns, info.st_size)
 
     def _prune(self, present: set[str], started: float) -> None:
+        """Forget what we knew of files that are gone, including the ledger row of a kept
+        marker: the same content dropped again later is a new marker."""
         for rel in [r for r in self._seen if r not in present]:
             del self._seen[rel]
         with self._lock:
-            for rel in [r for r in self._settled if r not in present]:
+            gone = [r for r in self._settled if r not in present]
+            for rel in gone:
                 del self._settled[rel]
+        for rel in gone:
+            if not os.path.lexists(self.directory / rel):
+                self.store.forget_position(self.name, rel)
+        with self._lock:
             stale = [r for r, h in self._hints.items() if r not in present and h.at < started]
             for rel in stale:
                 del self._hints[rel]
