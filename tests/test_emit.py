@@ -130,6 +130,7 @@ def test_missing_directory_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "is not a directory" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_emitted_marker_reaches_a_rule_at_once(tmp_path: Path) -> None:
     """The marker appears by hard link, with its content: the source reads it without waiting
     for a settle time (set to an hour here)."""

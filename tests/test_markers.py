@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.markerkit import Pipeline, names, outbox, wait_for
+from ruleengine.config import load_config_text
+from ruleengine.errors import ConfigError
+from tests.markerkit import Pipeline, names, outbox, rules_text, wait_for
 from tests.test_markers_payload import PS51_JSON, ps7_default, ps51_out_file
 
 ECHO = {"name": "echo", "message": "{{ file }}"}
@@ -101,13 +103,12 @@ def test_unmatched_keep_warns_once_and_is_evaluated_again_after_restart(
     drop.mkdir()
     (drop / "stray.json").write_text("{}")
     rule = {"name": "only-x", "file": "x.json", "message": "x"}
-    with caplog.at_level(logging.WARNING), Pipeline(tmp_path, {}, [rule]) as pipe:
+    with caplog.at_level(logging.WARNING), Pipeline(tmp_path, {}, [rule]):
         wait_for(lambda: "no rule selected" in caplog.text)
-        for name in ("x.json", "stray-sync.json"):  # two more scans of the directory
-            (drop / name).write_text("{}")
-            wait_for(lambda: not (drop / "x.json").exists())
-        pipe.source._wake.set()  # type: ignore[attr-defined]
-        wait_for(lambda: caplog.text.count("stray-sync.json") == 1)
+        (drop / "x.json").write_text("{}")  # makes the directory be scanned again…
+        wait_for(lambda: not (drop / "x.json").exists())
+        (drop / "stray-sync.json").write_text("{}")  # …and again
+        wait_for(lambda: "stray-sync.json" in caplog.text)
     assert caplog.text.count("stray.json;") == 1
     assert names(drop) == ["processed", "stray-sync.json", "stray.json"]
     catch_all = {"name": "any", "message": "late: {{ file }}"}
@@ -248,3 +249,18 @@ def test_a_kept_marker_removed_and_dropped_again_is_new(tmp_path: Path) -> None:
         wait_for(lambda: len(outbox(state)) == 3, what="a second scan after the removal")
         replace(marker, "{}")  # …and next month the same (empty) news again
         wait_for(lambda: len(outbox(state)) == 4, what="the marker dropped again")
+
+
+def test_bad_source_settings_are_reported_with_their_line(tmp_path: Path) -> None:
+    text = rules_text(
+        tmp_path / "state",
+        {"directory": "d", "patterns": ["(?P<x>["], "format": "xml", "poll": 0},
+        [ECHO],
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(text, tmp_path / "rules.yaml")
+    problems = "\n".join(caught.value.problems)
+    assert "sources.drop.patterns" in problems and "invalid pattern" in problems
+    assert "sources.drop.format" in problems
+    assert "sources.drop.poll" in problems
+    assert all(p.startswith(f"{tmp_path / 'rules.yaml'}:") for p in caught.value.problems)

@@ -52,6 +52,7 @@ class MarkersSource(Strict):
     )
     poll: Duration | None = Field(
         None,
+        gt=0,
         description="Poll every this often instead of using OS notifications "
         "(needed for SMB/NFS shares written by other hosts).",
     )
