@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from ruleengine.config.types import Strict
+from ruleengine.config.types import Duration, Strict
 
 
 class LogfileSource(Strict):
@@ -31,12 +31,57 @@ class LogfileSource(Strict):
 
 
 class MarkersSource(Strict):
-    """Watch a directory; each marker file dropped into it is one event."""
+    """Watch a directory; each marker file dropped into it is one event (see markers.py)."""
 
     type: Literal["markers"]
     directory: str
-    after: Literal["delete", "archive", "keep"] = "archive"
+    recursive: bool = Field(False, description="Also watch subdirectories.")
+    patterns: list[str] = Field(
+        default_factory=list,
+        description="Only names matching one of these (globs, or regexes as in a rule's "
+        "`file`) are markers; other files are left alone. Empty: every file.",
+    )
+    format: Literal["auto", "json", "yaml", "kv", "text"] = Field(
+        "auto", description="Payload format; auto: by extension, then by content."
+    )
+    after: Literal["delete", "archive", "keep"] = Field(
+        "archive", description="What to do with a marker once its notifications are queued."
+    )
+    unmatched: Literal["keep", "archive", "delete"] = Field(
+        "keep", description="What to do with a marker no rule selected (keep warns once)."
+    )
+    poll: Duration | None = Field(
+        None,
+        gt=0,
+        description="Poll every this often instead of using OS notifications "
+        "(needed for SMB/NFS shares written by other hosts).",
+    )
+    settle: Duration = Field(
+        2.0,
+        description="A file nobody said was closed is read only after its size and mtime "
+        "were stable this long.",
+    )
+    follow_symlinks: bool = Field(False, description="Read symlinked markers (else failed/).")
+    report_failed: bool = Field(
+        False,
+        description="Emit an event for each bad marker (file: <name>.failed, fields reason, "
+        "marker) so a rule can notify about it.",
+    )
     max_size: int = Field(1024 * 1024, ge=1, description="Larger markers go to failed/.")
+
+    @field_validator("patterns")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        import re  # noqa: PLC0415 - only needed here
+
+        from ruleengine.rules.patterns import name_pattern  # noqa: PLC0415 - avoid cycle
+
+        for pattern in value:
+            try:
+                name_pattern(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid pattern {pattern!r}: {exc}") from None
+        return value
 
 
 Source = Annotated[LogfileSource | MarkersSource, Field(discriminator="type")]

@@ -1,76 +1,65 @@
 """Marker drop directories: each file dropped in becomes one event, consumed exactly once.
 
-Order of operations per marker: read → enqueue its notifications and record it in the ledger
-(one transaction) → archive/delete. A crash between the last two leaves a file the ledger
-recognises, so it is finished without being sent again.
+Per marker: wait until it is complete → read → enqueue its notifications and record it in the
+ledger (one transaction, done by the engine) → delete/archive/keep. A crash between the last two
+leaves a file the ledger recognises (name + content hash + mtime), so it is finished without
+being sent again. Bad markers go to ``failed/`` with a ``.reason`` file; nothing else stops.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import stat as stat_module
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from watchdog.events import FileSystemEvent
 
 from ruleengine.config.sources import MarkersSource as MarkersSettings
 from ruleengine.model import Batch, Event, Position, stable_id
+from ruleengine.rules.patterns import match_name, name_pattern
 from ruleengine.sources import Emit, SourceContext
+from ruleengine.sources.marker_event import Ledger, marker_event, marker_fields
+from ruleengine.sources.marker_files import (
+    FAILED,
+    PROCESSED,
+    ignored,
+    move_unique,
+    read_marker,
+)
+from ruleengine.sources.marker_payload import BadMarker, decode, parse
 from ruleengine.sources.watch import DirectoryWatch
 
+__all__ = ["BadMarker", "MarkersSource", "decode", "marker_event", "marker_fields", "parse"]
+
 log = logging.getLogger(__name__)
-RESCAN = 2.0
-SETTLE = 2.0  # seconds without change before a file nobody told us was closed is read
-PROCESSED, FAILED = "processed", "failed"
-_IGNORED_SUFFIXES = (".tmp", ".part", "~", ".swp", ".reason")
+RESCAN = 2.0  # the safety net when OS notifications are used: a full look every so often
+WRITING_GRACE = 30.0  # an open-for-write file whose close we never heard of is read after this
+LINK_DELAY = 0.1  # a file that appeared with content is read this long after it appeared
 
 
-class BadMarker(Exception):
-    """A marker that cannot become an event; it goes to failed/ with this reason."""
+@dataclass(frozen=True)
+class Hint:
+    """What a notification said about a file: still being written, or closed at this size and
+    mtime (a later in-place rewrite changes them, so the close no longer vouches for the file).
+    """
+
+    state: str  # writing | closed
+    at: float  # monotonic time of the notification (of readiness, for "closed")
+    signature: tuple[int, int] | None  # (size, mtime_ns) when closed
 
 
-def ignored(name: str) -> bool:
-    """Hidden and temporary names are never read: writers are still busy with them."""
-    return name.startswith(".") or name.endswith(_IGNORED_SUFFIXES)
-
-
-def decode(raw: bytes) -> str:
-    """Text of a marker: UTF-8 (BOM optional) or UTF-16 with a BOM (PowerShell 5.1)."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError:
-            raise BadMarker("invalid UTF-16 text") from None
-    if b"\x00" in raw:
-        raise BadMarker("binary content (NUL bytes)")
+def _signature(path: str | bytes) -> tuple[int, int] | None:
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadMarker(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
-
-
-def parse(text: str) -> dict[str, Any]:
-    """Fields of a marker: a JSON object, or plain text as ``content``/``lines``."""
-    stripped = text.strip()
-    if not stripped:
-        return {}
-    if stripped.startswith(("{", "[")):
-        try:
-            data = json.loads(stripped)
-        except ValueError as exc:
-            raise BadMarker(f"invalid JSON: {exc}") from None
-        except RecursionError:
-            raise BadMarker("JSON nested too deeply") from None
-        if not isinstance(data, dict):
-            raise BadMarker("JSON marker must hold an object, not a " + type(data).__name__)
-        return data
-    return {"content": text.replace("\r\n", "\n"), "lines": stripped.splitlines()}
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns)
 
 
 class MarkersSource:
@@ -78,22 +67,29 @@ class MarkersSource:
         self.name = context.name
         self.settings = settings
         self.store = context.store
-        self.directory = Path(context.resolve(settings.directory))
-        self._closed: set[str] = set()  # names the OS said were closed or moved in
-        self._lock = threading.Lock()
+        self.directory = Path(context.resolve(settings.directory)).absolute()
+        self._patterns = [name_pattern(p) for p in settings.patterns]
+        self._lock = threading.Lock()  # guards _hints and _inflight (watch + engine threads)
+        self._hints: dict[str, Hint] = {}  # relpath → what the OS last said about it
+        self._inflight: set[str] = set()  # emitted, not yet committed and finished
+        # Markers left in place (keep, unmatched, could not move) by identity: not reread.
+        self._settled: dict[str, tuple[int, int, int]] = {}
+        self._seen: dict[str, tuple[int, int, float]] = {}  # size, mtime_ns, stable since
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._watch = DirectoryWatch(self._on_event, context.name)
+        self._watch = DirectoryWatch(self._on_event, context.name) if not settings.poll else None
         self._warned_missing = False
-        # Markers left in place (keep, unmatched) by identity, so a rescan does not reread them.
-        self._settled: dict[str, tuple[int, int, int]] = {}
-        self._inflight: set[str] = set()  # emitted, not yet committed and finished
+        self._incomplete = False  # a directory listing failed during the current scan
+        self._emit: Emit | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self, emit: Emit) -> None:
         self._emit = emit
-        self._watch_directory()
-        self._watch.start()
+        if self._watch is not None:
+            self._watch_directory()
+            self._watch.start()
         self._forget_vanished()
         self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
         self._thread.start()
@@ -101,188 +97,322 @@ class MarkersSource:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._watch.stop()
+        if self._watch is not None:
+            self._watch.stop()
         if self._thread is not None:
             self._thread.join(10.0)
 
     def _watch_directory(self) -> bool:
-        if self._watch.add(self.directory):
-            return True
-        if not self._warned_missing:
+        ok = self.directory.is_dir()
+        if ok and self._watch is not None:
+            ok = self._watch.add(self.directory, recursive=self.settings.recursive)
+        if not ok and not self._warned_missing:
             log.warning("source %s: waiting for directory %s", self.name, self.directory)
-            self._warned_missing = True
-        return False
+        self._warned_missing = not ok
+        return ok
 
     def _on_event(self, event: FileSystemEvent) -> None:
-        path = event.dest_path if event.event_type == "moved" else event.src_path
-        if event.event_type in ("closed", "moved") and not event.is_directory:
-            target = Path(os.fsdecode(path))
-            if target.parent == self.directory:
-                with self._lock:
-                    self._closed.add(target.name)
+        """OS notifications only hint at readiness; the scan decides (and catches lost ones)."""
+        if event.is_directory:
+            self._wake.set()
+            return
+        kind = event.event_type
+        now = time.monotonic()
+        if kind in ("closed", "moved"):
+            path = event.dest_path if kind == "moved" else event.src_path
+            hint = Hint("closed", now, _signature(path))
+            with self._lock:
+                if kind == "moved":
+                    self._hints.pop(self._rel(event.src_path), None)
+                self._hints[self._rel(path)] = hint
+        elif kind == "created" and (signature := _signature(event.src_path)) and signature[0]:
+            # Created with content already in it: renamed or hard-linked in from elsewhere
+            # (an open-and-write creation starts empty). A write still going on would be
+            # reported within moments and turn this back into "writing", hence the short delay.
+            with self._lock:
+                self._hints[self._rel(event.src_path)] = Hint("closed", now + LINK_DELAY, signature)
+        elif kind in ("created", "modified"):
+            with self._lock:
+                self._hints[self._rel(event.src_path)] = Hint("writing", now, None)
+        elif kind == "deleted":
+            with self._lock:
+                self._hints.pop(self._rel(event.src_path), None)
+        else:  # opened, closed_no_write: nothing changed
+            return
         self._wake.set()
 
+    def _rel(self, path: str | bytes) -> str:
+        try:
+            return Path(os.fsdecode(path)).relative_to(self.directory).as_posix()
+        except ValueError:
+            return ""
+
     def _run(self) -> None:
+        interval = self.settings.poll or RESCAN
         while not self._stop.is_set():
+            wait = interval
             try:
                 if self._watch_directory():
-                    self._scan()
+                    wait = min(interval, self._scan())
             except Exception:
                 log.exception("source %s: scan failed; will retry", self.name)
-            self._wake.wait(RESCAN)
+            self._wake.wait(max(wait, 0.05))
             self._wake.clear()
 
     def _forget_vanished(self) -> None:
-        """Ledger entries of markers that are gone (archived or deleted) are no longer needed."""
+        """Ledger entries of markers that are gone (archived, deleted) are no longer needed."""
         for key in self.store.positions(self.name):
-            name = key.split("/", 1)[0]
-            if not (self.directory / name).exists():
+            if not (self.directory / key).is_file():
                 self.store.forget_position(self.name, key)
 
-    def _scan(self) -> None:
+    # -- finding complete markers -----------------------------------------------------------
+
+    def _walk(self, directory: Path, prefix: str) -> Iterator[tuple[str, Path, os.stat_result]]:
         try:
-            entries = sorted(os.scandir(self.directory), key=lambda e: e.name)
+            entries = list(os.scandir(directory))
         except OSError as exc:
-            log.warning("source %s: cannot list %s: %s", self.name, self.directory, exc.strerror)
+            log.warning("source %s: cannot list %s: %s", self.name, directory, exc.strerror)
+            self._incomplete = True
             return
-        now = time.time()
         for entry in entries:
-            if self._stop.is_set():
-                return
             name = entry.name
-            if ignored(name) or name in (PROCESSED, FAILED):
+            if ignored(name) or (not prefix and name in (PROCESSED, FAILED)):
                 continue
-            with self._lock:
-                closed = name in self._closed
-                self._closed.discard(name)
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
+                continue  # vanished meanwhile
+            if self.settings.recursive and stat_module.S_ISDIR(info.st_mode):
+                yield from self._walk(Path(entry.path), f"{prefix}{name}/")
                 continue
-            if self._settled.get(name) == (info.st_ino, info.st_mtime_ns, info.st_size):
+            if self._patterns and not any(match_name(p, name) is not None for p in self._patterns):
                 continue
-            with self._lock:
-                if name in self._inflight:
-                    continue
-            if not closed and stat_module.S_ISREG(info.st_mode) and now - info.st_mtime < SETTLE:
-                self._wake.set()  # look again soon: it may still be being written
-                continue
-            self._consume(Path(entry.path), info)
+            yield f"{prefix}{name}", Path(entry.path), info
 
-    def _consume(self, path: Path, info: os.stat_result) -> None:
+    def _scan(self) -> float:
+        """Consume every complete marker; returns seconds until a waiting file is due."""
+        started = time.monotonic()
+        self._incomplete = False
+        found = sorted(self._walk(self.directory, ""), key=lambda f: (f[2].st_mtime_ns, f[0]))
+        present = {rel for rel, _, _ in found}
+        due = RESCAN
+        for rel, path, info in found:
+            if self._stop.is_set():
+                break
+            with self._lock:
+                if rel in self._inflight:
+                    continue
+            if self._is_settled(rel, info):
+                continue
+            wait = self._wait_for(rel, info)
+            if wait > 0:
+                due = min(due, wait)
+                continue
+            self._seen.pop(rel, None)
+            with self._lock:
+                self._hints.pop(rel, None)
+            self._consume(rel, path, info)
+        if not self._incomplete:  # a listing that failed says nothing about what is gone
+            self._prune(present, started)
+        return due
+
+    def _wait_for(self, rel: str, info: os.stat_result) -> float:
+        """Seconds before this file may be complete; 0 when it can be read now."""
+        settle = self.settings.settle
+        signature = (info.st_size, info.st_mtime_ns)
+        with self._lock:
+            found = self._hints.get(rel)
+        hint = "" if found is None else found.state
+        if hint == "closed":
+            if found is not None and found.signature == signature:
+                return max(found.at - time.monotonic(), 0.0)
+            hint = "writing"  # changed since that close (rewritten in place): wait for the next
+        if not stat_module.S_ISREG(info.st_mode) and not (
+            stat_module.S_ISLNK(info.st_mode) and self.settings.follow_symlinks
+        ):
+            return 0.0  # FIFOs, directories, unfollowed links: never read, never half-written
+        now = time.monotonic()
+        seen = self._seen.get(rel)
+        if seen is None or seen[:2] != signature:
+            self._seen[rel] = (*signature, now)
+            stable_for = 0.0
+        else:
+            stable_for = now - seen[2]
+        if hint == "writing":
+            needed = max(settle, WRITING_GRACE)  # open for writing: wait for its close
+        elif self.settings.poll or time.time() - info.st_mtime < settle:
+            needed = settle  # a share's clock may differ from ours: trust only what we saw
+        else:
+            return 0.0  # untouched for longer than the settle time (e.g. there before start)
+        return max(needed - stable_for, 0.0)
+
+    def _is_settled(self, rel: str, info: os.stat_result) -> bool:
+        with self._lock:
+            return self._settled.get(rel) == (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    def _settle(self, rel: str, info: os.stat_result) -> None:
+        """Leave this marker alone until it changes (kept, unmatched, or cannot be moved)."""
+        with self._lock:
+            self._settled[rel] = (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    def _prune(self, present: set[str], started: float) -> None:
+        """Forget what we knew of files that are gone, including the ledger row of a kept
+        marker: the same content dropped again later is a new marker."""
+        for rel in [r for r in self._seen if r not in present]:
+            del self._seen[rel]
+        with self._lock:
+            gone = [r for r in self._settled if r not in present]
+            for rel in gone:
+                del self._settled[rel]
+        for rel in gone:
+            if not os.path.lexists(self.directory / rel):
+                self.store.forget_position(self.name, rel)
+        with self._lock:
+            stale = [r for r, h in self._hints.items() if r not in present and h.at < started]
+            for rel in stale:
+                del self._hints[rel]
+
+    # -- consuming -----------------------------------------------------------------------------
+
+    def _consume(self, rel: str, path: Path, info: os.stat_result) -> None:
+        settings = self.settings
         try:
-            raw = self._read(path, info)
+            raw = read_marker(path, info, settings.max_size, settings.follow_symlinks)
+        except FileNotFoundError:
+            return  # finished (archived, deleted) since the directory was listed
         except BadMarker as exc:
-            self._fail(path, str(exc))
+            self._fail(rel, path, info, str(exc))
             return
         digest = hashlib.sha256(raw).hexdigest()
-        key = f"{path.name}/{info.st_dev}:{info.st_ino}:{info.st_mtime_ns}:{digest}"
-        state = self.store.position(self.name, key)
-        if state is not None:
-            if state == "consumed" and self.settings.after != "keep":
-                self._finish(path, key, matched=True)  # consumed before a crash: finish only
-            else:
-                self._settled[path.name] = (info.st_ino, info.st_mtime_ns, info.st_size)
+        known = Ledger.decode(self.store.position(self.name, rel))
+        if known is not None and known.sent(digest, info.st_mtime_ns, settings.after == "keep"):
+            # Sent before (a crash came before the file was moved, or `keep`): finish only.
+            self._finish(rel, path, info, matched=True, sent_before=True)
             return
         try:
-            fields = parse(decode(raw))
+            event = marker_event(self.name, rel, path, raw, info, preferred=settings.format)
         except BadMarker as exc:
-            self._fail(path, str(exc))
+            self._fail(rel, path, info, str(exc))
             return
-        meta = {
-            "file": path.name,
-            "stem": path.name.split(".", 1)[0],
-            "path": str(path),
-            "size": info.st_size,
-            "mtime": info.st_mtime,
-        }
-        event = Event(
-            id=stable_id(self.name, key),
-            source=self.name,
-            kind="marker",
-            text=raw.decode("utf-8", errors="replace")[:4096],
-            time=time.time(),
-            fields={**fields, **meta},
-        )
-        with self._lock:
-            self._inflight.add(path.name)
-        self._emit(
+        ledger = Ledger("consumed", digest, info.st_mtime_ns)
+        self._send(
             Batch(
                 (event,),
-                (Position(self.name, key, "consumed"),),
-                lambda matched: self._finish(path, key, matched, info),
-            )
+                (Position(self.name, rel, ledger.encode()),),
+                lambda matched: self._finish(rel, path, info, matched, ledger=ledger),
+            ),
+            rel,
         )
 
-    def _read(self, path: Path, info: os.stat_result) -> bytes:
-        if stat_module.S_ISLNK(info.st_mode):
-            raise BadMarker("symbolic link (not followed)")
-        if not stat_module.S_ISREG(info.st_mode):
-            raise BadMarker("not a regular file")
-        if info.st_size > self.settings.max_size:
-            raise BadMarker(f"larger than max_size ({info.st_size} > {self.settings.max_size})")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        try:
-            fd = os.open(path, flags)
-        except OSError as exc:
-            raise BadMarker(f"cannot open: {exc.strerror}") from None
-        with os.fdopen(fd, "rb") as handle:
-            raw = handle.read(self.settings.max_size + 1)
-        if len(raw) > self.settings.max_size:
-            raise BadMarker(f"larger than max_size ({self.settings.max_size} bytes)")
-        return raw
+    def _send(self, batch: Batch, rel: str) -> None:
+        assert self._emit is not None, "start() sets the emitter"  # noqa: S101 - invariant
+        with self._lock:
+            self._inflight.add(rel)
+        self._emit(batch)  # blocks while the engine is behind: back-pressure, not memory
 
     def _finish(
-        self, path: Path, key: str, matched: bool, info: os.stat_result | None = None
+        self,
+        rel: str,
+        path: Path,
+        info: os.stat_result,
+        matched: bool,
+        *,
+        ledger: Ledger | None = None,
+        sent_before: bool = False,
     ) -> None:
+        """After the commit: archive/delete/keep (matched) or apply the unmatched policy."""
         try:
-            self._apply_after(path, key, matched, info)
+            if matched:
+                action = self.settings.after
+            else:
+                action = self.settings.unmatched
+                if action == "keep":
+                    log.warning(
+                        "source %s: no rule selected marker %s; left in place "
+                        "(set unmatched: archive or delete to move such markers on)",
+                        self.name,
+                        rel,
+                    )
+                    if ledger is not None:
+                        unmatched = Ledger("unmatched", ledger.digest, ledger.mtime_ns)
+                        self.store.commit((), (Position(self.name, rel, unmatched.encode()),))
+                else:
+                    log.info("source %s: no rule selected marker %s; %sd", self.name, rel, action)
+            self._after(rel, path, info, action, sent_before)
         finally:
             with self._lock:
-                self._inflight.discard(path.name)
+                self._inflight.discard(rel)
 
-    def _apply_after(
-        self, path: Path, key: str, matched: bool, info: os.stat_result | None
+    def _after(
+        self, rel: str, path: Path, info: os.stat_result, action: str, sent_before: bool
     ) -> None:
-        action = self.settings.after
-        if (not matched or action == "keep") and info is not None:
-            self._settled[path.name] = (info.st_ino, info.st_mtime_ns, info.st_size)
-        if not matched:
-            log.warning("source %s: no rule matched marker %s; left in place", self.name, path.name)
-            self.store.commit((), (Position(self.name, key, "unmatched"),))
+        if action == "keep":
+            self._settle(rel, info)
             return
         try:
             if action == "delete":
                 path.unlink(missing_ok=True)
-            elif action == "archive":
-                _move_unique(path, self.directory / PROCESSED)
             else:
-                return
-        except OSError as exc:
-            log.error("source %s: cannot %s %s: %s", self.name, action, path.name, exc.strerror)
-            return
-        self.store.forget_position(self.name, key)
-
-    def _fail(self, path: Path, reason: str) -> None:
-        log.error(
-            "source %s: bad marker %s: %s; moved to %s/", self.name, path.name, reason, FAILED
-        )
-        try:
-            moved = _move_unique(path, self.directory / FAILED)
-            moved.with_name(moved.name + ".reason").write_text(reason + "\n", encoding="utf-8")
+                move_unique(path, (self.directory / PROCESSED / rel).parent)
         except OSError as exc:
             log.error(
-                "source %s: cannot move %s to %s/: %s", self.name, path.name, FAILED, exc.strerror
+                "source %s: cannot %s %s: %s; it stays (not sent again) until the next start",
+                self.name,
+                action,
+                rel,
+                exc.strerror,
             )
+            self._settle(rel, info)
+            return
+        if sent_before:
+            log.info("source %s: %s was sent before a restart; %sd now", self.name, rel, action)
+        self.store.forget_position(self.name, rel)
 
+    # -- bad markers ---------------------------------------------------------------------------
 
-def _move_unique(path: Path, directory: Path) -> Path:
-    """Move ``path`` into ``directory`` without overwriting: ``name``, ``name.1``, ``name.2``…"""
-    directory.mkdir(exist_ok=True)
-    target = directory / path.name
-    counter = 0
-    while target.exists() or target.is_symlink():
-        counter += 1
-        target = directory / f"{path.name}.{counter}"
-    os.rename(path, target)
-    return target
+    def _fail(self, rel: str, path: Path, info: os.stat_result, reason: str) -> None:
+        """Move a bad marker to failed/ (after its failure event is durable, when reported)."""
+        if not self.settings.report_failed:
+            self._move_failed(rel, path, info, reason)
+            return
+        event = Event(
+            id=stable_id(self.name, "failed", rel, info.st_mtime_ns, info.st_size, reason),
+            source=self.name,
+            kind="marker_failed",
+            text=f"{rel}: {reason}",
+            time=time.time(),
+            fields={
+                "event": "marker_failed",
+                "file": f"{path.name}.failed",
+                "marker": rel,
+                "path": str(path),
+                "reason": reason,
+                "size": info.st_size,
+                "mtime": info.st_mtime,
+            },
+        )
+
+        def moved(_matched: bool) -> None:
+            try:
+                self._move_failed(rel, path, info, reason)
+            finally:
+                with self._lock:
+                    self._inflight.discard(rel)
+
+        self._send(Batch((event,), (), moved), rel)
+
+    def _move_failed(self, rel: str, path: Path, info: os.stat_result, reason: str) -> None:
+        try:
+            moved = move_unique(path, (self.directory / FAILED / rel).parent, reason)
+        except OSError as exc:
+            log.error(
+                "source %s: bad marker %s (%s) and cannot move it to %s/: %s",
+                self.name,
+                rel,
+                reason,
+                FAILED,
+                exc.strerror,
+            )
+            self._settle(rel, info)
+            return
+        log.error("source %s: bad marker %s: %s; moved to %s", self.name, rel, reason, moved)

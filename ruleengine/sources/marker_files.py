@@ -1,0 +1,101 @@
+"""Filesystem side of markers: which names to skip, reading without blocking, moving safely."""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+from pathlib import Path
+
+from ruleengine.sources.marker_payload import BadMarker
+
+PROCESSED, FAILED = "processed", "failed"
+_IGNORED_SUFFIXES = (".tmp", ".part", "~", ".swp", ".reason", ".crdownload", ".partial")
+
+
+def ignored(name: str) -> bool:
+    """Hidden and temporary names are never read: writers are still busy with them."""
+    return name.startswith(".") or name.endswith(_IGNORED_SUFFIXES)
+
+
+def read_marker(path: Path, info: os.stat_result, max_size: int, follow_symlinks: bool) -> bytes:
+    """The bytes of a marker, or ``BadMarker`` saying why it cannot be one.
+
+    ``FileNotFoundError`` when it vanished (finished by another path) since it was listed.
+
+    ``info`` is the ``lstat`` of ``path``. The file is opened non-blocking, so a FIFO swapped
+    in after the stat cannot hang the source, and checked again through the open descriptor.
+    """
+    if stat_module.S_ISLNK(info.st_mode):
+        if not follow_symlinks:
+            raise BadMarker("symbolic link (not followed; set follow_symlinks: true to read it)")
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise BadMarker(f"broken symbolic link: {exc.strerror}") from None
+    _check_kind(info, max_size)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise  # gone meanwhile: not a bad marker
+    except OSError as exc:
+        raise BadMarker(f"cannot open: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        _check_kind(os.fstat(fd), max_size)
+        try:
+            raw = handle.read(max_size + 1)
+        except OSError as exc:
+            raise BadMarker(f"cannot read: {exc.strerror}") from None
+    if len(raw) > max_size:
+        raise BadMarker(f"larger than max_size ({max_size} bytes)")
+    return raw
+
+
+def _check_kind(info: os.stat_result, max_size: int) -> None:
+    mode = info.st_mode
+    if stat_module.S_ISDIR(mode):
+        raise BadMarker("a directory (set recursive: true to watch subdirectories)")
+    if stat_module.S_ISFIFO(mode):
+        raise BadMarker("a FIFO (named pipe), not a regular file")
+    if not stat_module.S_ISREG(mode):
+        raise BadMarker("not a regular file (device or socket)")
+    if info.st_size > max_size:
+        raise BadMarker(f"larger than max_size ({info.st_size} > {max_size} bytes)")
+
+
+def move_unique(path: Path, directory: Path, reason: str | None = None) -> Path:
+    """Move ``path`` into ``directory`` without overwriting: ``name``, ``name.1``, ``name.2``…
+
+    With a ``reason``, ``<target>.reason`` is written *before* the move, so a crash can never
+    leave a failed marker without its reason (a stray reason is rewritten on the next try).
+    ``os.link`` refuses an existing target atomically, so two movers never overwrite each
+    other; directories and filesystems without hard links fall back to check-then-rename.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    counter = 0
+    while True:
+        target = directory / (path.name if counter == 0 else f"{path.name}.{counter}")
+        counter += 1
+        if target.exists() or target.is_symlink():
+            continue
+        if reason is not None:
+            write_reason(target, reason)
+        if path.is_symlink() or path.is_dir():
+            os.rename(path, target)
+            return target
+        try:
+            os.link(path, target, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here (FAT, some SMB servers): rename after the check
+            os.rename(path, target)
+            return target
+        os.unlink(path)
+        return target
+
+
+def write_reason(moved: Path, reason: str) -> None:
+    """``<name>.reason`` beside a failed marker: why it failed, for whoever looks in failed/."""
+    moved.with_name(moved.name + ".reason").write_text(reason + "\n", encoding="utf-8")

@@ -1,0 +1,84 @@
+"""A real markers pipeline for tests: rules file → source thread → engine thread → SQLite outbox.
+
+No dispatcher: tests read the outbox rows the engine committed, which is exactly the
+"durably enqueued" point the marker guarantees are about.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ruleengine.config import load_config_text
+from ruleengine.engine import Engine
+from ruleengine.outbox import Store
+from ruleengine.rules.engine import compile_rules
+from ruleengine.sources import Source, SourceContext, make_source
+
+
+def rules_text(state: Path, source: dict[str, Any], rules: list[dict[str, Any]]) -> str:
+    """A rules file with one markers source ``drop`` and a console destination."""
+    document = {
+        "state_dir": str(state),
+        "defaults": {"to": ["terminal"]},
+        "destinations": {"terminal": {"type": "console"}},
+        "sources": {"drop": {"type": "markers", "settle": "100ms", **source}},
+        "rules": [{"source": "drop", **rule} for rule in rules],
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+class Pipeline:
+    def __init__(self, root: Path, source: dict[str, Any], rules: list[dict[str, Any]]) -> None:
+        self.root = root
+        text = rules_text(root / "state", {"directory": str(root / "drop"), **source}, rules)
+        config = load_config_text(text, root / "rules.yaml")
+        model = config.model
+        self.store = Store(config.state_dir)
+        self.engine = Engine(compile_rules(model.rules, model.defaults), self.store, lambda _: None)
+        self.source: Source = make_source(
+            model.sources["drop"], SourceContext("drop", self.store, config.resolve)
+        )
+
+    def __enter__(self) -> Pipeline:
+        self.engine.start()
+        self.source.start(self.engine.emit)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.source.stop()
+        self.engine.stop()
+        self.engine.join(10.0)
+        self.store.close()
+
+
+def outbox(state: Path) -> list[dict[str, Any]]:
+    """Every outbox record, oldest first (read with a separate connection, as status would)."""
+    conn = sqlite3.connect(state / "state.db")
+    try:
+        rows = conn.execute("SELECT record FROM outbox ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+    return [json.loads(row[0]) for row in rows]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll until ``condition()`` is truthy; fail the test with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
