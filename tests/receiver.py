@@ -61,6 +61,7 @@ class Receiver:
             disable_nagle_algorithm = True
 
             def _handle(self) -> None:
+                arrived = time.time()  # before reading: what pacing and latency are about
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with receiver._cond:
@@ -79,7 +80,7 @@ class Receiver:
                             self.path,
                             dict(self.headers.items()),
                             body,
-                            time.time(),
+                            arrived,
                             reply,
                         )
                     )
