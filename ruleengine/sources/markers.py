@@ -14,7 +14,7 @@ import os
 import stat as stat_module
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from watchdog.events import FileSystemEvent
 from ruleengine.config.sources import MarkersSource as MarkersSettings
 from ruleengine.model import Batch, Event, Position, stable_id
 from ruleengine.rules.patterns import match_name, name_pattern
-from ruleengine.sources import Emit, SourceContext
+from ruleengine.sources import Emit, SourceContext, inotify
+from ruleengine.sources.inotify import DirEvent, InotifyWatch
 from ruleengine.sources.marker_event import Ledger, marker_event, marker_fields
 from ruleengine.sources.marker_files import (
     FAILED,
@@ -62,6 +63,18 @@ def _signature(path: str | bytes) -> tuple[int, int] | None:
     return (info.st_size, info.st_mtime_ns)
 
 
+def _make_watch(
+    callback: Callable[[FileSystemEvent | DirEvent], None], name: str, recursive: bool
+) -> DirectoryWatch | InotifyWatch:
+    """Raw inotify where it can tell "renamed in" from "created" (Linux, one level)."""
+    if not recursive and inotify.available():
+        try:
+            return InotifyWatch(callback, name)
+        except OSError as exc:
+            log.debug("inotify unavailable (%s); using watchdog", exc)
+    return DirectoryWatch(callback, name)
+
+
 class MarkersSource:
     def __init__(self, settings: MarkersSettings, context: SourceContext) -> None:
         self.name = context.name
@@ -78,7 +91,9 @@ class MarkersSource:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._watch = DirectoryWatch(self._on_event, context.name) if not settings.poll else None
+        self._watch = (
+            None if settings.poll else _make_watch(self._on_event, context.name, settings.recursive)
+        )
         self._warned_missing = False
         self._incomplete = False  # a directory listing failed during the current scan
         self._emit: Emit | None = None
@@ -111,7 +126,7 @@ class MarkersSource:
         self._warned_missing = not ok
         return ok
 
-    def _on_event(self, event: FileSystemEvent) -> None:
+    def _on_event(self, event: FileSystemEvent | DirEvent) -> None:
         """OS notifications only hint at readiness; the scan decides (and catches lost ones)."""
         if event.is_directory:
             self._wake.set()
