@@ -269,13 +269,15 @@ def _selector_fit(
     for _where, name in _names(rule.get("source"), (*here, "source")):
         source = sources.get(name)
         kind = source.get("type") if isinstance(source, dict) else None
-        if kind == "markers" and "match" in rule:
-            problems.append(
-                (
-                    (*here, "match"),
-                    f"source {name!r} is a markers source: select markers with `file`, not `match`",
+        for key in ("match", "exclude"):
+            if kind == "markers" and key in rule:
+                problems.append(
+                    (
+                        (*here, key),
+                        f"source {name!r} is a markers source: select markers with `file`"
+                        f" and `where`, not `{key}`",
+                    )
                 )
-            )
         if kind == "logfile" and "file" in rule:
             problems.append(
                 (

@@ -1,0 +1,135 @@
+"""Find the lines of a text chunk that may contain any of many literals, in one regex pass.
+
+Each literal is represented by a key substring starting at its rarest character (rarity sampled
+from the first chunk scanned). All keys are joined into one trie-shaped alternation whose
+alternatives each start with a plain character, so ``re`` can skip ahead with its first-character
+set at C speed instead of trying every alternative at every position. The cost of a scan grows
+with the text, hardly with the number of literals.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+
+from ruleengine.rules.prefilter import Requirement
+
+KEY_LENGTH = 16  # longer keys add nothing: the line is checked in full afterwards
+SAMPLE = 64 * 1024
+# Characters that ``re`` matches to an ASCII letter under IGNORECASE besides its two cases
+# (tests/test_rules_prefilter.py checks this against every code point).
+_CASE_EXTRAS = "\u0130\u0131\u017f\u212a"
+
+
+def case_variants(char: str) -> str:
+    """Every character ``re`` treats as equal to ``char`` under IGNORECASE (ASCII ``char``)."""
+    pattern = re.compile(re.escape(char), re.IGNORECASE)
+    pool = dict.fromkeys(char + char.lower() + char.upper() + _CASE_EXTRAS)
+    return "".join(c for c in pool if pattern.fullmatch(c))
+
+
+def _is_uncased(char: str) -> bool:
+    return char.isascii() and not char.isalpha()
+
+
+class LiteralScanner:
+    """Spans of lines (``start``, ``end``) in a ``\\n``-separated text containing any literal."""
+
+    def __init__(self, requirements: Sequence[Requirement]) -> None:
+        self.literals = tuple(dict.fromkeys(lit for req in requirements for lit in req))
+        self._regex: re.Pattern[str] | None = None
+
+    def _compile(self, sample: str) -> re.Pattern[str]:
+        freq = Counter(sample[:SAMPLE])
+        branches: dict[str, list[tuple[str, bool]]] = {}
+        for literal, ignorecase in self.literals:
+            start = _key_start(literal, ignorecase, freq)
+            rest = literal[start + 1 : start + KEY_LENGTH]
+            first = literal[start]
+            heads = case_variants(first) if ignorecase and not _is_uncased(first) else first
+            for head in heads:
+                branches.setdefault(head, []).append((rest, ignorecase))
+        alternatives = []
+        for head in sorted(branches):
+            tails = branches[head]
+            if any(rest == "" for rest, _ in tails):
+                alternatives.append(re.escape(head))  # the head alone is already enough
+                continue
+            parts = (
+                [_trie([rest for rest, ic in tails if not ic])]
+                if any(not ic for _, ic in tails)
+                else []
+            )
+            parts += [f"(?i:{re.escape(rest)})" for rest, ic in tails if ic]
+            alternatives.append(re.escape(head) + "(?:" + "|".join(parts) + ")")
+        # An empty alternation never matches; the scanner is only built with literals.
+        return re.compile("|".join(alternatives) if alternatives else "(?!)")
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        """Each line holding a literal, once, in order; a line is ``text[start:end]``."""
+        if self._regex is None:
+            self._regex = self._compile(text)
+        search = self._regex.search
+        find, rfind = text.find, text.rfind
+        pos = 0
+        while True:
+            found = search(text, pos)
+            if found is None:
+                return
+            hit = found.start()
+            start = rfind("\n", 0, hit) + 1
+            end = find("\n", hit)
+            if end < 0:
+                end = len(text)
+            yield start, end
+            pos = end + 1
+
+
+def scannable(requirement: Requirement) -> bool:
+    """Whether every literal has a character the scanner can start a key with."""
+    return all(_usable(literal, ic) for literal, ic in requirement)
+
+
+def _usable(literal: str, ignorecase: bool) -> bool:
+    # Non-ASCII case folding is too wide to enumerate as heads of an alternation.
+    return bool(literal) and (not ignorecase or any(c.isascii() for c in literal))
+
+
+def _key_start(literal: str, ignorecase: bool, freq: Counter[str]) -> int:
+    """Index of the rarest usable first character, preferring a few characters after it."""
+    keep = min(4, len(literal))
+    best, best_cost = 0, None
+    for index, char in enumerate(literal):
+        if ignorecase and not _is_uncased(char):
+            if not char.isascii():
+                continue
+            cost = sum(freq[c] for c in case_variants(char)) + 1
+        else:
+            cost = freq[char] + (0 if _is_uncased(char) or char.isupper() else 1)
+        candidate = (len(literal) - index < keep, cost)
+        if best_cost is None or candidate < best_cost:
+            best, best_cost = index, candidate
+    return best
+
+
+def _trie(words: list[str]) -> str:
+    """A regex matching any of ``words`` (and possibly longer strings), factored by prefix."""
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in sorted(set(words), key=len):
+        node = root
+        for char in word:
+            if "" in node:
+                break  # a shorter word already covers this one
+            node = node.setdefault(char, {})
+        else:
+            node.clear()
+            node[""] = {}
+    return _trie_node(root)
+
+
+def _trie_node(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    if "" in node:
+        return ""
+    parts = [re.escape(char) + _trie_node(child) for char, child in sorted(node.items())]
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
