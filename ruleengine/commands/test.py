@@ -199,8 +199,8 @@ class _Replay:
     counts: Counter[str] = field(default_factory=Counter)
     shown: Counter[str] = field(default_factory=Counter)
 
-    def chunk(self, text: str, first_line: int) -> int:
-        """Match, filter and render one chunk of lines; returns notifications produced."""
+    def chunk(self, text: str, first_line: int) -> tuple[int, int]:
+        """Match, filter and render one chunk of lines; returns (lines, notifications)."""
         produced = 0
         line_no = first_line
         previous = 0
@@ -224,7 +224,8 @@ class _Replay:
                     self.shown[fired.rule.name] += 1
                     for note in notes:
                         print(f"line {line_no + 1}: {fired.rule.name}: {note.text}")
-        return produced
+        line_no += text.count("\n", previous)  # counting as we go: one pass over the text
+        return line_no - first_line + 1, produced
 
 
 def _replay_source(
@@ -252,12 +253,12 @@ def _replay_source(
                 break
             else:
                 carry = ""
-            if 0 <= remaining <= text.count("\n"):
+            if remaining > 0 and remaining <= text.count("\n"):
                 text = "\n".join(text.split("\n", remaining)[:remaining])
             if "\r" in text:  # CRLF logs: the live tailer strips trailing \r from each line
                 text = "\n".join(line.rstrip("\r") for line in text.split("\n"))
-            notifications += replay.chunk(text, lines)
-            chunk_lines = text.count("\n") + 1
+            chunk_lines, produced = replay.chunk(text, lines)
+            notifications += produced
             lines += chunk_lines
             remaining = max(remaining - chunk_lines, 0) if remaining > 0 else remaining
             if not data:

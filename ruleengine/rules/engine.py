@@ -22,7 +22,7 @@ from ruleengine.model import Event
 from ruleengine.render import context, make_environment
 from ruleengine.rules.conditions import Where, compile_where, holds
 from ruleengine.rules.patterns import match_name, name_pattern
-from ruleengine.rules.prefilter import Requirement, required_literals
+from ruleengine.rules.prefilter import Requirement, candidate_requirements
 from ruleengine.rules.scan import LiteralScanner, scannable
 
 log = logging.getLogger(__name__)
@@ -74,15 +74,8 @@ class CompiledRule:
     output: Output
     throttle: ThrottleSpec | None = None
     digest: DigestSpec | None = None
-    requirement: Requirement | None = None
-    plain: tuple[str, ...] = ()  # case-sensitive literals of the requirement
-    folded: re.Pattern[str] | None = None  # case-insensitive literals of the requirement
-
-    def may_match(self, line: str) -> bool:
-        """Cheap check that the line holds one of the required literals."""
-        return any(lit in line for lit in self.plain) or (
-            self.folded is not None and self.folded.search(line) is not None
-        )
+    #: Literal requirements of ``regex``, each valid alone; empty = try every line.
+    requirements: tuple[Requirement, ...] = ()
 
     def select_line(self, line: str) -> dict[str, Any] | None:
         """Captured fields when this rule selects the log line, else None."""
@@ -136,9 +129,9 @@ class SourceRules:
 
     @classmethod
     def of(cls, rules: Sequence[CompiledRule]) -> SourceRules:
-        filtered = tuple(r for r in rules if r.requirement is not None)
-        unfiltered = tuple(r for r in rules if r.requirement is None)
-        scanner = LiteralScanner([r.requirement for r in filtered if r.requirement])
+        filtered = tuple(r for r in rules if r.requirements)
+        unfiltered = tuple(r for r in rules if not r.requirements)
+        scanner = LiteralScanner([r.requirements for r in filtered])
         return cls(tuple(rules), filtered, unfiltered, scanner if filtered else None)
 
     def select_text(self, text: str) -> list[tuple[int, int, Selection]]:
@@ -148,14 +141,22 @@ class SourceRules:
         """
         found: dict[int, tuple[int, Selection]] = {}
         if self.scanner is not None:
+            self.scanner.prepare(text)
+            checks = list(zip(self.filtered, self.scanner.checks, strict=True))
             for start, end in self.scanner.spans(text):
                 line = text[start:end]
                 chosen: Selection = []
-                for rule in self.filtered:
-                    if rule.may_match(line):
-                        fields = rule.select_line(line)
-                        if fields is not None:
-                            chosen.append((rule, fields))
+                for rule, (plain, folded) in checks:
+                    # Inlined literal check (see scan.holds): this loop is the hot path.
+                    for literal in plain:
+                        if literal in line:
+                            break
+                    else:
+                        if folded is None or folded(line) is None:
+                            continue
+                    fields = rule.select_line(line)
+                    if fields is not None:
+                        chosen.append((rule, fields))
                 if chosen:
                     found[start] = (end, chosen)
         if self.unfiltered:
@@ -262,10 +263,8 @@ def compile_rules(rules: Sequence[Rule], defaults: Defaults) -> RuleSet:
 
 def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment) -> CompiledRule:
     regex = re.compile(rule.match) if rule.match is not None else None
-    requirement = required_literals(regex) if regex is not None else None
-    if requirement is not None and not scannable(requirement):
-        requirement = None
-    folded = [lit for lit, ic in requirement or () if ic]
+    candidates = candidate_requirements(regex) if regex is not None else []
+    requirements = tuple(r for r in candidates if scannable(r))
     color = rule.color or defaults.color
     templated = is_template(color)
     message = env.from_string(rule.message)
@@ -312,9 +311,7 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
             if rule.digest is not None
             else None
         ),
-        requirement=requirement,
-        plain=tuple(lit for lit, ic in requirement or () if not ic),
-        folded=re.compile("|".join(map(re.escape, folded)), re.IGNORECASE) if folded else None,
+        requirements=requirements,
     )
 
 

@@ -24,18 +24,28 @@ _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 
 def required_literals(pattern: re.Pattern[str]) -> Requirement | None:
     """Alternatives of which every match of ``pattern`` contains one, or None if unknown."""
+    return max(candidate_requirements(pattern), key=_score, default=None)
+
+
+def candidate_requirements(pattern: re.Pattern[str]) -> list[Requirement]:
+    """Requirements that each hold on their own for every match (the scanner picks one)."""
     try:
         parsed = sre_parse.parse(pattern.pattern, pattern.flags)
     except Exception:  # a private parser may change; no requirement is always safe
-        return None
+        return []
     flags = parsed.state.flags
     if flags & re.LOCALE:
-        return None
-    return _sequence(list(parsed), bool(flags & re.IGNORECASE))
+        return []
+    return _candidates(list(parsed), bool(flags & re.IGNORECASE))
 
 
 def _sequence(items: list[tuple[Any, Any]], ignorecase: bool) -> Requirement | None:
     """Best requirement of a sequence: each element's requirement holds, pick the most selective."""
+    return max(_candidates(items, ignorecase), key=_score, default=None)
+
+
+def _candidates(items: list[tuple[Any, Any]], ignorecase: bool) -> list[Requirement]:
+    """Every element of a sequence must match, so each element's requirement is one candidate."""
     candidates: list[Requirement] = []
     run: list[str] = []
     for op, av in items:
@@ -50,7 +60,7 @@ def _sequence(items: list[tuple[Any, Any]], ignorecase: bool) -> Requirement | N
             candidates.append(found)
     if run:
         candidates.append((("".join(run), ignorecase),))
-    return max(candidates, key=_score, default=None)
+    return candidates
 
 
 def _element(op: Any, av: Any, ignorecase: bool) -> Requirement | None:  # noqa: PLR0911

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ruleengine.rules.prefilter import Requirement
 
+#: A rule's literal check: case-sensitive literals, and a case-insensitive search if any.
+Check = tuple[tuple[str, ...], Callable[[str], object] | None]
 KEY_LENGTH = 16  # longer keys add nothing: the line is checked in full afterwards
 SAMPLE = 64 * 1024
 # Characters that ``re`` matches to an ASCII letter under IGNORECASE besides its two cases
@@ -34,17 +36,29 @@ def _is_uncased(char: str) -> bool:
 
 
 class LiteralScanner:
-    """Spans of lines (``start``, ``end``) in a ``\\n``-separated text containing any literal."""
+    """Spans of lines (``start``, ``end``) in a ``\\n``-separated text containing any literal.
 
-    def __init__(self, requirements: Sequence[Requirement]) -> None:
-        self.literals = tuple(dict.fromkeys(lit for req in requirements for lit in req))
+    Built from each rule's candidate requirements (each valid on its own); on the first text it
+    sees, it picks per rule the candidate whose keys are rarest in that text, then compiles.
+    """
+
+    def __init__(self, candidates: Sequence[Sequence[Requirement]]) -> None:
+        self.candidates = [list(c) for c in candidates]
+        self.chosen: list[Requirement] = []
+        #: Per rule: (case-sensitive literals, case-insensitive search or None).
+        self.checks: list[Check] = []
         self._regex: re.Pattern[str] | None = None
 
-    def _compile(self, sample: str) -> re.Pattern[str]:
+    def prepare(self, sample: str) -> None:
+        """Choose requirements and compile the alternation (once; results never depend on it)."""
+        if self._regex is not None:
+            return
         freq = Counter(sample[:SAMPLE])
+        self.chosen = [min(c, key=lambda r: _cost(r, freq)) for c in self.candidates]
+        self.checks = [_check(requirement) for requirement in self.chosen]
         branches: dict[str, list[tuple[str, bool]]] = {}
-        for literal, ignorecase in self.literals:
-            start = _key_start(literal, ignorecase, freq)
+        for literal, ignorecase in dict.fromkeys(lit for req in self.chosen for lit in req):
+            start = _key_start(literal, ignorecase, freq)[0]
             rest = literal[start + 1 : start + KEY_LENGTH]
             first = literal[start]
             heads = case_variants(first) if ignorecase and not _is_uncased(first) else first
@@ -56,20 +70,17 @@ class LiteralScanner:
             if any(rest == "" for rest, _ in tails):
                 alternatives.append(re.escape(head))  # the head alone is already enough
                 continue
-            parts = (
-                [_trie([rest for rest, ic in tails if not ic])]
-                if any(not ic for _, ic in tails)
-                else []
-            )
+            plain = [rest for rest, ic in tails if not ic]
+            parts = [_trie(plain)] if plain else []
             parts += [f"(?i:{re.escape(rest)})" for rest, ic in tails if ic]
             alternatives.append(re.escape(head) + "(?:" + "|".join(parts) + ")")
         # An empty alternation never matches; the scanner is only built with literals.
-        return re.compile("|".join(alternatives) if alternatives else "(?!)")
+        self._regex = re.compile("|".join(alternatives) if alternatives else "(?!)")
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """Each line holding a literal, once, in order; a line is ``text[start:end]``."""
-        if self._regex is None:
-            self._regex = self._compile(text)
+        self.prepare(text)
+        assert self._regex is not None  # noqa: S101 - prepare compiled it
         search = self._regex.search
         find, rfind = text.find, text.rfind
         pos = 0
@@ -96,7 +107,31 @@ def _usable(literal: str, ignorecase: bool) -> bool:
     return bool(literal) and (not ignorecase or any(c.isascii() for c in literal))
 
 
-def _key_start(literal: str, ignorecase: bool, freq: Counter[str]) -> int:
+def _cost(requirement: Requirement, freq: Counter[str]) -> tuple[int, int]:
+    """How often the scan would stop on this requirement's keys; shorter keys cost a bit more."""
+    stops = sum(_key_start(lit, ic, freq)[1] for lit, ic in requirement)
+    return stops, -min(len(lit) for lit, _ in requirement)
+
+
+def _check(requirement: Requirement) -> Check:
+    """What to test on a line to know it holds one of the requirement's literals."""
+    plain = tuple(lit for lit, ic in requirement if not ic)
+    folded = [lit for lit, ic in requirement if ic]
+    if not folded:
+        return plain, None
+    return plain, re.compile("|".join(map(re.escape, folded)), re.IGNORECASE).search
+
+
+def holds(check: Check, line: str) -> bool:
+    """Whether ``line`` passes a rule's literal check (see ``LiteralScanner.checks``)."""
+    plain, search = check
+    for literal in plain:
+        if literal in line:
+            return True
+    return search is not None and search(line) is not None
+
+
+def _key_start(literal: str, ignorecase: bool, freq: Counter[str]) -> tuple[int, int]:
     """Index of the rarest usable first character, preferring a few characters after it."""
     keep = min(4, len(literal))
     best, best_cost = 0, None
@@ -110,7 +145,7 @@ def _key_start(literal: str, ignorecase: bool, freq: Counter[str]) -> int:
         candidate = (len(literal) - index < keep, cost)
         if best_cost is None or candidate < best_cost:
             best, best_cost = index, candidate
-    return best
+    return best, best_cost[1] if best_cost is not None else len(freq)
 
 
 def _trie(words: list[str]) -> str:
