@@ -146,8 +146,12 @@ def build_notifications(
     ]
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+    """A JSON-able copy of a template variable (unknown objects become their ``str``)."""
+    if type(value) in _SCALARS or value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]

@@ -142,18 +142,16 @@ class SourceRules:
         found: dict[int, tuple[int, Selection]] = {}
         if self.scanner is not None:
             self.scanner.prepare(text)
-            checks = list(zip(self.filtered, self.scanner.checks, strict=True))
+            tests, filtered = self.scanner.tests, self.filtered
             for start, end in self.scanner.spans(text):
                 line = text[start:end]
+                candidates: set[int] = set()
+                for test, indexes in tests:
+                    if (test in line) if isinstance(test, str) else (test(line) is not None):
+                        candidates.update(indexes)
                 chosen: Selection = []
-                for rule, (plain, folded) in checks:
-                    # Inlined literal check (see scan.holds): this loop is the hot path.
-                    for literal in plain:
-                        if literal in line:
-                            break
-                    else:
-                        if folded is None or folded(line) is None:
-                            continue
+                for index in sorted(candidates):
+                    rule = filtered[index]
                     fields = rule.select_line(line)
                     if fields is not None:
                         chosen.append((rule, fields))

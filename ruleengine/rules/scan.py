@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ruleengine.rules.prefilter import Requirement
 
-#: A rule's literal check: case-sensitive literals, and a case-insensitive search if any.
-Check = tuple[tuple[str, ...], Callable[[str], object] | None]
 KEY_LENGTH = 16  # longer keys add nothing: the line is checked in full afterwards
 SAMPLE = 64 * 1024
 # Characters that ``re`` matches to an ASCII letter under IGNORECASE besides its two cases
@@ -45,8 +43,9 @@ class LiteralScanner:
     def __init__(self, candidates: Sequence[Sequence[Requirement]]) -> None:
         self.candidates = [list(c) for c in candidates]
         self.chosen: list[Requirement] = []
-        #: Per rule: (case-sensitive literals, case-insensitive search or None).
-        self.checks: list[Check] = []
+        #: (test, indexes of the rules whose chosen requirement it covers), one per distinct
+        #: literal: a line goes to a rule's regex only if one of the rule's tests passes.
+        self.tests: list[tuple[str | Callable[[str], object], tuple[int, ...]]] = []
         self._regex: re.Pattern[str] | None = None
 
     def prepare(self, sample: str) -> None:
@@ -55,7 +54,7 @@ class LiteralScanner:
             return
         freq = Counter(sample[:SAMPLE])
         self.chosen = [min(c, key=lambda r: _cost(r, freq)) for c in self.candidates]
-        self.checks = [_check(requirement) for requirement in self.chosen]
+        self.tests = _tests(self.chosen)
         branches: dict[str, list[tuple[str, bool]]] = {}
         for literal, ignorecase in dict.fromkeys(lit for req in self.chosen for lit in req):
             start = _key_start(literal, ignorecase, freq)[0]
@@ -113,22 +112,18 @@ def _cost(requirement: Requirement, freq: Counter[str]) -> tuple[int, int]:
     return stops, -min(len(lit) for lit, _ in requirement)
 
 
-def _check(requirement: Requirement) -> Check:
-    """What to test on a line to know it holds one of the requirement's literals."""
-    plain = tuple(lit for lit, ic in requirement if not ic)
-    folded = [lit for lit, ic in requirement if ic]
-    if not folded:
-        return plain, None
-    return plain, re.compile("|".join(map(re.escape, folded)), re.IGNORECASE).search
-
-
-def holds(check: Check, line: str) -> bool:
-    """Whether ``line`` passes a rule's literal check (see ``LiteralScanner.checks``)."""
-    plain, search = check
-    for literal in plain:
-        if literal in line:
-            return True
-    return search is not None and search(line) is not None
+def _tests(
+    chosen: Sequence[Requirement],
+) -> list[tuple[str | Callable[[str], object], tuple[int, ...]]]:
+    """Group rules by literal so a line is tested once per distinct literal, not once per rule."""
+    by_literal: dict[tuple[str, bool], list[int]] = {}
+    for index, requirement in enumerate(chosen):
+        for literal in requirement:
+            by_literal.setdefault(literal, []).append(index)
+    return [
+        (literal if not ic else re.compile(re.escape(literal), re.IGNORECASE).search, tuple(rules))
+        for (literal, ic), rules in by_literal.items()
+    ]
 
 
 def _key_start(literal: str, ignorecase: bool, freq: Counter[str]) -> tuple[int, int]:
