@@ -85,7 +85,7 @@ def render_color(
     if is_color(value):
         return value
     log.warning(
-        "rule %r: color rendered to %r, not one of %s or #rrggbb; using %s",
+        "rule %s: color rendered to %r, not one of %s or #rrggbb; using %s",
         rule,
         value[:40],
         ", ".join(PALETTE),
@@ -101,11 +101,11 @@ def render_text(
     try:
         return template.render(variables)
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"rule {rule!r}: {what}: {exc.message}") from None
+        raise RenderError(f"rule {rule}: {what}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:
-        raise RenderError(f"rule {rule!r}: {what}: blocked by the sandbox: {exc}") from None
+        raise RenderError(f"rule {rule}: {what}: blocked by the sandbox: {exc}") from None
     except Exception as exc:
-        raise RenderError(f"rule {rule!r}: {what}: {type(exc).__name__}: {exc}") from None
+        raise RenderError(f"rule {rule}: {what}: {type(exc).__name__}: {exc}") from None
 
 
 def notification_id(event_id: str, rule: str, destination: str) -> str:

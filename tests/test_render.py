@@ -41,7 +41,7 @@ def test_event_values_render_literally() -> None:
 def test_sandbox_blocks_attribute_tricks(template: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         [note] = render(f"- {{name: evil, source: log, match: 'user', message: \"{template}\"}}\n")
-    assert "rule 'evil': message:" in note.text
+    assert "rule 'evil' (/nonexistent/rules.yaml:9): message:" in note.text
     assert "blocked by the sandbox: access to attribute" in note.text
     assert "user=bob code=1" in note.text  # the event itself is not lost
     assert "rule 'evil'" in caplog.text
@@ -54,7 +54,7 @@ def test_sandbox_in_when_names_rule(caplog: pytest.LogCaptureFixture) -> None:
             ' when: "line.__class__.__mro__"}\n'
         )
     assert notes == []
-    assert "rule 'sneaky': when:" in caplog.text
+    assert "rule 'sneaky' (/nonexistent/rules.yaml:9): when:" in caplog.text
 
 
 def test_undefined_variable_names_rule_and_key(caplog: pytest.LogCaptureFixture) -> None:
@@ -62,8 +62,10 @@ def test_undefined_variable_names_rule_and_key(caplog: pytest.LogCaptureFixture)
         [note] = render(
             "- {name: typo, source: log, match: 'user', message: m, title: '{{ pakage }}'}\n"
         )
-    assert note.text.startswith("[rule 'typo': title: 'pakage' is undefined]")
-    assert "rule 'typo': title" in caplog.text
+    assert note.text.startswith(
+        "[rule 'typo' (/nonexistent/rules.yaml:9): title: 'pakage' is undefined]"
+    )
+    assert "rule 'typo' (/nonexistent/rules.yaml:9): title" in caplog.text
 
 
 def test_template_syntax_error_is_a_config_error_with_line() -> None:

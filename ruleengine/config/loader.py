@@ -87,6 +87,8 @@ def load_config_text(text: str, path: Path, environ: Mapping[str, str] | None = 
     if problems:
         raise ConfigError(_format(problems, marked, path))
     assert model is not None  # noqa: S101 - no problems means validation succeeded
+    for index, rule in enumerate(model.rules):
+        rule._origin = f"{path}:{marked.line_of(('rules', index)) or 1}"
     return Config(model=model, path=path, secrets=frozenset(secrets))
 
 

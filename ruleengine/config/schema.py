@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 import jinja2
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.config.destinations import Destination
@@ -148,6 +148,12 @@ class Rule(Strict):
     to: Names | None = None
     throttle: Throttle | None = None
     digest: Digest | None = None
+
+    _origin: str = PrivateAttr("")  # "file:line", set by the loader for error messages
+
+    @property
+    def origin(self) -> str:
+        return self._origin
 
     _regex = field_validator("match", "exclude")(_check_regex)
     _templates = field_validator("message", "title")(_check_template)

@@ -26,7 +26,7 @@ def render_fired(fired: Fired, suppressed: int = 0) -> list[Notification]:
     rule, event = fired.rule, fired.event
     variables = context(event, rule.name, fired.fields)
     variables["suppressed"] = suppressed
-    text, title = _texts(rule.output, variables, rule.name, event.text)
+    text, title = _texts(rule.output, variables, rule.label, event.text)
     if suppressed and not rule.output.mentions_suppressed:
         text += f" (+{suppressed} similar suppressed)"
     return _notifications(rule, event.id, event.source, event.time, text, title, variables)
@@ -59,7 +59,7 @@ def _notifications(  # noqa: PLR0917 - one private call shape for events and dig
     output = rule.output
     color = output.color
     if output.color_template is not None:
-        color = render_color(output.color_template, variables, rule.name, output.default_color)
+        color = render_color(output.color_template, variables, rule.label, output.default_color)
     fields = {k: v for k, v in variables.items() if k not in ("text", "suppressed")}
     return build_notifications(
         event_id,
@@ -105,7 +105,7 @@ class Outputs:
         assert item.rule.throttle is not None  # noqa: S101 - caller checked
         variables = context(item.event, item.rule.name, item.fields)
         try:
-            return _render(item.rule.throttle.key, variables, item.rule.name, "throttle.key")
+            return _render(item.rule.throttle.key, variables, item.rule.label, "throttle.key")
         except RenderError as exc:
             log.error("%s; throttling the whole rule instead", exc)
             return ""
@@ -114,7 +114,7 @@ class Outputs:
         rule, event = item.rule, item.event
         assert rule.digest is not None  # noqa: S101 - caller checked
         variables = context(event, rule.name, item.fields)
-        text, title = _texts(rule.output, variables, rule.name, event.text)
+        text, title = _texts(rule.output, variables, rule.label, event.text)
         record = {key: jsonable(value) for key, value in variables.items()}
         record.update(message=text, title=title, id=event.id)
         group = "\x1f".join(str(record.get(name, "")) for name in rule.digest.by)
@@ -155,9 +155,9 @@ def render_digest(rule: CompiledRule, group: Group) -> list[Notification]:
     for name in rule.digest.by:
         variables.setdefault(name, first.get(name))
     try:
-        text = _render(rule.digest.message, variables, rule.name, "digest.message")
+        text = _render(rule.digest.message, variables, rule.label, "digest.message")
         title = (
-            _render(rule.digest.title, variables, rule.name, "digest.title")
+            _render(rule.digest.title, variables, rule.label, "digest.title")
             if rule.digest.title is not None
             else None
         )

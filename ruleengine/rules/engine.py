@@ -76,6 +76,12 @@ class CompiledRule:
     digest: DigestSpec | None = None
     #: Literal requirements of ``regex``, each valid alone; empty = try every line.
     requirements: tuple[Requirement, ...] = ()
+    origin: str = ""  # "rules.yaml:42", for error messages
+
+    @property
+    def label(self) -> str:
+        """How errors name the rule: its name and where it is written."""
+        return f"{self.name!r} ({self.origin})" if self.origin else repr(self.name)
 
     def select_line(self, line: str) -> dict[str, Any] | None:
         """Captured fields when this rule selects the log line, else None."""
@@ -222,7 +228,7 @@ class RuleSet:
         for rule, fields in chosen:
             if rule.when is not None:
                 try:
-                    if not truthy(rule.when, context(event, rule.name, fields), rule.name):
+                    if not truthy(rule.when, context(event, rule.name, fields), rule.label):
                         continue
                 except RenderError as exc:
                     log.error("%s (event from %s); the rule does not fire", exc, event.source)
@@ -238,11 +244,11 @@ def truthy(expression: Any, variables: Mapping[str, Any], rule: str) -> bool:
     try:
         return bool(expression(**variables))
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"rule {rule!r}: when: {exc.message}") from None
+        raise RenderError(f"rule {rule}: when: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:
-        raise RenderError(f"rule {rule!r}: when: blocked by the sandbox: {exc}") from None
+        raise RenderError(f"rule {rule}: when: blocked by the sandbox: {exc}") from None
     except Exception as exc:
-        raise RenderError(f"rule {rule!r}: when: {type(exc).__name__}: {exc}") from None
+        raise RenderError(f"rule {rule}: when: {type(exc).__name__}: {exc}") from None
 
 
 def compile_rules(rules: Sequence[Rule], defaults: Defaults) -> RuleSet:
@@ -310,6 +316,7 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
             else None
         ),
         requirements=requirements,
+        origin=rule.origin,
     )
 
 
