@@ -105,7 +105,8 @@ class Engine(threading.Thread):
         self._commit(notifications, batch.positions)
         if batch.on_committed is not None:
             try:
-                batch.on_committed(bool(notifications))
+                # "Matched" means a rule fired, even if a throttle or digest held its message back.
+                batch.on_committed(bool(fired))
             except Exception:
                 log.exception("post-commit action failed")
         return notifications

@@ -111,3 +111,14 @@ def test_engine_thread_wakes_for_due_digest(tmp_path: Path) -> None:
         engine.join(10)
     assert texts(store) == ["1 servers rebooted: web1"]
     store.close()
+
+
+def test_collected_event_counts_as_matched_for_the_source(tmp_path: Path) -> None:
+    """A marker held in a digest is consumed (archived), not left behind as unmatched."""
+    clock = Clock()
+    engine, store, _ = make_engine(ruleset(RULES), tmp_path, clock)
+    told: list[bool] = []
+    engine.process(Batch((marker("web1.rebooted.json"),), on_committed=told.append))
+    engine.process(Batch((marker("nothing.txt"),), on_committed=told.append))
+    assert told == [True, False]
+    store.close()
