@@ -53,7 +53,9 @@ rules:
     source: drops
     file: '(?P<host>[^.]+)\\.rebooted\\.json'
     message: "{{{{ host }}}}"
-    digest: {{wait: 3s, message: "{{{{ count }}}} rebooted: {{{{ events | map(attribute='host') | join(', ') }}}}"}}
+    digest:
+      wait: 3s
+      message: "{{{{ count }}}} rebooted: {{{{ events | map(attribute='host') | join(', ') }}}}"
 """,
         encoding="utf-8",
     )
