@@ -8,10 +8,28 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ruleengine.rules.engine import CompiledRule, SourceRules
+from ruleengine.rules import hs, scan
+from ruleengine.rules.engine import CompiledRule, RuleSet, SourceRules
 from ruleengine.rules.prefilter import required_literals
 from ruleengine.rules.scan import _CASE_EXTRAS, case_variants
 from tests.rulekit import line, ruleset
+
+BACKENDS = [
+    "re",
+    pytest.param(
+        "hyperscan",
+        marks=pytest.mark.skipif(not hs.available(), reason="hyperscan extra not installed"),
+    ),
+]
+
+
+def ruleset_on(backend: str, rules: str) -> RuleSet:
+    """Rules whose line scanner uses the given prefilter backend."""
+    saved, scan.BACKEND = scan.BACKEND, backend
+    try:
+        return ruleset(rules)
+    finally:
+        scan.BACKEND = saved
 
 
 @pytest.mark.parametrize(
@@ -80,6 +98,7 @@ def fast(rules: SourceRules, text: str) -> list[tuple[int, list[tuple[str, dict[
 
 
 ALPHABET = "abcABC ké:[]=0-\u017fK\u212a\u0131\u0130\r"
+ASCII_ONLY = "abcABC kK:[]=0-\r"  # whole chunks of ASCII take the Hyperscan path
 pieces = st.sampled_from(
     [
         "abc", "ab", "Abc", "k", "é", ":", r"\[", "=", " ", r"\d+", r"\w", ".", "[ab]",
@@ -92,30 +111,36 @@ patterns = st.lists(pieces, min_size=1, max_size=5).map(
 )
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=120, deadline=None)
 @given(
     st.lists(patterns, min_size=1, max_size=6),
-    st.lists(st.text(alphabet=ALPHABET, max_size=14), min_size=1, max_size=25),
+    st.one_of(
+        st.lists(st.text(alphabet=ALPHABET, max_size=14), min_size=1, max_size=25),
+        st.lists(st.text(alphabet=ASCII_ONLY, max_size=14), min_size=1, max_size=25),
+    ),
 )
-def test_same_result_as_plain_re(pats: list[str], lines: list[str]) -> None:
+def test_same_result_as_plain_re(backend: str, pats: list[str], lines: list[str]) -> None:
     assume(all(p.count("(?P<n>") <= 1 for p in pats))
     yaml_rules = "".join(
         f"- {{name: r{i}, source: log, match: '{p.replace(chr(39), chr(39) * 2)}', message: m}}\n"
         for i, p in enumerate(pats)
     )
-    rules = ruleset(yaml_rules).by_source["log"]
+    rules = ruleset_on(backend, yaml_rules).by_source["log"]
     text = "\n".join(lines)
     assert fast(rules, text) == naive(rules, text)
 
 
-def test_many_literals_and_case_insensitive_rules() -> None:
-    rules = ruleset(
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_many_literals_and_case_insensitive_rules(backend: str) -> None:
+    rules = ruleset_on(
+        backend,
         """
         - {name: a, source: log, match: 'sshd\\[\\d+\\]: Failed pass (?P<user>\\S+)', message: m}
         - {name: b, source: log, match: '(?i)disk (?P<dev>sd[a-z]) error', message: m}
         - {name: c, source: log, match: 'ERROR code=(?P<c>\\d+)', exclude: '=0\\b', message: m}
         - {name: d, source: log, match: '.*', message: m}
-        """
+        """,
     )
     text = "\n".join(
         [

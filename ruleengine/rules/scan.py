@@ -9,11 +9,18 @@ with the text, hardly with the number of literals.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
+from ruleengine.rules import hs
 from ruleengine.rules.prefilter import Requirement
+
+log = logging.getLogger(__name__)
+#: "auto" uses Hyperscan when the optional extra is installed, "re" never does.
+BACKEND = os.environ.get("RULEENGINE_PREFILTER", "auto")
 
 KEY_LENGTH = 16  # longer keys add nothing: the line is checked in full afterwards
 SAMPLE = 64 * 1024
@@ -40,8 +47,12 @@ class LiteralScanner:
     sees, it picks per rule the candidate whose keys are rarest in that text, then compiles.
     """
 
-    def __init__(self, candidates: Sequence[Sequence[Requirement]]) -> None:
+    def __init__(
+        self, candidates: Sequence[Sequence[Requirement]], backend: str | None = None
+    ) -> None:
         self.candidates = [list(c) for c in candidates]
+        self.backend = backend or BACKEND
+        self._hyperscan: hs.HyperscanLiterals | None = None
         self.chosen: list[Requirement] = []
         #: (test, indexes of the rules whose chosen requirement it covers), one per distinct
         #: literal: a line goes to a rule's regex only if one of the rule's tests passes.
@@ -75,10 +86,19 @@ class LiteralScanner:
             alternatives.append(re.escape(head) + "(?:" + "|".join(parts) + ")")
         # An empty alternation never matches; the scanner is only built with literals.
         self._regex = re.compile("|".join(alternatives) if alternatives else "(?!)")
+        if self.backend != "re" and hs.available():
+            literals = list(dict.fromkeys(lit for req in self.chosen for lit in req))
+            try:
+                self._hyperscan = hs.HyperscanLiterals(literals)
+            except Exception as exc:  # a Hyperscan limit: the re scanner is always correct
+                log.warning("Hyperscan prefilter unavailable (%s); using re", exc)
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """Each line holding a literal, once, in order; a line is ``text[start:end]``."""
         self.prepare(text)
+        if self._hyperscan is not None and text.isascii():
+            yield from self._ascii_spans(text, self._hyperscan)
+            return
         assert self._regex is not None  # noqa: S101 - prepare compiled it
         search = self._regex.search
         find, rfind = text.find, text.rfind
@@ -94,6 +114,19 @@ class LiteralScanner:
                 end = len(text)
             yield start, end
             pos = end + 1
+
+    def _ascii_spans(self, text: str, scanner: hs.HyperscanLiterals) -> Iterator[tuple[int, int]]:
+        find, rfind = text.find, text.rfind
+        line_end = -1
+        for end_offset in scanner.ends(text.encode("ascii")):
+            hit = end_offset - 1  # the literal's last character
+            if hit <= line_end:
+                continue  # this line was already reported
+            start = rfind("\n", 0, hit) + 1
+            line_end = find("\n", hit)
+            if line_end < 0:
+                line_end = len(text)
+            yield start, line_end
 
 
 def scannable(requirement: Requirement) -> bool:

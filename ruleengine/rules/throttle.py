@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS rule_throttle (
 );
 """
 
+EXPIRE_EVERY = 60.0  # seconds between sweeps of ended windows
+
 
 @dataclass
 class Window:
@@ -32,6 +34,7 @@ class Throttles:
     def __init__(self, windows: dict[tuple[str, str], Window] | None = None) -> None:
         self.windows = windows or {}
         self._dirty: set[tuple[str, str]] = set()
+        self._expired_at = float("-inf")
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Throttles:
@@ -51,6 +54,9 @@ class Throttles:
 
     def expire(self, now: float) -> None:
         """Forget windows that ended with nothing suppressed (nothing left to report)."""
+        if now - self._expired_at < EXPIRE_EVERY:
+            return  # a sweep walks every window: not on every batch
+        self._expired_at = now
         for slot, current in list(self.windows.items()):
             if current.until <= now and current.suppressed == 0:
                 del self.windows[slot]
