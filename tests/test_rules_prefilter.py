@@ -162,3 +162,20 @@ def test_batch_with_embedded_newline_falls_back_to_per_line() -> None:
     rules = ruleset("- {name: a, source: log, match: 'b$', message: m}\n")
     events = [line("a\nb"), line("xb")]
     assert [[r.name for r, _ in s] for s in rules.selections(events)] == [["a"], ["a"]]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_growing_batches_rechoose_keys_without_changing_results(backend: str) -> None:
+    """The key choice is redone as texts grow (a daemon's first batch may be one line)."""
+    rules = ruleset_on(
+        backend,
+        """
+        - {name: a, source: log, match: 'user (?P<u>\\w+) FAILED', message: m}
+        - {name: b, source: log, match: '(?i)kernel: (?P<d>sd\\w) error', message: m}
+        """,
+    )
+    group = rules.by_source["log"]
+    sample = ["user bob FAILED", "KERNEL: sdb ERROR", "ordinary line", "user x ok"]
+    for size in (1, 3, 40, 4000):
+        text = "\n".join(sample[i % len(sample)] + f" {i}" for i in range(size))
+        assert fast(group, text) == naive(group, text)

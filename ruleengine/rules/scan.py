@@ -58,11 +58,19 @@ class LiteralScanner:
         #: literal: a line goes to a rule's regex only if one of the rule's tests passes.
         self.tests: list[tuple[str | Callable[[str], object], tuple[int, ...]]] = []
         self._regex: re.Pattern[str] | None = None
+        self._sampled = 0
 
     def prepare(self, sample: str) -> None:
-        """Choose requirements and compile the alternation (once; results never depend on it)."""
-        if self._regex is not None:
+        """Choose requirements and compile the alternation; results never depend on the choice.
+
+        A daemon's first batch may be one line: the choice is redone while the texts seen grow
+        (by 4x each time) up to the sample size, so it soon rests on representative data.
+        """
+        if self._regex is not None and (
+            self._sampled >= SAMPLE or len(sample) < 4 * max(self._sampled, 1)
+        ):
             return
+        self._sampled = min(len(sample), SAMPLE)
         freq = Counter(sample[:SAMPLE])
         self.chosen = [min(c, key=lambda r: _cost(r, freq)) for c in self.candidates]
         self.tests = _tests(self.chosen)
