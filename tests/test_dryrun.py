@@ -159,3 +159,17 @@ def test_replay_real_log_in_subprocess(write_rules: Callable[[str], Path], tmp_p
         1 for text in log.read_text(errors="replace").splitlines() if pattern.search(text)
     )
     assert counts["lines"] == 2000 and counts["rules"]["bad-password"] == expected > 0
+
+
+def test_file_replay_strips_carriage_returns_like_the_tailer(
+    write_rules: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_rules(
+        rules_yaml(
+            "- {name: eol, source: log, match: 'done$', message: m}\n", state=str(tmp_path / "s")
+        )
+    )
+    log = tmp_path / "crlf.log"
+    log.write_bytes(b"job done\r\nalso done\r\r\nnot done yet\r\nstill done\n")
+    main(["test", "-c", str(config), "--file", str(log), "--json"])
+    assert json.loads(capsys.readouterr().out)["sources"]["log"]["rules"] == {"eol": 3}

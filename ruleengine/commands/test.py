@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"
 CHUNK_CHARS = 4 * 1024 * 1024  # replay memory stays around a few times this
 SHOW = 5  # notifications printed per rule during a replay
+_TRAILING_CR = re.compile(r"\r+$", re.MULTILINE)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -256,7 +258,7 @@ def _replay_source(
             if remaining > 0 and remaining <= text.count("\n"):
                 text = "\n".join(text.split("\n", remaining)[:remaining])
             if "\r" in text:  # CRLF logs: the live tailer strips trailing \r from each line
-                text = "\n".join(line.rstrip("\r") for line in text.split("\n"))
+                text = _TRAILING_CR.sub("", text)
             chunk_lines, produced = replay.chunk(text, lines)
             notifications += produced
             lines += chunk_lines

@@ -4,7 +4,9 @@ Each literal is represented by a key substring starting at its rarest character 
 from the first chunk scanned). All keys are joined into one trie-shaped alternation whose
 alternatives each start with a plain character, so ``re`` can skip ahead with its first-character
 set at C speed instead of trying every alternative at every position. The cost of a scan grows
-with the text, hardly with the number of literals.
+with the text, hardly with the number of literals. With the optional Hyperscan extra, ASCII
+chunks are scanned by Hyperscan instead (see ``hs.py``). A scanner is not thread-safe: each
+RuleSet is used by one thread (the engine's, or a dry run's).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class LiteralScanner:
             alternatives.append(re.escape(head) + "(?:" + "|".join(parts) + ")")
         # An empty alternation never matches; the scanner is only built with literals.
         self._regex = re.compile("|".join(alternatives) if alternatives else "(?!)")
+        self._hyperscan = None  # never keep a database built for another choice
         if self.backend != "re" and hs.available():
             literals = list(dict.fromkeys(lit for req in self.chosen for lit in req))
             try:
