@@ -48,6 +48,10 @@ class Engine(threading.Thread):
         self.clock = clock
         self.state = RuleState.load(store)
         self.outputs = Outputs(self.state.throttles, self.state.digests)
+        # Windows of rules gone since the last run would never be reported: forget them. Their
+        # pending digests cannot be rendered without the rule; they are dropped (with a warning)
+        # when due.
+        self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
         self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
 
