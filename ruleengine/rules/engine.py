@@ -140,6 +140,20 @@ class SourceRules:
         scanner = LiteralScanner([r.requirements for r in filtered])
         return cls(tuple(rules), filtered, unfiltered, scanner if filtered else None)
 
+    def _candidates(self, line: str, known: set[int] | None) -> list[int]:
+        """Indexes into ``filtered`` of the rules whose literals the line holds, in rule order."""
+        assert self.scanner is not None  # noqa: S101 - only called while scanning
+        tests = self.scanner.tests
+        found: set[int] = set()
+        if known is not None:  # the scan saw every literal of the line
+            for literal in known:
+                found.update(tests[literal][1])
+        else:
+            for test, indexes in tests:
+                if (test in line) if isinstance(test, str) else (test(line) is not None):
+                    found.update(indexes)
+        return sorted(found)
+
     def select_text(self, text: str) -> list[tuple[int, int, Selection]]:
         """(start, end, selections) for each line of ``text`` that some rule selects.
 
@@ -148,16 +162,11 @@ class SourceRules:
         found: dict[int, tuple[int, Selection]] = {}
         if self.scanner is not None:
             self.scanner.prepare(text)
-            tests, filtered = self.scanner.tests, self.filtered
-            for start, end in self.scanner.spans(text):
+            for start, end, known in self.scanner.spans(text):
                 line = text[start:end]
-                candidates: set[int] = set()
-                for test, indexes in tests:
-                    if (test in line) if isinstance(test, str) else (test(line) is not None):
-                        candidates.update(indexes)
                 chosen: Selection = []
-                for index in sorted(candidates):
-                    rule = filtered[index]
+                for index in self._candidates(line, known):
+                    rule = self.filtered[index]
                     fields = rule.select_line(line)
                     if fields is not None:
                         chosen.append((rule, fields))

@@ -50,13 +50,13 @@ class HyperscanLiterals:
             flags=flags,
         )
 
-    def ends(self, data: bytes) -> list[int]:
-        """Sorted end offsets (exclusive) of all matches in ``data``."""
-        found: list[int] = []
+    def ends(self, data: bytes) -> list[tuple[int, int]]:
+        """(end offset, literal index) of every occurrence of every literal, by end offset."""
+        found: list[tuple[int, int]] = []
         append = found.append
 
-        def on_match(_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
-            append(end)
+        def on_match(literal: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            append((end, literal))
 
         self._db.scan(data, match_event_handler=on_match)
         found.sort()

@@ -98,14 +98,20 @@ class LiteralScanner:
         self._regex = re.compile("|".join(alternatives) if alternatives else "(?!)")
         self._hyperscan = None  # never keep a database built for another choice
         if self.backend != "re" and hs.available():
+            # Same order as ``tests``: Hyperscan's pattern id i is the literal of tests[i].
             literals = list(dict.fromkeys(lit for req in self.chosen for lit in req))
             try:
                 self._hyperscan = hs.HyperscanLiterals(literals)
             except Exception as exc:  # a Hyperscan limit: the re scanner is always correct
                 log.warning("Hyperscan prefilter unavailable (%s); using re", exc)
 
-    def spans(self, text: str) -> Iterator[tuple[int, int]]:
-        """Each line holding a literal, once, in order; a line is ``text[start:end]``."""
+    def spans(self, text: str) -> Iterator[tuple[int, int, set[int] | None]]:
+        """Each line holding a literal, once, in order: (start, end, literals found or None).
+
+        A line is ``text[start:end]``. The third item lists the indexes (into ``tests``) of the
+        literals the line holds when the scan knows them all (Hyperscan reports every
+        occurrence); None means "run ``tests`` to find out".
+        """
         self.prepare(text)
         if self._hyperscan is not None and text.isascii():
             yield from self._ascii_spans(text, self._hyperscan)
@@ -123,21 +129,28 @@ class LiteralScanner:
             end = find("\n", hit)
             if end < 0:
                 end = len(text)
-            yield start, end
+            yield start, end, None
             pos = end + 1
 
-    def _ascii_spans(self, text: str, scanner: hs.HyperscanLiterals) -> Iterator[tuple[int, int]]:
+    def _ascii_spans(
+        self, text: str, scanner: hs.HyperscanLiterals
+    ) -> Iterator[tuple[int, int, set[int] | None]]:
         find, rfind = text.find, text.rfind
-        line_end = -1
-        for end_offset in scanner.ends(text.encode("ascii")):
+        start = line_end = -1
+        found: set[int] = set()
+        for end_offset, literal in scanner.ends(text.encode("ascii")):
             hit = end_offset - 1  # the literal's last character
-            if hit <= line_end:
-                continue  # this line was already reported
-            start = rfind("\n", 0, hit) + 1
-            line_end = find("\n", hit)
-            if line_end < 0:
-                line_end = len(text)
-            yield start, line_end
+            if hit > line_end:  # a new line: report the previous one
+                if found:
+                    yield start, line_end, found
+                    found = set()
+                start = rfind("\n", 0, hit) + 1
+                line_end = find("\n", hit)
+                if line_end < 0:
+                    line_end = len(text)
+            found.add(literal)
+        if found:
+            yield start, line_end, found
 
 
 def scannable(requirement: Requirement) -> bool:
