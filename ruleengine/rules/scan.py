@@ -73,8 +73,11 @@ class LiteralScanner:
         ):
             return
         self._sampled = min(len(sample), SAMPLE)
-        freq = Counter(sample[:SAMPLE])
-        self.chosen = [min(c, key=lambda r: _cost(r, freq)) for c in self.candidates]
+        head = sample[:SAMPLE]
+        freq = Counter(head)
+        use_hyperscan = self.backend != "re" and hs.available()
+        cost = _Cost(head, freq, self.candidates, stops=not use_hyperscan)
+        self.chosen = [min(c, key=cost) for c in self.candidates]
         self.tests = _tests(self.chosen)
         branches: dict[str, list[tuple[str, bool]]] = {}
         for literal, ignorecase in dict.fromkeys(lit for req in self.chosen for lit in req):
@@ -163,10 +166,39 @@ def _usable(literal: str, ignorecase: bool) -> bool:
     return bool(literal) and (not ignorecase or any(c.isascii() for c in literal))
 
 
-def _cost(requirement: Requirement, freq: Counter[str]) -> tuple[int, int]:
-    """How often the scan would stop on this requirement's keys; shorter keys cost a bit more."""
-    stops = sum(_key_start(lit, ic, freq)[1] for lit, ic in requirement)
-    return stops, -min(len(lit) for lit, _ in requirement)
+class _Cost:
+    """Estimated work of a requirement on text like the sample, to choose among candidates.
+
+    A line holding a literal costs a full regex search for every rule that chose it, so a
+    literal is dear when frequent in the sample or shared by many rules. On the ``re`` path,
+    every occurrence of a key's first character also stops the scan briefly.
+    """
+
+    HIT = 20  # a candidate line costs about this many scan stops
+
+    def __init__(
+        self,
+        sample: str,
+        freq: Counter[str],
+        candidates: Sequence[Sequence[Requirement]],
+        stops: bool,
+    ) -> None:
+        self.sample, self.lowered, self.freq, self.stops = sample, sample.lower(), freq, stops
+        self.sharing: Counter[tuple[str, bool]] = Counter(
+            lit for options in candidates for req in options for lit in set(req)
+        )
+
+    def __call__(self, requirement: Requirement) -> tuple[int, int]:
+        work = 0
+        for literal, ignorecase in requirement:
+            # Case-insensitive counts use str.lower: an estimate only, never a correctness matter.
+            found = (
+                self.lowered.count(literal.lower()) if ignorecase else self.sample.count(literal)
+            )
+            work += self.HIT * (found + 1) * self.sharing[(literal, ignorecase)]
+            if self.stops:
+                work += _key_start(literal, ignorecase, self.freq)[1]
+        return work, -min(len(lit) for lit, _ in requirement)
 
 
 def _tests(
