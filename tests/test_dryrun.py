@@ -173,3 +173,20 @@ def test_file_replay_strips_carriage_returns_like_the_tailer(
     log.write_bytes(b"job done\r\nalso done\r\r\nnot done yet\r\nstill done\n")
     main(["test", "-c", str(config), "--file", str(log), "--json"])
     assert json.loads(capsys.readouterr().out)["sources"]["log"]["rules"] == {"eol": 3}
+
+
+def test_no_render_counts_the_same(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(
+        "".join(f"Package P{i} install FAILED exit={i}\n" for i in range(30)), encoding="utf-8"
+    )
+    main(["test", "-c", str(config), "--file", str(log), "--json"])
+    rendered = json.loads(capsys.readouterr().out)["sources"]["log"]
+    main(["test", "-c", str(config), "--file", str(log), "--json", "--no-render"])
+    counted = json.loads(capsys.readouterr().out)["sources"]["log"]
+    assert (counted["rules"], counted["notifications"]) == (
+        rendered["rules"],
+        rendered["notifications"],
+    )

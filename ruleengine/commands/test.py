@@ -44,6 +44,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="with --file: stop after N lines")
     parser.add_argument("--source", help="only this source (default: every fitting source)")
     parser.add_argument("--json", action="store_true", help="with --file: summary as JSON")
+    parser.add_argument(
+        "--no-render",
+        action="store_true",
+        help="with --file: count matches without rendering templates (matching speed alone)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -220,6 +225,10 @@ class _Replay:
             )
             for fired in self.rules.apply_when(event, chosen):
                 self.counts[fired.rule.name] += 1
+                shown_all = self.args.json or self.shown[fired.rule.name] >= SHOW
+                if self.args.no_render and shown_all:  # nothing more to print: skip templates
+                    produced += len(fired.rule.output.to)
+                    continue
                 notes = render_fired(fired)
                 produced += len(notes)
                 if not self.args.json and self.shown[fired.rule.name] < SHOW:
