@@ -1,4 +1,8 @@
-"""The engine thread: batches in, notifications and positions committed together, workers woken."""
+"""The engine thread: batches in, notifications and positions committed together, workers woken.
+
+It also owns the clock-driven part of the rules: the loop wakes when the next pending digest is
+due (``queue.get(timeout=…)``) and enqueues it in the transaction that deletes its rows.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,49 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from ruleengine.errors import StateError
-from ruleengine.model import Batch, Notification
+from ruleengine.model import Batch, Notification, Position
 from ruleengine.outbox import Store
+from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.state import RuleState
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 64  # bounded: a slow disk slows the sources down instead of growing memory
+IDLE_WAKE = 5.0  # seconds: the loop wakes at least this often so ``heartbeat`` stays fresh
+
+
+@dataclass(frozen=True)
+class _Swap:
+    rules: RuleSet
+
+
+class _Tick:
+    """Nothing arrived before the timeout: only check due digests."""
 
 
 class Engine(threading.Thread):
-    def __init__(self, rules: RuleSet, store: Store, wake: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        store: Store,
+        wake: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(name="engine", daemon=True)
         self.rules = rules
         self.store = store
         self.wake = wake
-        self.queue: queue.Queue[Batch | None] = queue.Queue(QUEUE_BATCHES)
+        self.clock = clock
+        self.state = RuleState.load(store)
+        self.outputs = Outputs(self.state.throttles, self.state.digests)
+        # Windows of rules gone since the last run would never be reported: forget them. Their
+        # pending digests cannot be rendered without the rule; they are dropped (with a warning)
+        # when due.
+        self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
+        self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
 
     def emit(self, batch: Batch) -> None:
@@ -31,33 +60,81 @@ class Engine(threading.Thread):
         self.queue.put(batch)
 
     def stop(self) -> None:
-        """Process everything already queued, then exit."""
+        """Process everything already queued, then exit (pending digests stay in the database)."""
         self.queue.put(None)
+
+    def swap_rules(self, rules: RuleSet) -> None:
+        """Adopt new rules between two batches; state of rules keeping their name is kept."""
+        if self.is_alive():
+            self.queue.put(_Swap(rules))
+        else:
+            self.adopt(rules)
 
     def run(self) -> None:
         while True:
-            batch = self.queue.get()
-            if batch is None:
+            try:
+                item = self.queue.get(timeout=self._timeout())
+            except queue.Empty:
+                item = _TICK  # a digest is due, or time for a heartbeat
+            if item is None:
                 return
-            self.process(batch)
+            if isinstance(item, _Swap):
+                self.adopt(item.rules)
+            elif isinstance(item, Batch):
+                self.process(item)
+            self.flush_due()
             self.heartbeat = time.monotonic()
 
+    def _timeout(self) -> float:
+        due = self.state.digests.next_due()
+        if due is None:
+            return IDLE_WAKE
+        return min(IDLE_WAKE, max(0.0, due - self.clock()))
+
+    def adopt(self, rules: RuleSet) -> None:
+        """Switch rules; throttle windows and digests of vanished rules are dropped or sent."""
+        old = self.rules
+        self.rules = rules
+        names = {r.name for r in rules.rules if r.throttle is not None}
+        self.state.throttles.keep_rules(names)
+        digesting = {r.name for r in rules.rules if r.digest is not None}
+        orphans = [g for g in self.state.digests.groups.values() if g.rule not in digesting]
+        # A digest already collected is news someone expects: send it with the old templates.
+        notifications = [n for g in orphans for n in self.outputs.flush(g, old)]
+        self._commit(notifications, ())
+
     def process(self, batch: Batch) -> list[Notification]:
-        notifications = [n for event in batch.events for n in self.rules.evaluate(event)]
+        fired = self.rules.fire(batch.events)
+        notifications = self.outputs.apply(fired, self.rules, self.clock())
+        self._commit(notifications, batch.positions)
+        if batch.on_committed is not None:
+            try:
+                # "Matched" means a rule fired, even if a throttle or digest held its message back.
+                batch.on_committed(bool(fired))
+            except Exception:
+                log.exception("post-commit action failed")
+        return notifications
+
+    def flush_due(self) -> list[Notification]:
+        """Send every digest whose wait is over, in one transaction with removing its rows."""
+        notifications = self.outputs.due(self.rules, self.clock())
+        if notifications or self.state.dirty:
+            self._commit(notifications, ())
+        return notifications
+
+    def _commit(self, notifications: Sequence[Notification], positions: Sequence[Position]) -> None:
         delay = 1.0
         while True:
             try:
-                self.store.commit(notifications, batch.positions)
+                self.store.commit(notifications, positions, self.state.save)
                 break
-            except (StateError, OSError, Exception) as exc:
+            except Exception as exc:
                 log.error("cannot write to the state database (%s); retrying in %.0fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        if batch.on_committed is not None:
-            try:
-                batch.on_committed(bool(notifications))
-            except Exception:
-                log.exception("post-commit action failed")
+        self.state.saved()
         for destination in {n.destination for n in notifications}:
             self.wake(destination)
-        return notifications
+
+
+_TICK = _Tick()

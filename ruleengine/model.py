@@ -60,6 +60,7 @@ class Notification:
     title: str | None = None
     color: str = "gray"
     notify: bool = False
+    format: str = "text"  # "text" | "markdown": how senders treat the text
     created: float = 0.0
     fields: Mapping[str, Any] = field(default_factory=dict)
 
@@ -74,6 +75,7 @@ class Notification:
             "title": self.title,
             "color": self.color,
             "notify": self.notify,
+            "format": self.format,
             "created": self.created,
             "fields": dict(self.fields),
         }
@@ -89,6 +91,7 @@ class Notification:
             title=record.get("title"),
             color=str(record.get("color", "gray")),
             notify=bool(record.get("notify", False)),
+            format=str(record.get("format", "text")),
             created=float(record.get("created", 0.0)),
             fields=dict(record.get("fields") or {}),
         )

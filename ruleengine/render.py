@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -10,15 +11,40 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from ruleengine.colors import PALETTE, is_color
 from ruleengine.errors import RenderError
 from ruleengine.model import Event, Notification, stable_id
 
 HOSTNAME = socket.gethostname()
+log = logging.getLogger(__name__)
 
 
 def _datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """``{{ time | datetime }}``: format a Unix timestamp in local time."""
     return dt.datetime.fromtimestamp(float(value)).strftime(fmt)
+
+
+def _isotime(value: Any) -> str:
+    """``{{ time | isotime }}``: ISO 8601 in UTC, unambiguous across hosts."""
+    return dt.datetime.fromtimestamp(float(value), dt.UTC).isoformat(timespec="seconds")
+
+
+def _duration(value: Any) -> str:
+    """``{{ seconds | duration }}``: 3725 → ``1h 2m 5s``."""
+    seconds = int(float(value))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    if seconds or not parts:
+        parts.append(f"{seconds}s")
+    return " ".join(parts)
+
+
+def _basename(value: Any) -> str:
+    """``{{ path | basename }}``: the last component of a / or \\ path."""
+    return str(value).replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def make_environment() -> SandboxedEnvironment:
@@ -28,7 +54,7 @@ def make_environment() -> SandboxedEnvironment:
         autoescape=False,  # chat text, not HTML; each sender escapes for its own format
         keep_trailing_newline=False,
     )
-    env.filters["datetime"] = _datetime
+    env.filters.update(datetime=_datetime, isotime=_isotime, duration=_duration, basename=_basename)
     return env
 
 
@@ -40,10 +66,32 @@ def context(event: Event, rule: str, fields: Mapping[str, Any]) -> dict[str, Any
         "rule": rule,
         "time": event.time,
         "text": event.text,
+        "suppressed": 0,
     }
     base.update(event.fields)
     base.update(fields)
     return base
+
+
+def render_color(
+    template: jinja2.Template, variables: Mapping[str, Any], rule: str, fallback: str
+) -> str:
+    """A colour template's value when it is a palette name or #rrggbb, else ``fallback``."""
+    try:
+        value = render_text(template, variables, rule, "color").strip()
+    except RenderError as exc:
+        log.warning("%s; using %s", exc, fallback)
+        return fallback
+    if is_color(value):
+        return value
+    log.warning(
+        "rule %s: color rendered to %r, not one of %s or #rrggbb; using %s",
+        rule,
+        value[:40],
+        ", ".join(PALETTE),
+        fallback,
+    )
+    return fallback
 
 
 def render_text(
@@ -53,52 +101,60 @@ def render_text(
     try:
         return template.render(variables)
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"rule {rule!r}: {what}: {exc.message}") from None
+        raise RenderError(f"rule {rule}: {what}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:
-        raise RenderError(f"rule {rule!r}: {what}: blocked by the sandbox: {exc}") from None
+        raise RenderError(f"rule {rule}: {what}: blocked by the sandbox: {exc}") from None
     except Exception as exc:
-        raise RenderError(f"rule {rule!r}: {what}: {type(exc).__name__}: {exc}") from None
+        raise RenderError(f"rule {rule}: {what}: {type(exc).__name__}: {exc}") from None
 
 
-def notification_id(event: Event, rule: str, destination: str) -> str:
+def notification_id(event_id: str, rule: str, destination: str) -> str:
     """Stable outbox id: the same event through the same rule to the same place is one row."""
-    return stable_id(event.id, rule, destination)
+    return stable_id(event_id, rule, destination)
 
 
 def build_notifications(
-    event: Event,
+    event_id: str,
     *,
+    source: str,
+    created: float,
     rule: str,
     destinations: tuple[str, ...],
     text: str,
     title: str | None,
     color: str,
     notify: bool,
+    text_format: str,
     fields: Mapping[str, Any],
 ) -> list[Notification]:
-    safe_fields = {key: _jsonable(value) for key, value in fields.items()}
+    safe_fields = {key: jsonable(value) for key, value in fields.items()}
     return [
         Notification(
-            id=notification_id(event, rule, destination),
+            id=notification_id(event_id, rule, destination),
             destination=destination,
             rule=rule,
-            source=event.source,
+            source=source,
             text=text,
             title=title,
             color=color,
             notify=notify,
-            created=event.time,
+            format=text_format,
+            created=created,
             fields=safe_fields,
         )
         for destination in destinations
     ]
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-able copy of a template variable (unknown objects become their ``str``)."""
+    if type(value) in _SCALARS or value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): jsonable(item) for key, item in value.items()}
     return str(value)

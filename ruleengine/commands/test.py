@@ -1,22 +1,36 @@
-"""``ruleengine test``: dry-run a line or a marker through the rules; sends nothing."""
+"""``ruleengine test``: dry-run a line, a marker or a whole log through the rules; sends nothing.
+
+``--file`` replays a log a chunk at a time through the same matching code the daemon uses
+(``SourceRules.select_text``), in bounded memory, and reports counts per rule and lines/s.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ruleengine.config import load_config
-from ruleengine.model import Event, stable_id
+from ruleengine.config.loader import Config
+from ruleengine.model import Event, Notification, stable_id
 from ruleengine.redact import Redactor
-from ruleengine.rules.engine import compile_rules
-from ruleengine.senders import SenderContext, make_sender
+from ruleengine.rules.actions import render_fired
+from ruleengine.rules.digest import Group
+from ruleengine.rules.engine import Fired, RuleSet, compile_rules
+from ruleengine.senders import Sender, SenderContext, make_sender
 from ruleengine.sources.markers import BadMarker, decode, parse
 
 NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"
+CHUNK_CHARS = 4 * 1024 * 1024  # replay memory stays around a few times this
+SHOW = 5  # notifications printed per rule during a replay
+_TRAILING_CR = re.compile(r"\r+$", re.MULTILINE)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,77 +40,238 @@ def configure(parser: argparse.ArgumentParser) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--line", help="a log line, fed to every logfile source")
     what.add_argument("--marker", type=Path, help="a marker file, fed to every markers source")
+    what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
+    parser.add_argument("--limit", type=int, help="with --file: stop after N lines")
+    parser.add_argument("--source", help="only this source (default: every fitting source)")
+    parser.add_argument("--json", action="store_true", help="with --file: summary as JSON")
+    parser.add_argument(
+        "--no-render",
+        action="store_true",
+        help="with --file: count matches without rendering templates (matching speed alone)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
     """Show what each rule would capture and what each destination would receive."""
+    config = load_config(args.config)
     model = config.model
     rules = compile_rules(model.rules, model.defaults)
     redactor = Redactor(config.secrets)
-    events: list[Event] = []
-    if args.line is not None:
-        kinds = [n for n, s in model.sources.items() if s.type == "logfile"]
-        events = [
-            Event(
-                stable_id("test", n, args.line),
-                n,
-                "line",
-                args.line,
-                time.time(),
-                {"line": args.line, "path": "(test)"},
-            )
-            for n in kinds
-        ]
-    else:
-        try:
-            raw = args.marker.read_bytes()
-            fields = parse(decode(raw))
-        except OSError as exc:
-            print(f"cannot read {args.marker}: {exc.strerror}", file=sys.stderr)
+    kind = "markers" if args.marker is not None else "logfile"
+    sources = [n for n, s in model.sources.items() if s.type == kind]
+    if args.source is not None:
+        if args.source not in sources:
+            print(f"no {kind} source named {args.source!r}", file=sys.stderr)
             return 2
-        except BadMarker as exc:
-            print(f"{args.marker}: bad marker: {exc}", file=sys.stderr)
-            return 2
-        meta = {
-            "file": args.marker.name,
-            "stem": args.marker.name.split(".", 1)[0],
-            "path": str(args.marker),
-            "size": len(raw),
-            "mtime": time.time(),
-        }
-        kinds = [n for n, s in model.sources.items() if s.type == "markers"]
-        events = [
-            Event(
-                stable_id("test", n, raw),
-                n,
-                "marker",
-                raw.decode("utf-8", "replace"),
-                time.time(),
-                {**fields, **meta},
-            )
-            for n in kinds
-        ]
+        sources = [args.source]
     senders = {
         name: make_sender(settings, SenderContext(name, redactor))
         for name, settings in model.destinations.items()
     }
+    try:
+        if args.file is not None:
+            return _replay(args, config, rules, sources, senders)
+        events = _line_events(args.line, sources) if args.line is not None else None
+        if events is None:
+            events = _marker_events(args.marker, sources)
+            if events is None:
+                return 2
+        return _show(events, rules, senders)
+    finally:
+        for sender in senders.values():
+            sender.close()
+
+
+def _line_events(line: str, sources: list[str]) -> list[Event]:
+    return [
+        Event(stable_id("test", n, line), n, "line", line, time.time(), {"line": line})
+        for n in sources
+    ]
+
+
+def _marker_events(path: Path, sources: list[str]) -> list[Event] | None:
+    try:
+        raw = path.read_bytes()
+        fields = parse(decode(raw))
+    except OSError as exc:
+        print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return None
+    except BadMarker as exc:
+        print(f"{path}: bad marker: {exc}", file=sys.stderr)
+        return None
+    meta = {
+        "file": path.name,
+        "stem": path.name.split(".", 1)[0],
+        "path": str(path),
+        "size": len(raw),
+        "mtime": path.stat().st_mtime,
+    }
+    text = raw.decode("utf-8", "replace")
+    return [
+        Event(stable_id("test", n, raw), n, "marker", text, time.time(), {**fields, **meta})
+        for n in sources
+    ]
+
+
+def _show(events: list[Event], rules: RuleSet, senders: dict[str, Sender]) -> int:
     matched = 0
-    for event in events:
-        for rule, fields in rules.matches(event):
+    for event, chosen in zip(events, rules.selections(events), strict=True):
+        for rule, fields in chosen:
             print(
-                f"source {event.source}: rule {rule!r} matched; fields: "
+                f"source {event.source}: rule {rule.name!r} selected the event; fields: "
                 f"{json.dumps(fields, ensure_ascii=False)}"
             )
-        for notification in rules.evaluate(event):
+        for fired in rules.apply_when(event, chosen):
             matched += 1
-            preview = senders[notification.destination].preview(notification)
-            print(f"  → {notification.destination}: {notification.text}")
-            print(
-                "    " + json.dumps(preview, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-            )
-    for sender in senders.values():
-        sender.close()
+            _print_fired(fired, senders)
     if not matched:
         print("no rule matched")
     return 0
+
+
+def _print_fired(fired: Fired, senders: dict[str, Sender]) -> None:
+    rule = fired.rule
+    stop = " (stop: later rules skip this event)" if rule.stop else ""
+    print(f"rule {rule.name!r} fires{stop}")
+    notifications = render_fired(fired)
+    if rule.throttle is not None:
+        print(f"  throttle: at most one per key per {rule.throttle.window:g}s")
+    if rule.digest is not None:
+        from ruleengine.rules.actions import render_digest  # noqa: PLC0415
+
+        record = dict(notifications[0].fields) if notifications else {}
+        record["message"] = notifications[0].text if notifications else ""
+        by = "\x1f".join(str(record.get(name, "")) for name in rule.digest.by)
+        print(
+            f"  digest: collected for {rule.digest.wait:g}s (or {rule.digest.max} events);"
+            " a digest of this one event would be:"
+        )
+        notifications = render_digest(rule, Group(rule.name, by, 0.0, [record]))
+    for notification in notifications:
+        _print_notification(notification, senders)
+
+
+def _print_notification(notification: Notification, senders: dict[str, Sender]) -> None:
+    preview = senders[notification.destination].preview(notification)
+    print(f"  → {notification.destination}: {notification.text}")
+    print("    " + json.dumps(preview, indent=2, ensure_ascii=False).replace("\n", "\n    "))
+
+
+def _replay(
+    args: argparse.Namespace,
+    config: Config,
+    rules: RuleSet,
+    sources: list[str],
+    senders: dict[str, Sender],
+) -> int:
+    summary: dict[str, Any] = {"file": str(args.file), "sources": {}}
+    for source in sources:
+        group = rules.by_source.get(source)
+        if group is None:
+            continue
+        settings: Any = config.model.sources[source]
+        counts: Counter[str] = Counter()
+        started = time.perf_counter()
+        try:
+            lines, notifications = _replay_source(args, source, settings.encoding, rules, counts)
+        except OSError as exc:
+            print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 2
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        summary["sources"][source] = {
+            "lines": lines,
+            "seconds": round(elapsed, 4),
+            "lines_per_second": round(lines / elapsed),
+            "rules": {r.name: counts[r.name] for r in group.rules},
+            "notifications": notifications,
+        }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    for source, result in summary["sources"].items():
+        print(f"source {source}: {result['lines']} lines in {result['seconds']:.3f}s")
+        for name, count in result["rules"].items():
+            print(f"  {count:>10}  {name}")
+        print(f"  {result['lines_per_second']:,} lines/s; nothing was sent")
+    return 0
+
+
+@dataclass
+class _Replay:
+    """One source's replay of a file: counts per rule and a few rendered examples."""
+
+    args: argparse.Namespace
+    source: str
+    rules: RuleSet
+    counts: Counter[str] = field(default_factory=Counter)
+    shown: Counter[str] = field(default_factory=Counter)
+
+    def chunk(self, text: str, first_line: int) -> tuple[int, int]:
+        """Match, filter and render one chunk of lines; returns (lines, notifications)."""
+        produced = 0
+        line_no = first_line
+        previous = 0
+        for start, end, chosen in self.rules.by_source[self.source].select_text(text):
+            line_no += text.count("\n", previous, start)
+            previous = start
+            line = text[start:end]
+            event = Event(
+                f"test:{self.source}:{line_no}",  # a dry run stores nothing: no need to hash
+                self.source,
+                "line",
+                line,
+                time.time(),
+                {"line": line, "path": str(self.args.file), "lineno": line_no + 1},
+            )
+            for fired in self.rules.apply_when(event, chosen):
+                self.counts[fired.rule.name] += 1
+                shown_all = self.args.json or self.shown[fired.rule.name] >= SHOW
+                if self.args.no_render and shown_all:  # nothing more to print: skip templates
+                    produced += len(fired.rule.output.to)
+                    continue
+                notes = render_fired(fired)
+                produced += len(notes)
+                if not self.args.json and self.shown[fired.rule.name] < SHOW:
+                    self.shown[fired.rule.name] += 1
+                    for note in notes:
+                        print(f"line {line_no + 1}: {fired.rule.name}: {note.text}")
+        line_no += text.count("\n", previous)  # counting as we go: one pass over the text
+        return line_no - first_line + 1, produced
+
+
+def _replay_source(
+    args: argparse.Namespace, source: str, encoding: str, rules: RuleSet, counts: Counter[str]
+) -> tuple[int, int]:
+    """Replay the file through one source's rules; returns (lines read, notifications)."""
+    replay = _Replay(args, source, rules, counts)
+    remaining = args.limit if args.limit is not None else -1
+    lines = notifications = 0
+    with open(args.file, encoding=encoding, errors="replace", newline="") as handle:
+        carry = ""
+        first = True
+        while remaining != 0:
+            data = handle.read(CHUNK_CHARS)
+            if first:
+                data, first = data.removeprefix("\ufeff"), False
+            text = carry + data
+            if data:
+                cut = text.rfind("\n")
+                if cut < 0:
+                    carry = text
+                    continue
+                text, carry = text[:cut], text[cut + 1 :]
+            elif not text:
+                break
+            else:
+                carry = ""
+            if remaining > 0 and remaining <= text.count("\n"):
+                text = "\n".join(text.split("\n", remaining)[:remaining])
+            if "\r" in text:  # CRLF logs: the live tailer strips trailing \r from each line
+                text = _TRAILING_CR.sub("", text)
+            chunk_lines, produced = replay.chunk(text, lines)
+            notifications += produced
+            lines += chunk_lines
+            remaining = max(remaining - chunk_lines, 0) if remaining > 0 else remaining
+            if not data:
+                break
+    return lines, notifications

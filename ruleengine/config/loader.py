@@ -89,6 +89,8 @@ def load_config_text(text: str, path: Path, environ: Mapping[str, str] | None = 
     if problems:
         raise ConfigError(_format(problems, marked, path))
     assert model is not None  # noqa: S101 - no problems means validation succeeded
+    for index, rule in enumerate(model.rules):
+        rule._origin = f"{path}:{marked.line_of(('rules', index)) or 1}"
     return Config(model=model, path=path, secrets=frozenset(secrets))
 
 
@@ -271,13 +273,15 @@ def _selector_fit(
     for _where, name in _names(rule.get("source"), (*here, "source")):
         source = sources.get(name)
         kind = source.get("type") if isinstance(source, dict) else None
-        if kind == "markers" and "match" in rule:
-            problems.append(
-                (
-                    (*here, "match"),
-                    f"source {name!r} is a markers source: select markers with `file`, not `match`",
+        for key in ("match", "exclude"):
+            if kind == "markers" and key in rule:
+                problems.append(
+                    (
+                        (*here, key),
+                        f"source {name!r} is a markers source: select markers with `file`"
+                        f" and `where`, not `{key}`",
+                    )
                 )
-            )
         if kind == "logfile" and "file" in rule:
             problems.append(
                 (

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,11 +138,17 @@ class Store:
 
     # -- the one write the engine makes per batch ------------------------------------------
 
-    def commit(self, notifications: Iterable[Notification], positions: Iterable[Position]) -> int:
+    def commit(
+        self,
+        notifications: Iterable[Notification],
+        positions: Iterable[Position],
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> int:
         """Enqueue notifications and record positions atomically; returns rows newly queued.
 
         A notification whose id is already known (the same event re-read after a crash) is
-        ignored, which is what keeps duplicates rare.
+        ignored, which is what keeps duplicates rare. ``also`` writes more state (throttle
+        windows, pending digests) in the same transaction.
         """
         now = time.time()
         added = 0
@@ -160,6 +166,8 @@ class Store:
                 " updated = excluded.updated",
                 [(p.source, p.key, p.value, now) for p in positions],
             )
+            if also is not None:
+                also(conn)
         return added
 
     def position(self, source: str, key: str) -> str | None:

@@ -1,0 +1,254 @@
+"""Find the lines of a text chunk that may contain any of many literals, in one regex pass.
+
+Each literal is represented by a key substring starting at its rarest character (rarity sampled
+from the first chunk scanned). All keys are joined into one trie-shaped alternation whose
+alternatives each start with a plain character, so ``re`` can skip ahead with its first-character
+set at C speed instead of trying every alternative at every position. The cost of a scan grows
+with the text, hardly with the number of literals. With the optional Hyperscan extra, ASCII
+chunks are scanned by Hyperscan instead (see ``hs.py``). A scanner is not thread-safe: each
+RuleSet is used by one thread (the engine's, or a dry run's).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+
+from ruleengine.rules import hs
+from ruleengine.rules.prefilter import Requirement
+
+log = logging.getLogger(__name__)
+#: "auto" uses Hyperscan when the optional extra is installed, "re" never does.
+BACKEND = os.environ.get("RULEENGINE_PREFILTER", "auto")
+
+KEY_LENGTH = 16  # longer keys add nothing: the line is checked in full afterwards
+SAMPLE = 64 * 1024
+# Characters that ``re`` matches to an ASCII letter under IGNORECASE besides its two cases
+# (tests/test_rules_prefilter.py checks this against every code point).
+_CASE_EXTRAS = "\u0130\u0131\u017f\u212a"
+
+
+def case_variants(char: str) -> str:
+    """Every character ``re`` treats as equal to ``char`` under IGNORECASE (ASCII ``char``)."""
+    pattern = re.compile(re.escape(char), re.IGNORECASE)
+    pool = dict.fromkeys(char + char.lower() + char.upper() + _CASE_EXTRAS)
+    return "".join(c for c in pool if pattern.fullmatch(c))
+
+
+def _is_uncased(char: str) -> bool:
+    return char.isascii() and not char.isalpha()
+
+
+class LiteralScanner:
+    """Spans of lines (``start``, ``end``) in a ``\\n``-separated text containing any literal.
+
+    Built from each rule's candidate requirements (each valid on its own); on the first text it
+    sees, it picks per rule the candidate whose keys are rarest in that text, then compiles.
+    """
+
+    def __init__(
+        self, candidates: Sequence[Sequence[Requirement]], backend: str | None = None
+    ) -> None:
+        self.candidates = [list(c) for c in candidates]
+        self.backend = backend or BACKEND
+        self._hyperscan: hs.HyperscanLiterals | None = None
+        self.chosen: list[Requirement] = []
+        #: (test, indexes of the rules whose chosen requirement it covers), one per distinct
+        #: literal: a line goes to a rule's regex only if one of the rule's tests passes.
+        self.tests: list[tuple[str | Callable[[str], object], tuple[int, ...]]] = []
+        self._regex: re.Pattern[str] | None = None
+        self._sampled = 0
+
+    def prepare(self, sample: str) -> None:
+        """Choose requirements and compile the alternation; results never depend on the choice.
+
+        A daemon's first batch may be one line: the choice is redone while the texts seen grow
+        (by 4x each time) up to the sample size, so it soon rests on representative data.
+        """
+        if self._regex is not None and (
+            self._sampled >= SAMPLE or len(sample) < 4 * max(self._sampled, 1)
+        ):
+            return
+        self._sampled = min(len(sample), SAMPLE)
+        head = sample[:SAMPLE]
+        freq = Counter(head)
+        use_hyperscan = self.backend != "re" and hs.available()
+        cost = _Cost(head, freq, self.candidates, stops=not use_hyperscan)
+        self.chosen = [min(c, key=cost) for c in self.candidates]
+        self.tests = _tests(self.chosen)
+        branches: dict[str, list[tuple[str, bool]]] = {}
+        for literal, ignorecase in dict.fromkeys(lit for req in self.chosen for lit in req):
+            start = _key_start(literal, ignorecase, freq)[0]
+            rest = literal[start + 1 : start + KEY_LENGTH]
+            first = literal[start]
+            heads = case_variants(first) if ignorecase and not _is_uncased(first) else first
+            for head in heads:
+                branches.setdefault(head, []).append((rest, ignorecase))
+        alternatives = []
+        for head in sorted(branches):
+            tails = branches[head]
+            if any(rest == "" for rest, _ in tails):
+                alternatives.append(re.escape(head))  # the head alone is already enough
+                continue
+            plain = [rest for rest, ic in tails if not ic]
+            parts = [_trie(plain)] if plain else []
+            parts += [f"(?i:{re.escape(rest)})" for rest, ic in tails if ic]
+            alternatives.append(re.escape(head) + "(?:" + "|".join(parts) + ")")
+        # An empty alternation never matches; the scanner is only built with literals.
+        self._regex = re.compile("|".join(alternatives) if alternatives else "(?!)")
+        self._hyperscan = None  # never keep a database built for another choice
+        if self.backend != "re" and hs.available():
+            # Same order as ``tests``: Hyperscan's pattern id i is the literal of tests[i].
+            literals = list(dict.fromkeys(lit for req in self.chosen for lit in req))
+            try:
+                self._hyperscan = hs.HyperscanLiterals(literals)
+            except Exception as exc:  # a Hyperscan limit: the re scanner is always correct
+                log.warning("Hyperscan prefilter unavailable (%s); using re", exc)
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, set[int] | None]]:
+        """Each line holding a literal, once, in order: (start, end, literals found or None).
+
+        A line is ``text[start:end]``. The third item lists the indexes (into ``tests``) of the
+        literals the line holds when the scan knows them all (Hyperscan reports every
+        occurrence); None means "run ``tests`` to find out".
+        """
+        self.prepare(text)
+        if self._hyperscan is not None and text.isascii():
+            yield from self._ascii_spans(text, self._hyperscan)
+            return
+        assert self._regex is not None  # noqa: S101 - prepare compiled it
+        search = self._regex.search
+        find, rfind = text.find, text.rfind
+        pos = 0
+        while True:
+            found = search(text, pos)
+            if found is None:
+                return
+            hit = found.start()
+            start = rfind("\n", 0, hit) + 1
+            end = find("\n", hit)
+            if end < 0:
+                end = len(text)
+            yield start, end, None
+            pos = end + 1
+
+    def _ascii_spans(
+        self, text: str, scanner: hs.HyperscanLiterals
+    ) -> Iterator[tuple[int, int, set[int] | None]]:
+        find, rfind = text.find, text.rfind
+        start = line_end = -1
+        found: set[int] = set()
+        for end_offset, literal in scanner.ends(text.encode("ascii")):
+            hit = end_offset - 1  # the literal's last character
+            if hit > line_end:  # a new line: report the previous one
+                if found:
+                    yield start, line_end, found
+                    found = set()
+                start = rfind("\n", 0, hit) + 1
+                line_end = find("\n", hit)
+                if line_end < 0:
+                    line_end = len(text)
+            found.add(literal)
+        if found:
+            yield start, line_end, found
+
+
+def scannable(requirement: Requirement) -> bool:
+    """Whether every literal has a character the scanner can start a key with."""
+    return all(_usable(literal, ic) for literal, ic in requirement)
+
+
+def _usable(literal: str, ignorecase: bool) -> bool:
+    # Non-ASCII case folding is too wide to enumerate as heads of an alternation.
+    return bool(literal) and (not ignorecase or any(c.isascii() for c in literal))
+
+
+class _Cost:
+    """Estimated work of a requirement on text like the sample, to choose among candidates.
+
+    A line holding a literal costs a full regex search for every rule that chose it, so a
+    literal is dear when frequent in the sample or shared by many rules. On the ``re`` path,
+    every occurrence of a key's first character also stops the scan briefly.
+    """
+
+    HIT = 20  # a candidate line costs about this many scan stops
+
+    def __init__(
+        self,
+        sample: str,
+        freq: Counter[str],
+        candidates: Sequence[Sequence[Requirement]],
+        stops: bool,
+    ) -> None:
+        self.sample, self.lowered, self.freq, self.stops = sample, sample.lower(), freq, stops
+        self.sharing: Counter[tuple[str, bool]] = Counter(
+            lit for options in candidates for req in options for lit in set(req)
+        )
+
+    def __call__(self, requirement: Requirement) -> tuple[int, int]:
+        work = 0
+        for literal, ignorecase in requirement:
+            # Case-insensitive counts use str.lower: an estimate only, never a correctness matter.
+            found = (
+                self.lowered.count(literal.lower()) if ignorecase else self.sample.count(literal)
+            )
+            work += self.HIT * (found + 1) * self.sharing[(literal, ignorecase)]
+            if self.stops:
+                work += _key_start(literal, ignorecase, self.freq)[1]
+        return work, -min(len(lit) for lit, _ in requirement)
+
+
+def _tests(
+    chosen: Sequence[Requirement],
+) -> list[tuple[str | Callable[[str], object], tuple[int, ...]]]:
+    """Group rules by literal so a line is tested once per distinct literal, not once per rule."""
+    by_literal: dict[tuple[str, bool], list[int]] = {}
+    for index, requirement in enumerate(chosen):
+        for literal in requirement:
+            by_literal.setdefault(literal, []).append(index)
+    return [
+        (literal if not ic else re.compile(re.escape(literal), re.IGNORECASE).search, tuple(rules))
+        for (literal, ic), rules in by_literal.items()
+    ]
+
+
+def _key_start(literal: str, ignorecase: bool, freq: Counter[str]) -> tuple[int, int]:
+    """Index of the rarest usable first character, preferring a few characters after it."""
+    keep = min(4, len(literal))
+    best, best_cost = 0, None
+    for index, char in enumerate(literal):
+        if ignorecase and not _is_uncased(char):
+            if not char.isascii():
+                continue
+            cost = sum(freq[c] for c in case_variants(char)) + 1
+        else:
+            cost = freq[char] + (0 if _is_uncased(char) or char.isupper() else 1)
+        candidate = (len(literal) - index < keep, cost)
+        if best_cost is None or candidate < best_cost:
+            best, best_cost = index, candidate
+    return best, best_cost[1] if best_cost is not None else len(freq)
+
+
+def _trie(words: list[str]) -> str:
+    """A regex matching any of ``words`` (and possibly longer strings), factored by prefix."""
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in sorted(set(words), key=len):
+        node = root
+        for char in word:
+            if "" in node:
+                break  # a shorter word already covers this one
+            node = node.setdefault(char, {})
+        else:
+            node.clear()
+            node[""] = {}
+    return _trie_node(root)
+
+
+def _trie_node(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    if "" in node:
+        return ""
+    parts = [re.escape(char) + _trie_node(child) for char, child in sorted(node.items())]
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"

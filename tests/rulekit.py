@@ -1,0 +1,44 @@
+"""Helpers for rules tests: build a RuleSet from a few YAML rules, make events."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from ruleengine.config.loader import load_config_text
+from ruleengine.model import Event, stable_id
+from ruleengine.rules.engine import RuleSet, compile_rules
+
+HEAD = """\
+state_dir: {state}
+defaults: {{to: [out]}}
+destinations: {{out: {{type: console}}, other: {{type: console}}}}
+sources:
+  log: {{type: logfile, paths: [x.log]}}
+  log2: {{type: logfile, paths: [y.log]}}
+  drops: {{type: markers, directory: drops}}
+rules:
+"""
+
+
+def rules_yaml(rules: str, state: str = "state") -> str:
+    return HEAD.format(state=state) + textwrap.indent(textwrap.dedent(rules), "  ")
+
+
+def ruleset(rules: str) -> RuleSet:
+    config = load_config_text(rules_yaml(rules), Path("/nonexistent/rules.yaml"))
+    return compile_rules(config.model.rules, config.model.defaults)
+
+
+def line(text: str, source: str = "log", offset: int = 0) -> Event:
+    return Event(stable_id(source, text, offset), source, "line", text, 1000.0, {"line": text})
+
+
+def marker(name: str, source: str = "drops", **fields: Any) -> Event:
+    meta = {"file": name, "stem": name.split(".", 1)[0], "path": f"/d/{name}"}
+    return Event(stable_id(source, name, fields), source, "marker", "", 1000.0, {**fields, **meta})
+
+
+def fired_names(rules: RuleSet, event: Event) -> list[str]:
+    return [f.rule.name for f in rules.fire([event])]

@@ -1,0 +1,78 @@
+"""End to end: a pending digest survives a daemon restart and is delivered exactly once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.receiver import Receiver
+
+
+def start(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ruleengine", "run", "-c", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, out
+    return out
+
+
+def wait_until(predicate: object, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_digest_survives_restart(tmp_path: Path, receiver: Receiver) -> None:
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    config = tmp_path / "rules.yaml"
+    config.write_text(
+        f"""
+state_dir: state
+defaults: {{to: [hook]}}
+destinations: {{hook: {{type: webhook, url: "{receiver.url}"}}}}
+sources: {{drops: {{type: markers, directory: drops, after: delete}}}}
+rules:
+  - name: rebooted
+    source: drops
+    file: '(?P<host>[^.]+)\\.rebooted\\.json'
+    message: "{{{{ host }}}}"
+    digest:
+      wait: 3s
+      message: "{{{{ count }}}} rebooted: {{{{ events | map(attribute='host') | join(', ') }}}}"
+""",
+        encoding="utf-8",
+    )
+    daemon = start(config)
+    try:
+        (drops / "web1.rebooted.json").write_text("{}", encoding="utf-8")
+        wait_until(lambda: not (drops / "web1.rebooted.json").exists())  # consumed, committed
+    finally:
+        stop(daemon)
+    assert receiver.requests == []  # still waiting: the digest is pending in the database
+
+    daemon = start(config)
+    try:
+        (drops / "web2.rebooted.json").write_text("{}", encoding="utf-8")
+        [request] = receiver.wait_for(1, timeout=20)
+        time.sleep(0.5)  # nothing else may follow
+    finally:
+        stop(daemon)
+    assert len(receiver.requests) == 1
+    assert "2 rebooted: web1, web2" in json.dumps(request.json())
