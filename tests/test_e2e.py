@@ -4,6 +4,7 @@ to a real HTTP receiver; stopping and restarting loses and repeats nothing."""
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -71,7 +72,9 @@ def test_line_and_marker_reach_the_receiver_exactly_once(
         assert (request.method, request.path) == ("POST", "/hooks/T0/B0/SECRETPATH")
         assert request.headers["X-Token"] == "tok-12345"
         assert request.headers["Idempotency-Key"] == body["id"]
-        assert isinstance(body.pop("id"), str) and isinstance(body.pop("time"), float)
+        assert isinstance(body.pop("id"), str)
+        sent_at = body.pop("time")
+        assert isinstance(sent_at, float)
         assert body == {
             "rule": "install-failed",
             "source": "app",
@@ -81,6 +84,10 @@ def test_line_and_marker_reach_the_receiver_exactly_once(
             "color_hex": "#d00000",
             "notify": True,
             "fields": {
+                "host": socket.gethostname(),
+                "source": "app",
+                "rule": "install-failed",
+                "time": sent_at,
                 "line": "Nov 27 10:00:01 web1 installer[42]: Package 7zip install FAILED exit=1603",
                 "path": str(log),
                 "package": "7zip",

@@ -10,6 +10,7 @@ import pytest
 from ruleengine.cli import main
 from ruleengine.config import load_config
 from ruleengine.config.schema import Rule
+from ruleengine.rules.actions import evaluate
 from ruleengine.rules.engine import compile_rules
 from ruleengine.sources.markers import marker_event
 from tests.test_markers_payload import ps51_out_file
@@ -38,7 +39,7 @@ def messages(example: str, files: dict[str, bytes]) -> list[tuple[str, str, str]
         path = Path("/drop") / name
         info = os.stat_result((0o100644, 1, 1, 1, 0, 0, len(raw), 0, 0, 0))
         event = marker_event(source, name, path, raw, info)
-        out += [(n.rule, n.color, " ".join(n.text.split())) for n in rules.evaluate(event)]
+        out += [(n.rule, n.color, " ".join(n.text.split())) for n in evaluate(rules, event)]
     return out
 
 

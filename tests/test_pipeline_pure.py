@@ -8,6 +8,7 @@ import pytest
 
 from ruleengine.config import load_config_text
 from ruleengine.model import Event
+from ruleengine.rules.actions import evaluate
 from ruleengine.rules.engine import RuleSet, compile_rules
 
 RULES = """\
@@ -60,7 +61,7 @@ def marker(name: str, **fields: object) -> Event:
 
 
 def test_regex_groups_become_fields_and_every_matching_rule_fires(rules: RuleSet) -> None:
-    out = rules.evaluate(line("installer[1]: Package 7zip install FAILED exit=1603"))
+    out = evaluate(rules, line("installer[1]: Package 7zip install FAILED exit=1603"))
     assert [(n.rule, n.destination, n.text, n.color, n.notify) for n in out] == [
         ("failed", "a", "7zip failed (exit 1603)", "red", True),
         ("failed", "b", "7zip failed (exit 1603)", "red", True),
@@ -71,32 +72,33 @@ def test_regex_groups_become_fields_and_every_matching_rule_fires(rules: RuleSet
 
 
 def test_when_condition_filters(rules: RuleSet) -> None:
-    out = rules.evaluate(line("Package 7zip install FAILED exit=3010"))
+    out = evaluate(rules, line("Package 7zip install FAILED exit=3010"))
     assert [n.rule for n in out] == ["any-package"]
 
 
 def test_ids_are_stable_for_the_same_event(rules: RuleSet) -> None:
     event = line("Package 7zip install FAILED exit=1")
-    assert [n.id for n in rules.evaluate(event)] == [n.id for n in rules.evaluate(event)]
+    assert [n.id for n in evaluate(rules, event)] == [n.id for n in evaluate(rules, event)]
 
 
 def test_marker_name_regex_and_glob(rules: RuleSet) -> None:
-    out = rules.evaluate(marker("web1.rebooted.json", updates=["KB1", "KB2"]))
+    out = evaluate(rules, marker("web1.rebooted.json", updates=["KB1", "KB2"]))
     assert out[0].text == "web1 rebooted: KB1, KB2"
-    assert rules.evaluate(marker("notes.txt")) == []
+    assert evaluate(rules, marker("notes.txt")) == []
 
 
 def test_undefined_variable_is_reported_not_dropped(
     rules: RuleSet, caplog: pytest.LogCaptureFixture
 ) -> None:
-    out = rules.evaluate(marker("x.json"))
+    out = evaluate(rules, marker("x.json"))
     (note,) = out
-    assert "rule 'any-json': message: 'missing_field' is undefined" in note.text
+    expected = "rule 'any-json' (/rules/rules.yaml:26): message: 'missing_field' is undefined"
+    assert expected in note.text
     assert "'missing_field' is undefined" in caplog.text
 
 
 def test_event_data_is_never_a_template(rules: RuleSet) -> None:
-    (note,) = [n for n in rules.evaluate(line("Package {{7*7}}")) if n.rule == "any-package"]
+    (note,) = [n for n in evaluate(rules, line("Package {{7*7}}")) if n.rule == "any-package"]
     assert note.text == "saw {{7*7}}"
 
 
@@ -104,6 +106,7 @@ def test_sandbox_blocks_attribute_tricks() -> None:
     text = RULES.replace('"saw {{ package }}"', '"{{ package.__class__.__mro__ }}"')
     config = load_config_text(text, Path("/r.yaml"), environ={})
     rules = compile_rules(config.model.rules, config.model.defaults)
-    (note,) = [n for n in rules.evaluate(line("Package x")) if n.rule == "any-package"]
-    assert note.text.startswith("[rule 'any-package': message: blocked by the sandbox:")
+    (note,) = [n for n in evaluate(rules, line("Package x")) if n.rule == "any-package"]
+    prefix = "[rule 'any-package' (/r.yaml:18): message: blocked by the sandbox:"
+    assert note.text.startswith(prefix)
     assert "<class" not in note.text

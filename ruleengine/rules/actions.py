@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ruleengine.errors import RenderError
-from ruleengine.model import Notification, stable_id
+from ruleengine.model import Event, Notification, stable_id
 from ruleengine.render import HOSTNAME, build_notifications, context, jsonable, render_color
 from ruleengine.render import render_text as _render
 from ruleengine.rules.digest import Digests, Group
@@ -19,6 +19,11 @@ from ruleengine.rules.engine import CompiledRule, Fired, Output, RuleSet
 from ruleengine.rules.throttle import Throttles
 
 log = logging.getLogger(__name__)
+
+
+def evaluate(rules: RuleSet, event: Event) -> list[Notification]:
+    """Every notification one event produces, before throttle and digest (pure; dry runs)."""
+    return [note for fired in rules.fire([event]) for note in render_fired(fired)]
 
 
 def render_fired(fired: Fired, suppressed: int = 0) -> list[Notification]:
