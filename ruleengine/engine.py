@@ -7,6 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ruleengine.errors import StateError
 from ruleengine.model import Batch, Notification
@@ -15,6 +16,19 @@ from ruleengine.rules.engine import RuleSet
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 64  # bounded: a slow disk slows the sources down instead of growing memory
+TICK = 1.0  # seconds: the loop turns at least this often, so a silent engine is a stuck one
+
+
+@dataclass(frozen=True)
+class _Swap:
+    """Queued like a batch, so batches read before a reload keep the rules they were read under."""
+
+    rules: RuleSet
+    done: threading.Event
+
+
+class _Idle:
+    """Nothing arrived within a tick."""
 
 
 class Engine(threading.Thread):
@@ -23,8 +37,9 @@ class Engine(threading.Thread):
         self.rules = rules
         self.store = store
         self.wake = wake
-        self.queue: queue.Queue[Batch | None] = queue.Queue(QUEUE_BATCHES)
+        self.queue: queue.Queue[Batch | _Swap | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
+        self.on_tick: Callable[[], None] | None = None  # called from this thread on each turn
 
     def emit(self, batch: Batch) -> None:
         """Called by source threads; blocks while the engine is behind."""
@@ -34,16 +49,36 @@ class Engine(threading.Thread):
         """Process everything already queued, then exit."""
         self.queue.put(None)
 
+    def swap_rules(self, rules: RuleSet, timeout: float | None = None) -> bool:
+        """Use ``rules`` for every batch queued after this call; True once the engine switched."""
+        done = threading.Event()
+        self.queue.put(_Swap(rules, done))
+        return done.wait(timeout)
+
     def run(self) -> None:
         while True:
-            batch = self.queue.get()
-            if batch is None:
+            item: Batch | _Swap | _Idle | None
+            try:
+                item = self.queue.get(timeout=TICK)
+            except queue.Empty:
+                item = _Idle()
+            if item is None:
                 return
-            self.process(batch)
+            if isinstance(item, _Swap):
+                self.rules = item.rules
+                item.done.set()
+            elif isinstance(item, Batch):
+                self.process(item)
             self.heartbeat = time.monotonic()
+            if self.on_tick is not None:
+                try:
+                    self.on_tick()
+                except Exception:
+                    log.exception("engine tick failed")
 
     def process(self, batch: Batch) -> list[Notification]:
-        notifications = [n for event in batch.events for n in self.rules.evaluate(event)]
+        rules = self.rules  # one batch, one rule set, even if a reload lands meanwhile
+        notifications = [n for event in batch.events for n in rules.evaluate(event)]
         delay = 1.0
         while True:
             try:

@@ -9,9 +9,9 @@ import argparse
 import os
 from types import ModuleType
 
-from ruleengine.commands import check, emit, run, schema, test
+from ruleengine.commands import check, emit, run, schema, status, test
 
-COMMANDS: tuple[ModuleType, ...] = (run, check, test, schema, emit)
+COMMANDS: tuple[ModuleType, ...] = (run, check, test, schema, emit, status)
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 DEFAULT_RULES = "/etc/ruleengine/rules.yaml"
