@@ -18,6 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from watchdog.events import FileSystemEvent
+
 from ruleengine import __version__
 from ruleengine.config import Config, load_config
 from ruleengine.dispatch import Dispatcher, Route, Worker
@@ -276,8 +278,14 @@ class Daemon:
 
     # -- reload ---------------------------------------------------------------------------
 
-    def _on_rules_dir_event(self, _event: object) -> None:
-        self._changed_at = time.monotonic()  # watchdog thread: only a timestamp, read by run()
+    def _on_rules_dir_event(self, event: FileSystemEvent) -> None:
+        """Watchdog thread: note when the rules file was written, renamed or replaced."""
+        if event.event_type in ("opened", "closed_no_write") or event.is_directory:
+            return  # reading the file (or its neighbours) is not a change
+        names = {os.path.basename(os.fsdecode(event.src_path))}
+        names.add(os.path.basename(os.fsdecode(getattr(event, "dest_path", "") or "")))
+        if self.config.path.name in names:
+            self._changed_at = time.monotonic()  # only a timestamp; run() acts on it
 
     def _rules_file_settled(self) -> bool:
         """True once the directory has been quiet for a while and the file's content changed."""

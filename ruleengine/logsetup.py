@@ -22,6 +22,11 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Libraries log request lines without a scheme ("POST /services/T0/B0/secret HTTP/1.1"), which
+# URL redaction cannot recognise, and file events by the thousand: warnings only, at any level.
+QUIET_LIBRARIES = ("urllib3", "requests", "watchdog", "asyncio", "charset_normalizer")
+
+
 def setup_logging(level: str, fmt: str, redactor: Redactor) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter(redactor))
@@ -32,3 +37,5 @@ def setup_logging(level: str, fmt: str, redactor: Redactor) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
