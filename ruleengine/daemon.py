@@ -215,7 +215,7 @@ class Daemon:
         clean = self.shutdown()
         if not clean:
             log.warning(
-                "stopped after %.0fs with deliveries still in flight; they stay pending and "
+                "stopped after %gs with deliveries still in flight; they stay pending and "
                 "are sent after the next start",
                 self.stop_timeout,
             )

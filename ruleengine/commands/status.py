@@ -81,8 +81,12 @@ def format_text(report: Report, now: float) -> str:
             f"daemon: running, pid {daemon.pid}, up {human_duration(daemon.uptime or 0.0)}, "
             f"config {daemon.config_hash} ({daemon.reloads} reloads)"
         )
+        if daemon.config_loaded is not None:
+            lines.append(
+                f"config loaded {_when(daemon.config_loaded, now)} from {daemon.config_path}"
+            )
     elif daemon.started is not None:
-        lines.append(f"daemon: not running (last started {_when(daemon.started, now)})")
+        lines.append(f"daemon: not running; last started {_when(daemon.started, now)}")
     else:
         lines.append("daemon: has not run with this state database")
     lines.append(f"state: {report.state_db}")
@@ -130,7 +134,7 @@ def _destination_lines(dest: DestinationStatus, now: float) -> list[str]:
         "  last success: " + (_when(dest.last_success, now) if dest.last_success else "never")
     )
     if dest.last_error is not None and dest.last_error_time is not None:
-        out.append(f"  last error ({_when(dest.last_error_time, now)}): {dest.last_error}")
+        out.append(f"  last error {_when(dest.last_error_time, now)}: {dest.last_error}")
     return out
 
 

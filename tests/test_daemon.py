@@ -1,0 +1,102 @@
+"""SIGTERM with deliveries in flight, a second SIGTERM, and restarts: nothing is ever lost."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.daemonproc import DaemonProcess, append, rules_text, run_cli
+from tests.receiver import Receiver, Reply
+
+pytestmark = pytest.mark.slow
+
+
+def _pending(rules: Path) -> int:
+    result = run_cli("status", "-c", str(rules), "--json")
+    assert result.returncode == 0, result.stderr
+    return int(json.loads(result.stdout)["destinations"][0]["pending"])
+
+
+def _start_slow_delivery(
+    daemon: DaemonProcess, log: Path, receiver: Receiver, delay: float
+) -> None:
+    """Get one send in flight: a 429 with Retry-After: 0 is logged, and the retry that follows
+    at once meets a slow reply."""
+    receiver.reply(Reply(status=429, headers={"Retry-After": "0"}), Reply(delay=delay))
+    append(log, "ERROR slow\n")
+    daemon.wait_for_log(r"delivery to hook failed")
+    receiver.wait_for(1)
+    time.sleep(0.3)  # lets the retry reach the receiver; either way the outcome must be safe
+
+
+def test_sigterm_lets_an_in_flight_send_finish(tmp_path: Path, receiver: Receiver) -> None:
+    log, rules = tmp_path / "app.log", tmp_path / "rules.yaml"
+    log.write_text("")
+    rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "{{ what }}"))
+    with DaemonProcess(rules, tmp_path, args=["--stop-timeout", "10"]) as daemon:
+        daemon.wait_running()
+        _start_slow_delivery(daemon, log, receiver, delay=1.5)
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    delivered = len(receiver.requests) - 1  # the first request was answered 429
+    assert delivered + _pending(rules) == 1, "delivered or still pending, never lost"
+    assert "stopped" in daemon.log
+
+
+def test_stop_timeout_exits_promptly_and_keeps_the_row(tmp_path: Path, receiver: Receiver) -> None:
+    log, rules = tmp_path / "app.log", tmp_path / "rules.yaml"
+    log.write_text("")
+    rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "{{ what }}"))
+    with DaemonProcess(rules, tmp_path, args=["--stop-timeout", "0.5"]) as daemon:
+        daemon.wait_running()
+        _start_slow_delivery(daemon, log, receiver, delay=6.0)
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(5) == 0, "the stop timeout bounds the exit, not the slow receiver"
+    assert _pending(rules) == 1
+    # The next start delivers it: not lost.
+    with DaemonProcess(rules, tmp_path) as daemon:
+        daemon.wait_running()
+        requests = receiver.wait_for(3, timeout=20)
+        assert requests[-1].json()["text"] == "slow"
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    assert _pending(rules) == 0
+
+
+def test_second_sigterm_exits_at_once_without_corrupting_state(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    log, rules = tmp_path / "app.log", tmp_path / "rules.yaml"
+    log.write_text("")
+    rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "{{ what }}"))
+    with DaemonProcess(rules, tmp_path, args=["--stop-timeout", "60"]) as daemon:
+        daemon.wait_running()
+        _start_slow_delivery(daemon, log, receiver, delay=6.0)
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_for_log("SIGTERM received")
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(5) == 1
+        assert "second SIGTERM: exiting now" in daemon.log
+    with sqlite3.connect(tmp_path / "state" / "state.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    assert _pending(rules) == 1
+
+
+def test_run_with_a_corrupt_state_database_fails_clearly(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules_text(tmp_path / "state", tmp_path / "app.log", receiver.url, "x"))
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "state.db").write_bytes(b"this is not sqlite\n" * 100)
+    result = run_cli("run", "-c", str(rules))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "state.db" in result.stderr
+    assert "mv " in result.stderr, "the way out is part of the message"
