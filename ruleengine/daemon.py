@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import signal
 import time
 from collections.abc import Mapping
@@ -73,6 +74,42 @@ def source_specs(config: Config) -> dict[str, dict[str, Any]]:
     return specs
 
 
+_SECRET_KEYS = ("token", "password", "secret", "key", "webhook")
+_URL_REST = re.compile(r"^https?://[^/\s?#]+(?P<rest>[/?#]\S+)$")
+
+
+def _tokenish(part: str) -> bool:
+    return re.search(r"[A-Za-z]", part) is not None and re.search(r"\d", part) is not None
+
+
+def destination_secrets(destinations: Mapping[str, Any]) -> set[str]:
+    """Credentials written literally in the rules file (not through ``${env:}``/``${file:}``):
+    URL paths and queries, header values, token-like fields. Services sometimes echo them in
+    error bodies, where URL redaction alone would not recognise them."""
+    found: set[str] = set()
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                inside = key == "header" or name == "headers"
+                walk(value, "header" if inside else str(name).lower())
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, key)
+        elif isinstance(node, str):
+            url = _URL_REST.match(node)
+            if url is not None and len(url.group("rest")) > 1:
+                found.add(url.group("rest").lstrip("/"))
+                # Each token-like piece too (letters and digits): errors may quote just one.
+                found.update(p for p in re.split(r"[/?#&=]", url.group("rest")) if _tokenish(p))
+            elif key == "header" or any(word in key for word in _SECRET_KEYS):
+                found.add(node.removeprefix("Bearer ").removeprefix("Basic "))
+
+    for settings in destinations.values():
+        walk(settings.model_dump(), "")
+    return {value for value in found if len(value) >= 8}
+
+
 def make_route(name: str, settings: Any, redactor: Redactor) -> Route:
     sender = make_sender(settings, SenderContext(name=name, redactor=redactor))
     return Route(
@@ -115,6 +152,7 @@ class Daemon:
         self.config = config
         self.config_hash = file_hash(config.path)
         self.redactor = redactor
+        redactor.add(*destination_secrets(config.model.destinations))
         self.notifier = notifier or Notifier(None)
         self.stop_timeout = stop_timeout
         self.store = Store(config.state_dir)
@@ -340,7 +378,8 @@ class Daemon:
             raise ConfigError(
                 [f"{config.path}: state_dir changed to {config.state_dir}: restart to use it"]
             )
-        self.redactor.add(*config.secrets)  # before anything about the new file is logged
+        # Before anything about the new file is logged:
+        self.redactor.add(*config.secrets, *destination_secrets(config.model.destinations))
         model, old = config.model, self.config.model
         plan = _Plan(config, compile_rules(model.rules, model.defaults))
         added, removed, changed = _diff(old.sources, model.sources)

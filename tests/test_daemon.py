@@ -100,3 +100,69 @@ def test_run_with_a_corrupt_state_database_fails_clearly(
     assert "Traceback" not in result.stderr
     assert "state.db" in result.stderr
     assert "mv " in result.stderr, "the way out is part of the message"
+
+
+def test_json_logs_hold_no_secret_even_at_debug(tmp_path: Path, receiver: Receiver) -> None:
+    """A token written literally in a webhook URL (not a known secret) never reaches the log:
+    URLs are redacted and library request lines ("POST /path HTTP/1.1") are not logged."""
+    token = "xoxb" + "9f8e7d6c5b4a"
+    log, rules = tmp_path / "app.log", tmp_path / "rules.yaml"
+    log.write_text("")
+    rules.write_text(rules_text(tmp_path / "state", log, f"{receiver.url}/{token}", "{{ what }}"))
+    receiver.reply(Reply(status=500, body=f"no such hook {token}"))
+    with DaemonProcess(rules, tmp_path, args=["--log-format", "json"]) as daemon:
+        daemon.wait_for_log(r"running \(pid")
+        append(log, "ERROR once\n")
+        receiver.wait_for(2)
+        daemon.wait_for_log(r"delivery to hook failed")
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    entries = [json.loads(line) for line in daemon.log.splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    assert "debug" in {entry["level"] for entry in entries}
+    assert token not in daemon.log
+
+
+def test_log_level_warning_hides_info(tmp_path: Path, receiver: Receiver) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules_text(tmp_path / "state", tmp_path / "app.log", receiver.url, "x"))
+    with DaemonProcess(rules, tmp_path, args=["--log-level", "warning"]) as daemon:
+        # Nothing at warning or above happens, so wait for the state the daemon records.
+        deadline = time.monotonic() + 20
+        while (
+            run_cli("status", "-c", str(rules), "--json").returncode != 0
+            or not json.loads(run_cli("status", "-c", str(rules), "--json").stdout)["daemon"][
+                "running"
+            ]
+        ):
+            assert time.monotonic() < deadline, daemon.log
+            time.sleep(0.2)
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    assert "running (pid" not in daemon.log
+    assert " INFO " not in daemon.log and " DEBUG " not in daemon.log
+
+
+def test_literal_credentials_in_destinations_are_redacted(tmp_path: Path) -> None:
+    from ruleengine.config import load_config_text  # noqa: PLC0415
+    from ruleengine.daemon import destination_secrets  # noqa: PLC0415
+
+    config = load_config_text(
+        """\
+state_dir: state
+destinations:
+  slack:
+    type: webhook
+    url: https://hooks.example.com/services/T0AB12CD/B0XY34ZZ/abcdEFGH1234ijkl?x=1
+    headers: { Authorization: "Bearer s3cr3t-value", X-Plain: "tenant-0042" }
+  screen: { type: console }
+sources:
+  app: { type: logfile, paths: [app.log] }
+rules:
+  - { name: r, source: app, message: m, to: [slack] }
+""",
+        tmp_path / "rules.yaml",
+    )
+    secrets = destination_secrets(config.model.destinations)
+    assert {"T0AB12CD", "B0XY34ZZ", "abcdEFGH1234ijkl", "s3cr3t-value", "tenant-0042"} <= secrets
+    assert "services" not in secrets and "hooks.example.com" not in secrets

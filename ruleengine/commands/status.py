@@ -56,10 +56,12 @@ def _locate(path: str) -> tuple[Path, Config | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ruleengine.daemon import source_specs  # noqa: PLC0415 - keeps the other commands light
+    from ruleengine.daemon import destination_secrets, source_specs  # noqa: PLC0415 - lighter CLI
 
     state_dir, config = _locate(args.config)
-    redactor = Redactor(config.secrets if config is not None else ())
+    redactor = Redactor()
+    if config is not None:
+        redactor.add(*config.secrets, *destination_secrets(config.model.destinations))
     report = build_report(
         state_dir / "state.db",
         source_specs(config) if config is not None else None,
