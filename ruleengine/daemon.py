@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -26,6 +26,8 @@ from ruleengine.config import Config, load_config
 from ruleengine.dispatch import Dispatcher, Route, Worker
 from ruleengine.engine import Engine
 from ruleengine.errors import ConfigError
+from ruleengine.metrics import Metrics
+from ruleengine.model import Batch
 from ruleengine.outbox import Store
 from ruleengine.outbox.report import (
     human_duration,
@@ -110,8 +112,12 @@ def destination_secrets(destinations: Mapping[str, Any]) -> set[str]:
     return {value for value in found if len(value) >= 8}
 
 
-def make_route(name: str, settings: Any, redactor: Redactor) -> Route:
+def make_route(
+    name: str, settings: Any, redactor: Redactor, metrics: Metrics | None = None
+) -> Route:
     sender = make_sender(settings, SenderContext(name=name, redactor=redactor))
+    if metrics is not None:
+        sender = metrics.wrap_sender(name, sender)
     return Route(
         name=name,
         sender=sender,
@@ -148,6 +154,7 @@ class Daemon:
         redactor: Redactor,
         notifier: Notifier | None = None,
         stop_timeout: float = SHUTDOWN_TIMEOUT,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.config_hash = file_hash(config.path)
@@ -155,10 +162,11 @@ class Daemon:
         redactor.add(*destination_secrets(config.model.destinations))
         self.notifier = notifier or Notifier(None)
         self.stop_timeout = stop_timeout
+        self.metrics = metrics
         self.store = Store(config.state_dir)
         model = config.model
         routes = {
-            name: make_route(name, settings, redactor)
+            name: make_route(name, settings, redactor, metrics)
             for name, settings in model.destinations.items()
         }
         self.dispatcher = Dispatcher(routes, self.store, redactor)
@@ -166,6 +174,10 @@ class Daemon:
             compile_rules(model.rules, model.defaults), self.store, self.dispatcher.wake
         )
         self.engine.on_tick = self._tick
+        self._emit: Callable[[Batch], None] = self.engine.emit
+        if metrics is not None:
+            self.engine.on_batch = metrics.on_batch
+            self._emit = metrics.count_emit(self.engine.emit)
         self.sources: dict[str, Source] = {
             name: make_source(settings, SourceContext(name, self.store, config.resolve))
             for name, settings in model.sources.items()
@@ -181,11 +193,13 @@ class Daemon:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.metrics is not None:
+            self.metrics.serve()  # first: a port in use fails the start before anything runs
         self.store.prune_delivered(time.time() - DELIVERED_RETENTION)
         self.dispatcher.start()
         self.engine.start()
         for source in self.sources.values():
-            source.start(self.engine.emit)
+            source.start(self._emit)
         if not self._watch.add(self.config.path.parent):
             log.warning("cannot watch %s; reload with SIGHUP", self.config.path.parent)
         self._watch.start()
@@ -218,6 +232,8 @@ class Daemon:
         if clean:  # a worker still inside a send keeps using its connection: leave them open
             self.store.close()
         self.notifier.close()
+        if self.metrics is not None:
+            self.metrics.close()
         return clean
 
     def run(self) -> int:
@@ -390,7 +406,8 @@ class Daemon:
         _describe(plan.summary, "sources", added, removed, changed)
         added, removed, changed = _diff(old.destinations, model.destinations)
         for name in [*added, *changed]:
-            plan.start_routes[name] = make_route(name, model.destinations[name], self.redactor)
+            settings = model.destinations[name]
+            plan.start_routes[name] = make_route(name, settings, self.redactor, self.metrics)
         plan.stop_destinations = removed
         _describe(plan.summary, "destinations", added, removed, changed)
         return plan
@@ -411,7 +428,7 @@ class Daemon:
             log.warning("the engine is busy; new rules apply once it catches up")
         for name, source in plan.start_sources.items():
             try:
-                source.start(self.engine.emit)
+                source.start(self._emit)
             except Exception as exc:
                 log.error("source %s could not start: %s", name, exc)
                 continue

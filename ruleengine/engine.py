@@ -40,6 +40,7 @@ class Engine(threading.Thread):
         self.queue: queue.Queue[Batch | _Swap | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
         self.on_tick: Callable[[], None] | None = None  # called from this thread on each turn
+        self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
 
     def emit(self, batch: Batch) -> None:
         """Called by source threads; blocks while the engine is behind."""
@@ -88,6 +89,8 @@ class Engine(threading.Thread):
                 log.error("cannot write to the state database (%s); retrying in %.0fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
+        if self.on_batch is not None:
+            self.on_batch(notifications)
         if batch.on_committed is not None:
             try:
                 batch.on_committed(bool(notifications))

@@ -28,6 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="on SIGTERM, how long in-flight deliveries may take to finish (default: 15)",
     )
+    parser.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics on this loopback address (needs ruleengine[metrics])",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,8 +44,15 @@ def run(args: argparse.Namespace) -> int:
     redactor = Redactor(config.secrets)
     setup_logging(args.log_level, args.log_format, redactor)
     timeout = SHUTDOWN_TIMEOUT if args.stop_timeout is None else max(args.stop_timeout, 0.0)
+    metrics = None
+    if args.metrics:
+        from ruleengine.metrics import Metrics, parse_address  # noqa: PLC0415
+
+        metrics = Metrics(config.state_dir / "state.db", parse_address(args.metrics))
     try:
-        daemon = Daemon(config, redactor, Notifier.from_environ(), stop_timeout=timeout)
+        daemon = Daemon(
+            config, redactor, Notifier.from_environ(), stop_timeout=timeout, metrics=metrics
+        )
     except StateError as exc:
         if "newer ruleengine" in str(exc):
             raise
