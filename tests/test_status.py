@@ -63,6 +63,8 @@ def test_status_while_the_daemon_runs(tmp_path: Path, receiver: Receiver) -> Non
         receiver.wait_for(2)
         daemon.wait_for_log("dead-lettered")
         (tmp_path / "drops" / ".writing.tmp").write_text("{}")  # ignored: still being written
+        (tmp_path / "drops" / "nobody-cares.txt").write_text("hello")  # no rule matches *.txt
+        daemon.wait_for_log(r"nobody-cares\.txt")  # the markers source says it is left alone
 
         result = run_cli("status", "-c", str(rules), "--json", env=env)
         assert result.returncode == 0, result.stderr
@@ -76,7 +78,12 @@ def test_status_while_the_daemon_runs(tmp_path: Path, receiver: Receiver) -> Non
         [file] = app["files"]
         size = log.stat().st_size
         assert file == {"path": str(log), "size": size, "offset": size, "behind": 0}
-        assert (drops["name"], drops["markers_pending"], drops["markers_failed"]) == ("drops", 0, 0)
+        assert drops["name"] == "drops"
+        assert (drops["markers_pending"], drops["markers_unmatched"], drops["markers_failed"]) == (
+            0,
+            1,
+            0,
+        )
         [hook] = report["destinations"]
         assert hook["name"] == "hook" and hook["configured"] is True
         assert (hook["pending"], hook["dead"]) == (0, 1)

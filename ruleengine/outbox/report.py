@@ -185,8 +185,9 @@ class SourceStatus:
     type: str
     files: tuple[FileStatus, ...] = ()
     directory: str | None = None
-    markers_pending: int | None = None
-    markers_failed: int | None = None
+    markers_pending: int | None = None  # waiting to be read
+    markers_unmatched: int | None = None  # read, no rule matched, left in place
+    markers_failed: int | None = None  # moved to failed/ with a .reason file
 
 
 def _positions(conn: sqlite3.Connection, source: str) -> dict[str, str]:
@@ -229,29 +230,36 @@ def _logfile_status(conn: sqlite3.Connection, name: str, patterns: list[str]) ->
     return SourceStatus(name, "logfile", files=tuple(files))
 
 
-def _markers_status(name: str, directory: str) -> SourceStatus:
+def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> SourceStatus:
     from ruleengine.sources.markers import FAILED, PROCESSED, ignored  # noqa: PLC0415
 
-    def count(folder: Path, skip: tuple[str, ...] = ()) -> int | None:
+    # Markers no rule matched stay in place, recorded in the ledger as "unmatched".
+    unmatched = {
+        key.split("/", 1)[0] for key, v in _positions(conn, name).items() if v == "unmatched"
+    }
+
+    def names(folder: Path) -> list[str] | None:
         try:
-            return sum(
-                1
+            return [
+                entry.name
                 for entry in os.scandir(folder)
-                if entry.name not in skip
+                if entry.name not in (PROCESSED, FAILED)
                 and not ignored(entry.name)
                 and not entry.is_dir(follow_symlinks=False)
-            )
+            ]
         except OSError:
             return None
 
     base = Path(directory)
-    failed = count(base / FAILED) if (base / FAILED).is_dir() else 0
+    waiting = names(base)
+    failed = names(base / FAILED) if (base / FAILED).is_dir() else []
     return SourceStatus(
         name,
         "markers",
         directory=directory,
-        markers_pending=count(base, (PROCESSED, FAILED)),
-        markers_failed=failed,
+        markers_pending=None if waiting is None else sum(n not in unmatched for n in waiting),
+        markers_unmatched=None if waiting is None else sum(n in unmatched for n in waiting),
+        markers_failed=None if failed is None else len(failed),
     )
 
 
@@ -263,7 +271,7 @@ def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[So
         if kind == "logfile":
             out.append(_logfile_status(conn, name, [str(p) for p in spec.get("paths", [])]))
         elif kind == "markers":
-            out.append(_markers_status(name, str(spec.get("directory", ""))))
+            out.append(_markers_status(conn, name, str(spec.get("directory", ""))))
         else:
             out.append(SourceStatus(name, str(kind)))
     return out
