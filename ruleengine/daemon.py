@@ -48,7 +48,6 @@ DELIVERED_RETENTION = 7 * 86400.0  # delivered ids kept this long to recognise r
 RELOAD_DEBOUNCE = 1.0  # seconds of quiet after the last change in the rules file's directory
 STATUS_EVERY = 5.0  # seconds between STATUS= updates to systemd
 POLL = 0.2  # main loop period; signal handlers only set flags, the loop acts on them
-SWAP_TIMEOUT = 60.0
 
 
 def file_hash(path: Path) -> str | None:
@@ -424,8 +423,8 @@ class Daemon:
             worker = Worker(route, self.store, self.redactor, self.dispatcher.wake)
             self.dispatcher.workers[name] = worker
             worker.start()
-        if not self.engine.swap_rules(plan.rules, SWAP_TIMEOUT):
-            log.warning("the engine is busy; new rules apply once it catches up")
+        # Queued behind what the old sources read, ahead of anything the new ones will read.
+        self.engine.swap_rules(plan.rules)
         for name, source in plan.start_sources.items():
             try:
                 source.start(self._emit)

@@ -16,19 +16,19 @@ from ruleengine.rules.engine import RuleSet
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 64  # bounded: a slow disk slows the sources down instead of growing memory
-TICK = 1.0  # seconds: the loop turns at least this often, so a silent engine is a stuck one
+IDLE_WAKE = 5.0  # seconds: the loop turns at least this often so ``heartbeat`` stays fresh
 
 
 @dataclass(frozen=True)
 class _Swap:
-    """Queued like a batch, so batches read before a reload keep the rules they were read under."""
-
     rules: RuleSet
-    done: threading.Event
 
 
-class _Idle:
-    """Nothing arrived within a tick."""
+class _Tick:
+    """Nothing arrived before the timeout."""
+
+
+_TICK = _Tick()
 
 
 class Engine(threading.Thread):
@@ -37,7 +37,7 @@ class Engine(threading.Thread):
         self.rules = rules
         self.store = store
         self.wake = wake
-        self.queue: queue.Queue[Batch | _Swap | None] = queue.Queue(QUEUE_BATCHES)
+        self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
         self.on_tick: Callable[[], None] | None = None  # called from this thread on each turn
         self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
@@ -50,36 +50,31 @@ class Engine(threading.Thread):
         """Process everything already queued, then exit."""
         self.queue.put(None)
 
-    def swap_rules(self, rules: RuleSet, timeout: float | None = None) -> bool:
-        """Use ``rules`` for every batch queued after this call; True once the engine switched."""
-        done = threading.Event()
-        self.queue.put(_Swap(rules, done))
-        return done.wait(timeout)
+    def swap_rules(self, rules: RuleSet) -> None:
+        """Adopt new rules between two batches: batches queued before keep the old rules."""
+        if self.is_alive():
+            self.queue.put(_Swap(rules))
+        else:
+            self.rules = rules
 
     def run(self) -> None:
         while True:
-            item: Batch | _Swap | _Idle | None
             try:
-                item = self.queue.get(timeout=TICK)
+                item = self.queue.get(timeout=IDLE_WAKE)
             except queue.Empty:
-                item = _Idle()
+                item = _TICK
             if item is None:
                 return
             if isinstance(item, _Swap):
                 self.rules = item.rules
-                item.done.set()
             elif isinstance(item, Batch):
                 self.process(item)
             self.heartbeat = time.monotonic()
             if self.on_tick is not None:
-                try:
-                    self.on_tick()
-                except Exception:
-                    log.exception("engine tick failed")
+                self.on_tick()
 
     def process(self, batch: Batch) -> list[Notification]:
-        rules = self.rules  # one batch, one rule set, even if a reload lands meanwhile
-        notifications = [n for event in batch.events for n in rules.evaluate(event)]
+        notifications = [n for event in batch.events for n in self.rules.evaluate(event)]
         delay = 1.0
         while True:
             try:

@@ -49,7 +49,8 @@ def test_metrics_count_the_pipeline(tmp_path: Path, receiver: Receiver) -> None:
         append(log, "ERROR one\nnot matched\n")
         receiver.wait_for(1)
         deadline = time.monotonic() + 10
-        while 'outcome="delivered"' not in (text := _scrape(port)):  # the reply is on its way
+        settled = ('outcome="delivered"', 'ruleengine_queue_pending{destination="hook"} 0.0')
+        while not all(part in (text := _scrape(port)) for part in settled):  # reply on its way
             assert time.monotonic() < deadline, text
             time.sleep(0.05)
         daemon.signal(signal.SIGTERM)

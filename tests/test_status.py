@@ -162,3 +162,51 @@ def test_status_of_an_idle_database_without_a_daemon_record(tmp_path: Path) -> N
     assert report["sources"][0]["files"][0]["offset"] is None
     assert report["sources"][1]["markers_pending"] is None  # the directory does not exist
     assert report["destinations"][0]["pending"] == 0
+
+
+def test_positions_in_both_stored_formats_are_understood(tmp_path: Path) -> None:
+    """The flat ``{dev, ino, offset}`` and the ``{active, rotated}`` logfile positions, and
+    legacy and relative-path marker ledger keys, all read the same."""
+    from ruleengine.model import Position  # noqa: PLC0415
+    from ruleengine.outbox.report import open_readonly, source_status  # noqa: PLC0415
+
+    flat, nested = tmp_path / "flat.log", tmp_path / "nested.log"
+    flat.write_text("0123456789")
+    nested.write_text("01234567890123456789")
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    for name in ("old.txt", "new.txt", "waiting.json"):
+        (drops / name).write_text("x")
+
+    def state(path: Path, offset: int) -> dict[str, int]:
+        info = path.stat()
+        return {"dev": info.st_dev, "ino": info.st_ino, "offset": offset}
+
+    store = Store(tmp_path / "state")
+    store.commit(
+        (),
+        (
+            Position("a", str(flat), json.dumps(state(flat, 4))),
+            Position("a", str(nested), json.dumps({"active": state(nested, 15), "rotated": []})),
+            Position("m", "old.txt/1:2:3:abc123", "unmatched"),
+            Position("m", "new.txt", "unmatched 0123abcd 1700000000"),
+            Position("m", "waiting.json", "consumed 0123abcd 1700000000"),
+        ),
+    )
+    store.close()
+    conn = open_readonly(tmp_path / "state" / "state.db")
+    try:
+        logs, markers = source_status(
+            conn,
+            {
+                "a": {"type": "logfile", "paths": [str(tmp_path / "*.log")]},
+                "m": {"type": "markers", "directory": str(drops)},
+            },
+        )
+    finally:
+        conn.close()
+    assert [(f.path, f.offset, f.behind) for f in logs.files] == [
+        (str(flat), 4, 6),
+        (str(nested), 15, 5),
+    ]
+    assert (markers.markers_pending, markers.markers_unmatched) == (1, 2)

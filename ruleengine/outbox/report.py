@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -212,6 +213,8 @@ def _logfile_status(conn: sqlite3.Connection, name: str, patterns: list[str]) ->
         same_file = False
         try:
             known = json.loads(stored[path])
+            if "active" in known:  # {"active": state, "rotated": [states being drained]}
+                known = known["active"]
             offset = int(known["offset"])
             same_file = info is not None and (known["dev"], known["ino"]) == (
                 info.st_dev,
@@ -230,12 +233,21 @@ def _logfile_status(conn: sqlite3.Connection, name: str, patterns: list[str]) ->
     return SourceStatus(name, "logfile", files=tuple(files))
 
 
+_LEGACY_LEDGER_KEY = re.compile(r"^(?P<name>.+)/\d+:\d+:\d+:[0-9a-f]+$")
+
+
+def _ledger_name(key: str) -> str:
+    """The marker's name in a ledger key: ``name/dev:ino:mtime:digest`` or its relative path."""
+    legacy = _LEGACY_LEDGER_KEY.match(key)
+    return legacy.group("name") if legacy else key
+
+
 def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> SourceStatus:
     from ruleengine.sources.markers import FAILED, PROCESSED, ignored  # noqa: PLC0415
 
-    # Markers no rule matched stay in place, recorded in the ledger as "unmatched".
+    # Markers no rule matched stay in place, recorded in the ledger as "unmatched …".
     unmatched = {
-        key.split("/", 1)[0] for key, v in _positions(conn, name).items() if v == "unmatched"
+        _ledger_name(key) for key, v in _positions(conn, name).items() if v.startswith("unmatched")
     }
 
     def names(folder: Path) -> list[str] | None:
