@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from collections.abc import Mapping
+from typing import IO
 
 from ruleengine.redact import RedactingFilter, Redactor
 
@@ -22,6 +25,29 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# syslog priorities: journald reads a "<N>" line prefix as the entry's level (journalctl -p).
+_PRIORITY = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG": 7}
+
+
+class _JournalFormatter(logging.Formatter):
+    """Text for journald: the level as a ``<N>`` prefix, no timestamp (the journal adds one)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{_PRIORITY.get(record.levelname, 6)}>{super().format(record)}"
+
+
+def journal_stream(stream: IO[str], environ: Mapping[str, str]) -> bool:
+    """True when ``stream`` is connected to journald (systemd sets JOURNAL_STREAM=dev:ino)."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return environ.get("JOURNAL_STREAM") == f"{info.st_dev}:{info.st_ino}"
+
+
 # Libraries log request lines without a scheme ("POST /services/T0/B0/secret HTTP/1.1"), which
 # URL redaction cannot recognise, and file events by the thousand: warnings only, at any level.
 QUIET_LIBRARIES = ("urllib3", "requests", "watchdog", "asyncio", "charset_normalizer")
@@ -32,6 +58,8 @@ def setup_logging(level: str, fmt: str, redactor: Redactor) -> None:
     handler.addFilter(RedactingFilter(redactor))
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
+    elif journal_stream(sys.stderr, os.environ):
+        handler.setFormatter(_JournalFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

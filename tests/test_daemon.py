@@ -168,3 +168,18 @@ rules:
     secrets = destination_secrets(config.model.destinations)
     assert {"T0AB12CD", "B0XY34ZZ", "abcdEFGH1234ijkl", "s3cr3t-value", "tenant-0042"} <= secrets
     assert "services" not in secrets and "hooks.example.com" not in secrets
+
+
+def test_text_logs_under_journald_carry_the_priority(tmp_path: Path, receiver: Receiver) -> None:
+    """systemd sets JOURNAL_STREAM to stderr's dev:ino; the daemon then prefixes each line with
+    its syslog priority (journald's level) and leaves timestamps to the journal."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(rules_text(tmp_path / "state", tmp_path / "app.log", receiver.url, "x"))
+    (tmp_path / "daemon.log").touch()  # DaemonProcess sends stderr here
+    info = (tmp_path / "daemon.log").stat()
+    stream = f"{info.st_dev}:{info.st_ino}"
+    with DaemonProcess(rules, tmp_path, env={"JOURNAL_STREAM": stream}) as daemon:
+        daemon.wait_for_log(r"<6>INFO ruleengine.daemon: ruleengine .* running \(pid")
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
+    assert all(line.startswith(("<6>", "<7>", "<4>")) for line in daemon.log.splitlines())
