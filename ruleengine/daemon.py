@@ -243,8 +243,8 @@ class Daemon:
                 # Every write is a transaction, so the database stays consistent.
                 log.warning("second %s: exiting now", signal.Signals(signum).name)
                 os._exit(1)
+            self._stop_requested = True  # before logging: a second signal may land meanwhile
             log.info("%s received: stopping", signal.Signals(signum).name)
-            self._stop_requested = True
 
         def on_hup(_signum: int, _frame: FrameType | None) -> None:
             self._reload_requested = True
