@@ -135,7 +135,17 @@ def test_no_watchdog_ping_while_a_worker_is_dead(
 
 
 @pytest.mark.slow
-def test_daemon_reports_ready_watchdog_reload_and_stop(
+def test_daemon_reports_ready_watchdog_reload_and_stop(tmp_path: Path, receiver: Receiver) -> None:
+    """Abstract socket address, as systemd uses (a path address is covered above). The second
+    ping comes from the idle engine loop: an idle daemon must keep pinging."""
+    notify_socket = NotifySocket(f"@ruleengine-test-{uuid.uuid4().hex}")
+    try:
+        _ready_watchdog_reload_and_stop(notify_socket, tmp_path, receiver)
+    finally:
+        notify_socket.close()
+
+
+def _ready_watchdog_reload_and_stop(
     notify_socket: NotifySocket, tmp_path: Path, receiver: Receiver
 ) -> None:
     log = tmp_path / "app.log"
