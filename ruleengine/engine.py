@@ -54,6 +54,8 @@ class Engine(threading.Thread):
         self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
         self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
+        self.on_tick: Callable[[], None] | None = None  # called from this thread on each turn
+        self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
 
     def emit(self, batch: Batch) -> None:
         """Called by source threads; blocks while the engine is behind."""
@@ -84,6 +86,8 @@ class Engine(threading.Thread):
                 self.process(item)
             self.flush_due()
             self.heartbeat = time.monotonic()
+            if self.on_tick is not None:
+                self.on_tick()
 
     def _timeout(self) -> float:
         due = self.state.digests.next_due()
@@ -133,6 +137,8 @@ class Engine(threading.Thread):
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
         self.state.saved()
+        if self.on_batch is not None and notifications:
+            self.on_batch(list(notifications))
         for destination in {n.destination for n in notifications}:
             self.wake(destination)
 

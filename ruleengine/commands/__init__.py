@@ -9,9 +9,9 @@ import argparse
 import os
 from types import ModuleType
 
-from ruleengine.commands import check, deadletters, emit, run, schema, send, test
+from ruleengine.commands import check, deadletters, emit, run, schema, send, status, test
 
-COMMANDS: tuple[ModuleType, ...] = (run, check, test, send, deadletters, schema, emit)
+COMMANDS: tuple[ModuleType, ...] = (run, check, test, send, status, deadletters, schema, emit)
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 DEFAULT_RULES = "/etc/ruleengine/rules.yaml"
