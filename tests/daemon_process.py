@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+READY_LOG = " running (pid "  # logged once every source is watching
+
 
 class DaemonProcess:
     """``with DaemonProcess(rules) as d:`` starts the daemon and waits until it runs."""
@@ -33,7 +35,11 @@ class DaemonProcess:
         )
         self._reader = threading.Thread(target=self._read, name="daemon-log", daemon=True)
         self._reader.start()
-        self.wait_for_log("ruleengine running")
+        try:
+            self.wait_for_log(READY_LOG)
+        except AssertionError:
+            self.kill()
+            raise
         return self
 
     def _read(self) -> None:

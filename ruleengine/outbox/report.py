@@ -243,7 +243,7 @@ def _ledger_name(key: str) -> str:
 
 
 def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> SourceStatus:
-    from ruleengine.sources.markers import FAILED, PROCESSED, ignored  # noqa: PLC0415
+    from ruleengine.sources.marker_files import FAILED, PROCESSED, ignored  # noqa: PLC0415
 
     # Markers no rule matched stay in place, recorded in the ledger as "unmatched …".
     unmatched = {
