@@ -21,6 +21,7 @@ from ruleengine.rules.state import RuleState
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 64  # bounded: a slow disk slows the sources down instead of growing memory
+COALESCE_BATCHES, COALESCE_EVENTS = 256, 20_000  # most work committed in one transaction
 IDLE_WAKE = 5.0  # seconds: the loop wakes at least this often so ``heartbeat`` stays fresh
 
 
@@ -73,17 +74,21 @@ class Engine(threading.Thread):
             self.adopt(rules)
 
     def run(self) -> None:
+        held: list[Batch | _Swap | _Tick | None] = []  # taken from the queue, not yet handled
         while True:
-            try:
-                item = self.queue.get(timeout=self._timeout())
-            except queue.Empty:
-                item = _TICK  # a digest is due, or time for a heartbeat
+            if held:
+                item = held.pop()
+            else:
+                try:
+                    item = self.queue.get(timeout=self._timeout())
+                except queue.Empty:
+                    item = _TICK  # a digest is due, or time for a heartbeat
             if item is None:
                 return
             if isinstance(item, _Swap):
                 self.adopt(item.rules)
             elif isinstance(item, Batch):
-                self.process(item)
+                self.process_many(self._more_batches(item, held))
             self.flush_due()
             self.heartbeat = time.monotonic()
             if self.on_tick is not None:
@@ -107,16 +112,43 @@ class Engine(threading.Thread):
         notifications = [n for g in orphans for n in self.outputs.flush(g, old)]
         self._commit(notifications, ())
 
-    def process(self, batch: Batch) -> list[Notification]:
-        fired = self.rules.fire(batch.events)
-        notifications = self.outputs.apply(fired, self.rules, self.clock())
-        self._commit(notifications, batch.positions)
-        if batch.on_committed is not None:
+    def _more_batches(self, first: Batch, held: list[Batch | _Swap | _Tick | None]) -> list[Batch]:
+        """``first`` plus the batches already waiting behind it, up to the first non-batch.
+
+        One transaction for many small batches (a burst of markers) instead of one fsync each.
+        """
+        batches, events = [first], len(first.events)
+        while len(batches) < COALESCE_BATCHES and events < COALESCE_EVENTS:
             try:
-                # "Matched" means a rule fired, even if a throttle or digest held its message back.
-                batch.on_committed(bool(fired))
-            except Exception:
-                log.exception("post-commit action failed")
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if not isinstance(item, Batch):
+                held.append(item)  # a swap or the stop sentinel: handled after these batches
+                break
+            batches.append(item)
+            events += len(item.events)
+        return batches
+
+    def process(self, batch: Batch) -> list[Notification]:
+        return self.process_many([batch])
+
+    def process_many(self, batches: Sequence[Batch]) -> list[Notification]:
+        """Evaluate batches in order and commit all their notifications and positions at once."""
+        notifications: list[Notification] = []
+        matched: list[bool] = []
+        for batch in batches:
+            fired = self.rules.fire(batch.events)
+            notifications += self.outputs.apply(fired, self.rules, self.clock())
+            # "Matched" means a rule fired, even if a throttle or digest held its message back.
+            matched.append(bool(fired))
+        self._commit(notifications, [p for batch in batches for p in batch.positions])
+        for batch, hit in zip(batches, matched, strict=True):
+            if batch.on_committed is not None:
+                try:
+                    batch.on_committed(hit)
+                except Exception:
+                    log.exception("post-commit action failed")
         return notifications
 
     def flush_due(self) -> list[Notification]:

@@ -118,16 +118,29 @@ class Store:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction; ``durable=False`` skips the fsync at commit.
+
+        Not durable is only for bookkeeping whose loss in a power cut is harmless: it survives
+        a process crash (the WAL is written), and if the OS loses it, the row is merely sent
+        again or a ledger entry is cleaned up at the next start. Anything that precedes a side
+        effect (deleting a marker) stays durable.
+        """
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        if not durable:
+            conn.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+        finally:
+            if not durable:
+                conn.execute("PRAGMA synchronous=FULL")
 
     def close(self) -> None:
         with self._lock:
@@ -187,7 +200,7 @@ class Store:
         return {str(key): str(value) for key, value in rows}
 
     def forget_position(self, source: str, key: str) -> None:
-        with self.transaction() as conn:
+        with self.transaction(durable=False) as conn:
             conn.execute("DELETE FROM positions WHERE source = ? AND key = ?", (source, key))
 
     # -- the delivery side -----------------------------------------------------------------
@@ -215,7 +228,7 @@ class Store:
         )
 
     def mark_delivered(self, seq: int) -> None:
-        with self.transaction() as conn:
+        with self.transaction(durable=False) as conn:
             conn.execute(
                 "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"
                 " WHERE seq = ?",
@@ -223,7 +236,7 @@ class Store:
             )
 
     def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:
-        with self.transaction() as conn:
+        with self.transaction(durable=False) as conn:
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
                 " updated = ? WHERE seq = ?",
@@ -233,7 +246,7 @@ class Store:
     def mark_dead(self, seq: int, error: str, fallback: Notification | None = None) -> None:
         """Dead-letter a row and, in the same transaction, enqueue its fallback notice."""
         now = time.time()
-        with self.transaction() as conn:
+        with self.transaction(durable=False) as conn:
             conn.execute(
                 "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?,"
                 " updated = ? WHERE seq = ?",
