@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-import jinja2
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -19,9 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from ruleengine.config.types import Duration, Strict
-
-_SYNTAX_ENV = jinja2.Environment(autoescape=False)  # noqa: S701 - parse-only, never renders
+from ruleengine.config.types import Duration, Strict, check_template, one_or_many
 
 
 def _http_url(value: str) -> str:
@@ -39,19 +36,6 @@ def _not_blank(value: str) -> str:
 def _email(value: str) -> str:
     if not re.match(r"^[^@\s<>]+@[^@\s<>]+$", value):
         raise ValueError(f"expected an email address like ops@example.com, got {value!r}")
-    return value
-
-
-def _listify(value: object) -> object:
-    return [value] if isinstance(value, str) else value
-
-
-def _template(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            _SYNTAX_ENV.parse(value)
-        except jinja2.TemplateSyntaxError as exc:
-            raise ValueError(f"template syntax error (line {exc.lineno}): {exc.message}") from None
     return value
 
 
@@ -123,7 +107,7 @@ class WebhookDestination(HttpDestination):
     )
     content_type: str = "application/json"
 
-    _body = field_validator("body")(_template)
+    _body = field_validator("body")(check_template)
 
 
 class SlackStyleDestination(HttpDestination):
@@ -252,7 +236,7 @@ class EmailDestination(DestinationBase):
     username: str | None = None
     password: str | None = None
     from_: Email = Field("ruleengine@localhost", alias="from")
-    to: Annotated[list[Email], BeforeValidator(_listify), Field(min_length=1)]
+    to: Annotated[list[Email], BeforeValidator(one_or_many), Field(min_length=1)]
     subject_prefix: str = "[ruleengine] "
     timeout: Timeout = 30.0
 

@@ -11,9 +11,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.config.destinations import Destination
 from ruleengine.config.sources import Source
-from ruleengine.config.types import Color, Duration, Names, Strict
-
-_SYNTAX_ENV = jinja2.Environment(autoescape=False)  # noqa: S701 - parse-only, output is chat text
+from ruleengine.config.types import SYNTAX_ENV, Color, Duration, Names, Strict, check_template
 
 
 class Defaults(Strict):
@@ -32,15 +30,6 @@ def _check_regex(value: str | None) -> str | None:
     return value
 
 
-def _check_template(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            _SYNTAX_ENV.parse(value)
-        except jinja2.TemplateSyntaxError as exc:
-            raise ValueError(f"template syntax error (line {exc.lineno}): {exc.message}") from None
-    return value
-
-
 def is_template(value: str) -> bool:
     """A colour written as a template (``{{ … }}``) is rendered per event, then checked."""
     return "{{" in value or "{%" in value
@@ -49,7 +38,7 @@ def is_template(value: str) -> bool:
 def _check_color_or_template(value: Any) -> Any:
     if isinstance(value, str):
         if is_template(value):
-            _check_template(value)
+            check_template(value)
         elif not is_color(value):
             raise ValueError(
                 f"expected one of {', '.join(PALETTE)}, #rrggbb, or a template rendering to one"
@@ -81,7 +70,7 @@ class Throttle(Strict):
     )
     window: Duration = Field(description="How long one notification silences its key.")
 
-    _templates = field_validator("key")(_check_template)
+    _templates = field_validator("key")(check_template)
 
     @field_validator("window")
     @classmethod
@@ -111,7 +100,7 @@ class Digest(Strict):
     )
     title: str | None = None
 
-    _templates = field_validator("message", "title")(_check_template)
+    _templates = field_validator("message", "title")(check_template)
 
     @field_validator("wait")
     @classmethod
@@ -156,7 +145,7 @@ class Rule(Strict):
         return self._origin
 
     _regex = field_validator("match", "exclude")(_check_regex)
-    _templates = field_validator("message", "title")(_check_template)
+    _templates = field_validator("message", "title")(check_template)
 
     @model_validator(mode="after")
     def _one_grouping(self) -> Rule:
@@ -169,7 +158,7 @@ class Rule(Strict):
     def _expression(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                _SYNTAX_ENV.compile_expression(value)
+                SYNTAX_ENV.compile_expression(value)
             except jinja2.TemplateSyntaxError as exc:
                 raise ValueError(f"expression syntax error: {exc.message}") from None
         return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import jinja2
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ruleengine.colors import PALETTE, is_color
@@ -48,11 +49,26 @@ Color = Annotated[
 ]
 
 
-def _one_or_many(value: Any) -> Any:
+# Parse-only: catches template syntax errors at load; rendering uses render.py's sandbox.
+SYNTAX_ENV = jinja2.Environment(autoescape=False)  # noqa: S701 - never renders anything
+
+
+def check_template(value: str | None) -> str | None:
+    """Validator: ``value`` is None or a template that parses."""
+    if value is not None:
+        try:
+            SYNTAX_ENV.parse(value)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ValueError(f"template syntax error (line {exc.lineno}): {exc.message}") from None
+    return value
+
+
+def one_or_many(value: Any) -> Any:
+    """Validator: a single string stands for a list of one."""
     return [value] if isinstance(value, str) else value
 
 
-Names = Annotated[list[str], BeforeValidator(_one_or_many)]
+Names = Annotated[list[str], BeforeValidator(one_or_many)]
 
 
 class Strict(BaseModel):
