@@ -2,21 +2,54 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from ruleengine.config.types import Strict
+from ruleengine.config.types import Duration, Strict
+
+
+class Multiline(Strict):
+    """Group continuation lines (stack traces, indented detail) under the line that starts them."""
+
+    start: str = Field(description="Regex matching the first line of each event.")
+    timeout: Duration = Field(
+        2.0, gt=0, description="Flush an open event after this long without a new line."
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
 
 
 class LogfileSource(Strict):
-    """Tail log files; each complete line is one event."""
+    """Tail log files; each complete line (or multi-line group) is one event."""
 
     type: Literal["logfile"]
-    paths: Annotated[list[str], Field(min_length=1)]
-    start_at: Literal["end", "beginning"] = "end"
-    encoding: str = "utf-8"
+    paths: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            description="Files and globs; files appearing later under a glob are picked up.",
+        ),
+    ]
+    start_at: Literal["end", "beginning"] = Field(
+        "end", description="Where a file never seen before starts when the daemon starts."
+    )
+    encoding: str = Field("utf-8", description="Text encoding; a UTF-8/UTF-16 BOM overrides it.")
     max_line: int = Field(65536, ge=256, description="Longer lines are truncated (bytes).")
+    poll: Duration | None = Field(
+        None,
+        ge=0.1,
+        description="Poll at this interval instead of inotify (NFS/SMB mounts), e.g. 2s.",
+    )
+    multiline: Multiline | None = None
 
     @field_validator("encoding")
     @classmethod

@@ -37,6 +37,10 @@ class DirectoryWatch:
         with self._lock:
             if directory in self._watched:
                 return True
+            if not directory.is_dir():
+                # Scheduled before start(), a missing directory would fail start() itself;
+                # the source's rescan finds the directory once it exists.
+                return False
             try:
                 self._observer.schedule(self._handler, str(directory), recursive=recursive)
             except OSError as exc:
