@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.model import Position
+from ruleengine.model import Position, stable_id
 from ruleengine.sources import tailer
 from tests.logfile_harness import SOURCE, Harness, duplicates
 
@@ -196,6 +196,8 @@ def test_reread_line_keeps_its_id_and_adds_no_outbox_row(tmp_path: Path, make) -
     assert harness.wait_for(lambda t: len(t) >= 2)
     harness.stop()
     first_ids = [event.id for event in harness.events]
+    token = json.loads(harness.store.position(SOURCE, str(log)) or "{}")["active"]["token"]
+    assert first_ids == [stable_id(SOURCE, token, 0), stable_id(SOURCE, token, 6)]
     # Put the stored offset back to 0 (as if the position had not advanced): re-read both.
     value = json.loads(harness.store.position(SOURCE, str(log)) or "{}")
     value["active"]["offset"] = 0

@@ -57,14 +57,10 @@ def _framing(codec: str, bom: int) -> Framing:
     return Framing(codec=codec, newline=newline, unit=len(newline), bom=bom)
 
 
-@dataclass(frozen=True, slots=True)
-class RawLine:
-    """One line's bytes (newline excluded, capped) and its [start, end) span in the file."""
-
-    start: int
-    end: int  # just past the newline (or past the bytes consumed, for a truncated head)
-    raw: bytes
-    truncated: bool = False
+# One line's [start, end) span in the file (end is just past the newline, or past the bytes
+# consumed for a truncated head), its bytes (newline excluded, capped) and whether it was cut.
+# A plain tuple: millions of them are made while a backlog is read.
+RawLine = tuple[int, int, bytes, bool]
 
 
 class LineSplitter:
@@ -99,16 +95,16 @@ class LineSplitter:
             if self.skipping:
                 self.skipping = False  # the tail of a line already emitted truncated
             elif len(piece) > cap:
-                lines.append(RawLine(cursor, end, piece[: self._cut(cap)], True))
+                lines.append((cursor, end, piece[: self._cut(cap)], True))
             else:
-                lines.append(RawLine(cursor, end, piece))
+                lines.append((cursor, end, piece, False))
             cursor = end
         if self.skipping:
             cursor += len(rest)
             rest = b""
         elif len(rest) > cap:
             # Bounded memory: emit the head of the over-long line now, drop the rest of it.
-            lines.append(RawLine(cursor, cursor + len(rest), rest[: self._cut(cap)], True))
+            lines.append((cursor, cursor + len(rest), rest[: self._cut(cap)], True))
             cursor += len(rest)
             rest = b""
             self.skipping = True
@@ -120,7 +116,7 @@ class LineSplitter:
         """The unfinished last line as a complete one (its file will not grow any more)."""
         if not self.pending:
             return None
-        line = RawLine(self.pending_start, self.read_pos, self.pending)
+        line = (self.pending_start, self.read_pos, self.pending, False)
         self.pending_start = self.read_pos
         self.pending = b""
         return line

@@ -26,7 +26,7 @@ from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.model import Batch, Event, Position
 from ruleengine.sources import Emit, SourceContext
 from ruleengine.sources.framing import framing_for
-from ruleengine.sources.rotation import FileState, find_rotated, read_head
+from ruleengine.sources.rotation import FileState, find_rotated, read_head, unseen_rotations
 from ruleengine.sources.tailer import Tail, TailOptions
 from ruleengine.sources.watch import DirectoryWatch
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source at once
 DEBOUNCE = 0.05  # at most ~20 scans a second while a file is being written to
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
+DONE_KEPT = 8  # finished generations remembered per path, so a glob never reads them again
 _BACKSCAN = 65536  # start_at: end starts after the last complete line within this tail
 
 
@@ -45,6 +46,7 @@ class _Followed:
     is_glob: bool
     active: Tail | None = None
     rotated: list[Tail] = field(default_factory=list)
+    done: list[FileState] = field(default_factory=list)  # rotated generations read to the end
 
     def tails(self) -> list[Tail]:
         return [*self.rotated, *([self.active] if self.active is not None else [])]
@@ -53,16 +55,35 @@ class _Followed:
         value = {
             "active": self.active.current().to_json() if self.active is not None else None,
             "rotated": [tail.current().to_json() for tail in self.rotated],
+            "done": [state.to_json() for state in self.done[-DONE_KEPT:]],
+            # Files in the directory changed after this and known to no generation here
+            # are generations that appeared after the last committed position.
+            "saved": time.time(),
         }
         return Position(source, self.path, json.dumps(value, sort_keys=True))
 
 
-def _parse_position(value: str) -> tuple[FileState | None, list[FileState]]:
-    data: Any = json.loads(value)
-    if "ino" in data:  # the skeleton's flat format: one file, no token yet
-        data = {"active": {**data, "token": f"{data['dev']}-{data['ino']}"}, "rotated": []}
-    active = FileState.from_json(data["active"]) if data.get("active") is not None else None
-    return active, [FileState.from_json(item) for item in data.get("rotated", [])]
+@dataclass(frozen=True)
+class _Stored:
+    """A parsed stored position."""
+
+    active: FileState | None
+    rotated: list[FileState]
+    done: list[FileState]
+    saved: float | None
+
+    @classmethod
+    def parse(cls, value: str) -> _Stored:
+        data: Any = json.loads(value)
+        if "ino" in data:  # the skeleton's flat format: one file, no token yet
+            data = {"active": {**data, "token": f"{data['dev']}-{data['ino']}"}}
+        active = data.get("active")
+        return cls(
+            active=FileState.from_json(active) if active is not None else None,
+            rotated=[FileState.from_json(item) for item in data.get("rotated", [])],
+            done=[FileState.from_json(item) for item in data.get("done", [])],
+            saved=float(data["saved"]) if "saved" in data else None,
+        )
 
 
 class LogfileSource:
@@ -85,7 +106,8 @@ class LogfileSource:
         self._followed: dict[str, _Followed] = {}
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
-        self._logged: set[str] = set()
+        self._matched: set[str] = set()  # patterns that matched a file at least once
+        self._waiting: set[str] = set()  # patterns whose "waiting for" line was logged
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -139,6 +161,8 @@ class LogfileSource:
         timeout = self.interval
         now = time.monotonic()
         for followed in self._followed.values():
+            for tail in followed.rotated:
+                timeout = min(timeout, max(0.0, tail.idle_since + ROTATED_IDLE - now) + 0.01)
             for tail in followed.tails():
                 if tail.grouper is not None and tail.grouper.open_start is not None:
                     timeout = min(timeout, max(0.0, tail.grouper.deadline - now) + 0.01)
@@ -153,12 +177,14 @@ class LogfileSource:
             magic = glob.has_magic(pattern)
             matches = sorted(glob.glob(pattern)) if magic else [pattern]
             matches = [m for m in matches if os.path.isfile(m)]
-            if not matches and pattern not in self._logged:
+            # One line while a file is awaited; a rotation's brief gap is not news.
+            if not matches and pattern not in self._matched | self._waiting:
                 log.info("source %s: waiting for %s to appear", self.name, pattern)
-                self._logged.add(pattern)
-            elif matches and pattern in self._logged:
-                self._logged.discard(pattern)
-                log.info("source %s: %s appeared", self.name, pattern)
+                self._waiting.add(pattern)
+            elif matches and pattern not in self._matched:
+                self._matched.add(pattern)
+                if pattern in self._waiting:
+                    log.info("source %s: %s appeared", self.name, pattern)
             for path in matches:
                 found.setdefault(path, magic)
                 if self._watch is not None:
@@ -183,19 +209,21 @@ class LogfileSource:
                 continue  # no longer configured: leave its record alone
             self._known.add(path)
             try:
-                active, rotated = _parse_position(value)
+                stored = _Stored.parse(value)
             except (ValueError, KeyError, TypeError):
                 log.warning("source %s: unreadable stored position for %s", self.name, path)
                 continue
-            followed = _Followed(path, is_glob)
-            for state in rotated:
+            followed = _Followed(path, is_glob, done=stored.done)
+            for state in stored.rotated:
                 self._reattach(followed, state)
-            if active is not None:
-                tail = self._resume(path, active)
+            if stored.active is not None:
+                tail = self._resume(path, stored.active)
                 if tail is not None:
                     followed.active = tail
                 else:
-                    self._reattach(followed, active)
+                    self._reattach(followed, stored.active)
+            if stored.saved is not None:
+                self._unseen(followed, stored, stored.saved)
             self._followed[path] = followed
             self._save(followed)
 
@@ -208,6 +236,24 @@ class LogfileSource:
         if stat.st_ino != state.ino or stat.st_size < state.offset:
             return None
         return self._open(path, state, shrunk_ok=False)
+
+    def _unseen(self, followed: _Followed, stored: _Stored, since: float) -> None:
+        """Read, from their start, rotated files no committed position ever named."""
+        known = [*stored.done, *stored.rotated, *([stored.active] if stored.active else [])]
+        known += [tail.state for tail in followed.tails()]
+        for where in unseen_rotations(followed.path, known, since):
+            if self._configured(where)[0]:
+                continue  # followed under its own name
+            tail = self._open(where, None, offset=0)
+            if tail is not None:
+                log.info(
+                    "source %s: %s is an unread rotation of %s; reading it first",
+                    self.name,
+                    where,
+                    followed.path,
+                )
+                followed.rotated.append(tail)
+                self._aliases[where] = tail.key
 
     def _reattach(self, followed: _Followed, state: FileState) -> None:
         """Find a generation that moved away while the daemon was stopped; drain it."""
@@ -245,10 +291,11 @@ class LogfileSource:
             self._check(followed, startup)
             if not startup:
                 self._drain(followed)
-            if followed.active is None and not followed.rotated and path not in seen:
+            gone = followed.active is None and not followed.rotated and path not in seen
+            if gone and followed.is_glob:
+                # A glob match that is gone for good: keep the positions table small.
                 del self._followed[path]
-                if followed.is_glob and path in self._known:
-                    # A glob match that is gone for good: keep the positions table small.
+                if path in self._known:
                     self.store.forget_position(self.name, path)
                     self._known.discard(path)
 
@@ -272,7 +319,7 @@ class LogfileSource:
                 self._truncated(followed, active)
         if followed.active is None and stat is not None:
             identity = (stat.st_dev, stat.st_ino)
-            if self._aliases.get(path) == identity or identity in self._held():
+            if self._aliases.get(path) == identity or self._already_read(path, stat):
                 self._aliases[path] = identity  # a rotated name of a file already read
                 return
             self._aliases.pop(path, None)
@@ -307,8 +354,23 @@ class LogfileSource:
         followed.active = self._open(followed.path, None, offset=0)
         self._save(followed)
 
-    def _held(self) -> set[tuple[int, int]]:
-        return {tail.key for f in self._followed.values() for tail in f.tails()}
+    def _already_read(self, path: str, stat: os.stat_result) -> bool:
+        """Is this file one we hold, or a rotated generation we finished (a glob such as
+        ``app.log*`` also matches ``app.log.1``)?"""
+        identity = (stat.st_dev, stat.st_ino)
+        finished = []
+        for followed in self._followed.values():
+            if any(tail.key == identity for tail in followed.tails()):
+                return True
+            finished += [state for state in followed.done if state.ino == stat.st_ino]
+        if not finished:
+            return False
+        try:
+            with open(path, "rb") as handle:
+                head = read_head(handle)
+        except OSError:
+            return False
+        return any(state.head_matches(head) for state in finished)
 
     def _start_offset(self, path: str, stat: os.stat_result) -> int:
         """start_at for a file never seen: its end (after the last complete line) or 0."""
@@ -365,7 +427,9 @@ class LogfileSource:
             if now - tail.idle_since >= ROTATED_IDLE:
                 followed.rotated.remove(tail)
                 tail.close()
-                self._send(followed, tail.finish())
+                events = tail.finish()
+                followed.done = [*followed.done, tail.current()][-DONE_KEPT:]
+                self._send(followed, events)
         if followed.active is not None:
             self._read(followed, followed.active)
         for tail in followed.tails():

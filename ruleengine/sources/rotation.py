@@ -131,3 +131,35 @@ def find_rotated(path: str, state: FileState, exclude_ino: int | None = None) ->
                 except OSError:
                     continue
     return max(copies)[1] if copies else None
+
+
+def unseen_rotations(path: str, known: list[FileState], since: float) -> list[str]:
+    """Rotated names of ``path`` written after ``since`` that are none of the ``known``
+    generations: files that appeared and were rotated away before their first position was
+    committed (several rotations while stopped, or a crash while the engine lagged behind).
+    Oldest first, so their lines are read in the order they were written."""
+    directory, base = os.path.split(path)
+    stem = base.split(".", 1)[0]
+    inodes = {state.ino for state in known}
+    found: list[tuple[float, str]] = []
+    try:
+        entries = list(os.scandir(directory or "."))
+    except OSError:
+        return []
+    for entry in entries:
+        name = entry.name
+        if name == base or not name.startswith(stem) or name.lower().endswith(_COMPRESSED):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or entry.inode() in inodes:
+                continue
+            mtime = entry.stat().st_mtime
+        except OSError:
+            continue
+        if mtime <= since:
+            continue
+        head = head_of(entry.path)
+        if head is None or any(state.fp_len and state.head_matches(head) for state in known):
+            continue  # a copy of a generation we know
+        found.append((mtime, entry.path))
+    return [where for _mtime, where in sorted(found)]

@@ -7,11 +7,12 @@ open multi-line group). Only the second is persisted.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ruleengine.model import Event, stable_id
 from ruleengine.sources.framing import Framing, LineSplitter, RawLine, framing_for
@@ -47,6 +48,8 @@ class Tail:
             else None
         )
         self.splitter: LineSplitter | None = None
+        self._id_prefix: Any = None
+        self._id_token = ""
         self.idle_since = time.monotonic()  # last time the file grew
 
     # -- identity ---------------------------------------------------------------------------
@@ -127,20 +130,36 @@ class Tail:
 
     def _events(self, framing: Framing, raws: list[RawLine]) -> list[Event]:
         decode = framing.decode
-        if self.grouper is None:
-            return [self._event(Line(r.start, r.end, decode(r.raw), r.truncated)) for r in raws]
-        now = time.monotonic()
+        if self.grouper is not None:
+            now = time.monotonic()
+            groups = [
+                self.grouper.add(Line(start, end, decode(raw), cut), now)
+                for start, end, raw, cut in raws
+            ]
+            return [self._event(group) for group in groups if group is not None]
+        # The hot path of a backlog: one event per line, nothing recomputed per line.
+        ids = self._ids()
+        source, path, stamp = self.source, self.path, time.time()
         events = []
-        for raw in raws:
-            group = self.grouper.add(Line(raw.start, raw.end, decode(raw.raw), raw.truncated), now)
-            if group is not None:
-                events.append(self._event(group))
+        for start, _end, raw, cut in raws:
+            text = decode(raw) + TRUNCATED if cut else decode(raw)
+            digest = ids.copy()
+            digest.update(b"%d\x1f" % start)
+            events.append(
+                Event(
+                    digest.hexdigest(),
+                    source,
+                    "line",
+                    text,
+                    stamp,
+                    {"line": text, "path": path, "offset": start},
+                )
+            )
         return events
 
     def _event(self, line: Line) -> Event:
         text = line.text + TRUNCATED if line.truncated else line.text
         return Event(
-            # Within one file generation a start offset names exactly one line or group.
             id=stable_id(self.source, self.state.token, line.start),
             source=self.source,
             kind="line",
@@ -148,3 +167,13 @@ class Tail:
             time=time.time(),
             fields={"line": text, "path": self.path, "offset": line.start},
         )
+
+    def _ids(self) -> Any:
+        """``stable_id(source, token, start)`` with the common prefix hashed once: within one
+        file generation a start offset names exactly one line or group."""
+        if self._id_prefix is None or self._id_token != self.state.token:
+            digest = hashlib.blake2b(digest_size=16)
+            for part in (self.source, self.state.token):
+                digest.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
+            self._id_prefix, self._id_token = digest, self.state.token
+        return self._id_prefix
