@@ -81,9 +81,11 @@ def settle(harness: Harness, expected: set[str]) -> list[str]:
     return harness.texts()
 
 
-def test_rename_and_create(harness: Harness, tmp_path: Path) -> None:
+@pytest.mark.parametrize("poll", [None, 0.1], ids=["inotify", "poll"])
+def test_rename_and_create(harness: Harness, tmp_path: Path, poll: float | None) -> None:
+    """With inotify, and with ``poll:`` (NFS/SMB, where inotify sees nothing)."""
     log = tmp_path / "logs" / "app.log"
-    harness.settings = harness.settings.model_copy(update={"start_at": "beginning"})
+    harness.settings = harness.settings.model_copy(update={"start_at": "beginning", "poll": poll})
     writer, _ = drive(harness, log, rename_create)
     written = writer.lines()
     seen = settle(harness, set(written))

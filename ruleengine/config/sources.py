@@ -15,7 +15,7 @@ class Multiline(Strict):
 
     start: str = Field(description="Regex matching the first line of each event.")
     timeout: Duration = Field(
-        2.0, gt=0, description="Flush an open event after this long without a new line."
+        2.0, description="Flush an open event after this long without a new line."
     )
 
     @field_validator("start")
@@ -25,6 +25,13 @@ class Multiline(Strict):
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("the multiline timeout must be longer than 0s")
         return value
 
 
@@ -46,7 +53,6 @@ class LogfileSource(Strict):
     max_line: int = Field(65536, ge=256, description="Longer lines are truncated (bytes).")
     poll: Duration | None = Field(
         None,
-        ge=0.1,
         description="Poll at this interval instead of inotify (NFS/SMB mounts), e.g. 2s.",
     )
     multiline: Multiline | None = None
@@ -60,6 +66,13 @@ class LogfileSource(Strict):
             codecs.lookup(value)
         except LookupError:
             raise ValueError(f"unknown encoding {value!r}") from None
+        return value
+
+    @field_validator("poll")
+    @classmethod
+    def _poll_interval(cls, value: float | None) -> float | None:
+        if value is not None and value < 0.1:
+            raise ValueError("poll interval must be at least 100ms")
         return value
 
 

@@ -32,7 +32,7 @@ from ruleengine.sources.watch import DirectoryWatch
 
 log = logging.getLogger(__name__)
 RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source at once
-DEBOUNCE = 0.05  # at most ~20 scans a second while a file is being written to
+DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
 DONE_KEPT = 8  # finished generations remembered per path, so a glob never reads them again
 _BACKSCAN = 65536  # start_at: end starts after the last complete line within this tail
