@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ruleengine.model import Position, stable_id
-from ruleengine.sources import tailer
+from ruleengine.config.sources import LogfileSource as LogfileSettings
+from ruleengine.model import Batch, Position, stable_id
+from ruleengine.outbox import Store
+from ruleengine.sources import SourceContext, logfile, tailer
+from ruleengine.sources.logfile import LogfileSource
 from tests.logfile_harness import SOURCE, Harness, duplicates
 
 
@@ -207,3 +211,37 @@ def test_reread_line_keeps_its_id_and_adds_no_outbox_row(tmp_path: Path, make) -
     assert [event.id for event in harness.events[2:]] == first_ids
     assert harness.outbox_texts() == ["alpha", "beta"]
     assert not duplicates(harness.outbox_texts())
+
+
+def test_reading_pauses_while_the_engine_is_behind(tmp_path: Path) -> None:
+    """A backlog never runs more than a few chunks ahead of the commits: memory stays bounded
+    whatever the engine queue holds (its events are objects many times their bytes)."""
+    log = tmp_path / "app.log"
+    log.write_bytes((b"z" * 99 + b"\n") * 100_000)  # 10 MB: ten 1 MiB chunks
+    store = Store(tmp_path / "state")
+    queued: list[Batch] = []
+    source = LogfileSource(
+        LogfileSettings(type="logfile", paths=[str(log)], start_at="beginning"),
+        SourceContext(SOURCE, store, Path),
+    )
+    try:
+        source.start(queued.append)  # an engine that never gets round to committing
+
+        def reading() -> list[Batch]:
+            return [batch for batch in queued if batch.events]
+
+        deadline = time.monotonic() + 5
+        while len(reading()) < logfile.IN_FLIGHT and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # time to read more, were it not paused
+        assert len(reading()) == logfile.IN_FLIGHT  # the position batch at start is the +1
+        for batch in list(queued):  # the engine catches up
+            assert batch.on_committed is not None
+            batch.on_committed(False)
+        deadline = time.monotonic() + 5
+        while len(reading()) <= logfile.IN_FLIGHT and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(reading()) > logfile.IN_FLIGHT
+    finally:
+        source.stop()
+        store.close()

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source at once
 DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
+IN_FLIGHT = 4  # batches emitted but not yet committed before reading pauses
 DONE_KEPT = 8  # finished generations remembered per path, so a glob never reads them again
 _BACKSCAN = 65536  # start_at: end starts after the last complete line within this tail
 
@@ -110,6 +111,8 @@ class LogfileSource:
         self._waiting: set[str] = set()  # patterns whose "waiting for" line was logged
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._committed = threading.Condition()
+        self._in_flight = 0
         self._thread: threading.Thread | None = None
         self._watch = (
             None
@@ -136,6 +139,8 @@ class LogfileSource:
         """Stop reading; unfinished lines and open groups are re-read after a restart."""
         self._stop.set()
         self._wake.set()
+        with self._committed:
+            self._committed.notify_all()
         if self._watch is not None:
             self._watch.stop()
         if self._thread is not None:
@@ -447,9 +452,24 @@ class LogfileSource:
             if events is None:
                 return
             self._send(followed, events)
+            self._backpressure()
 
     def _send(self, followed: _Followed, events: list[Event]) -> None:
-        self._emit(Batch(tuple(events), (followed.position(self.name),)))
+        with self._committed:
+            self._in_flight += 1
+        self._emit(Batch(tuple(events), (followed.position(self.name),), self._on_committed))
+
+    def _on_committed(self, _matched: bool) -> None:
+        with self._committed:
+            self._in_flight -= 1
+            self._committed.notify_all()
+
+    def _backpressure(self) -> None:
+        """Read ahead of the engine by at most IN_FLIGHT batches: a backlog's events are
+        objects several times the size of their bytes, and the engine's queue counts batches."""
+        with self._committed:
+            while self._in_flight > IN_FLIGHT and not self._stop.is_set():
+                self._committed.wait(0.5)
 
     def _save(self, followed: _Followed) -> None:
         self._send(followed, [])
