@@ -159,3 +159,22 @@ def test_loghub_crlf_logs(read, tmp_path: Path, name: str) -> None:
             handle.write(b"\r\n")
         assert harness.wait_for(lambda texts: len(texts) == len(expected))
         assert harness.texts() == expected
+
+
+def test_loghub_windows_log_as_utf16_crlf_across_chunks(tmp_path: Path) -> None:
+    """Windows CBS lines (loghub Windows_2k.log) written as Windows tools do: UTF-16-LE with
+    a BOM and CRLF; 1.7 MB, so a line straddles the 1 MiB chunk boundary."""
+    fixture = LOGHUB / "Windows_2k.log"
+    if not fixture.exists():
+        pytest.skip("loghub data not present")
+    lines = fixture.read_text(encoding="utf-8", errors="replace").splitlines() * 3
+    log = tmp_path / "CBS.log"
+    log.write_bytes(b"\xff\xfe" + "".join(f"{line}\r\n" for line in lines).encode("utf-16-le"))
+    assert log.stat().st_size > 1024 * 1024  # more than one chunk
+    harness = Harness(tmp_path / "state", paths=[str(log)], start_at="beginning")
+    try:
+        harness.start()
+        assert harness.wait_for(lambda texts: len(texts) >= len(lines))
+        assert harness.texts() == lines
+    finally:
+        harness.close()

@@ -222,6 +222,7 @@ def test_missed_rename_rotation_reads_the_rotated_file_first(
         "second generation",
         "third generation",
     ]
+    assert {event.fields["path"] for event in harness.events} == {str(log)}
 
 
 def test_tiny_file_rotation_is_recognised(harness: Harness, tmp_path: Path) -> None:

@@ -240,7 +240,7 @@ class LogfileSource:
             return None
         if stat.st_ino != state.ino or stat.st_size < state.offset:
             return None
-        return self._open(path, state, shrunk_ok=False)
+        return self._open(path, state, shrunk_ok=False, label=path)
 
     def _unseen(self, followed: _Followed, stored: _Stored, since: float) -> None:
         """Read, from their start, rotated files no committed position ever named."""
@@ -249,7 +249,7 @@ class LogfileSource:
         for where in unseen_rotations(followed.path, known, since):
             if self._configured(where)[0]:
                 continue  # followed under its own name
-            tail = self._open(where, None, offset=0)
+            tail = self._open(where, None, offset=0, label=followed.path)
             if tail is not None:
                 log.info(
                     "source %s: %s is an unread rotation of %s; reading it first",
@@ -272,7 +272,7 @@ class LogfileSource:
                 state.offset,
             )
             return
-        tail = self._open(where, state, shrunk_ok=False)
+        tail = self._open(where, state, shrunk_ok=False, label=followed.path)
         if tail is not None:
             log.info(
                 "source %s: %s was rotated to %s; reading its remaining lines first",
@@ -330,7 +330,7 @@ class LogfileSource:
             self._aliases.pop(path, None)
             # A file that appears while running, or replaces one we had read, is all new.
             offset = self._start_offset(path, stat) if startup and path not in self._known else 0
-            followed.active = self._open(path, None, offset=offset)
+            followed.active = self._open(path, None, offset=offset, label=path)
             if followed.active is not None:
                 self._known.add(path)
                 self._save(followed)
@@ -343,7 +343,7 @@ class LogfileSource:
         followed.active = None
         copy = find_rotated(followed.path, state, exclude_ino=state.ino)
         if copy is not None:
-            tail = self._open(copy, state, shrunk_ok=True)
+            tail = self._open(copy, state, shrunk_ok=True, label=followed.path)
             if tail is not None:
                 tail.idle_since = time.monotonic()
                 followed.rotated.append(tail)
@@ -356,7 +356,7 @@ class LogfileSource:
             if copy is not None
             else "lines written just before the truncation may be lost",
         )
-        followed.active = self._open(followed.path, None, offset=0)
+        followed.active = self._open(followed.path, None, offset=0, label=followed.path)
         self._save(followed)
 
     def _already_read(self, path: str, stat: os.stat_result) -> bool:
@@ -397,9 +397,16 @@ class LogfileSource:
         return stat.st_size
 
     def _open(
-        self, path: str, state: FileState | None, offset: int = 0, shrunk_ok: bool = True
+        self,
+        path: str,
+        state: FileState | None,
+        offset: int = 0,
+        shrunk_ok: bool = True,
+        *,
+        label: str,
     ) -> Tail | None:
-        """Open a file as a tail; with ``state``, only if it still starts like that file."""
+        """Open a file as a tail; with ``state``, only if it still starts like that file.
+        ``label`` is the configured path its events name, whatever the file is called now."""
         try:
             handle = open(path, "rb")  # noqa: SIM115 - kept open to drain after rotation
         except OSError as exc:
@@ -418,7 +425,7 @@ class LogfileSource:
         except OSError:
             handle.close()
             return None
-        return Tail(path, handle, state, self.options)
+        return Tail(path, handle, state, self.options, label=label)
 
     # -- reading --------------------------------------------------------------------------
 

@@ -36,9 +36,18 @@ class TailOptions:
 class Tail:
     """Reads one file generation; not thread-safe (one source thread owns it)."""
 
-    def __init__(self, path: str, handle: BinaryIO, state: FileState, options: TailOptions) -> None:
+    def __init__(
+        self,
+        path: str,
+        handle: BinaryIO,
+        state: FileState,
+        options: TailOptions,
+        *,
+        label: str | None = None,
+    ) -> None:
         self.source = options.source
-        self.path = path
+        self.path = path  # the file read now (a rotated name, once rotated away)
+        self.label = label or path  # the configured path, as events name it
         self.handle = handle
         self.state = state
         self.options = options
@@ -139,7 +148,7 @@ class Tail:
             return [self._event(group) for group in groups if group is not None]
         # The hot path of a backlog: one event per line, nothing recomputed per line.
         ids = self._ids()
-        source, path, stamp = self.source, self.path, time.time()
+        source, path, stamp = self.source, self.label, time.time()
         events = []
         for start, _end, raw, cut in raws:
             text = decode(raw) + TRUNCATED if cut else decode(raw)
@@ -165,7 +174,7 @@ class Tail:
             kind="line",
             text=text,
             time=time.time(),
-            fields={"line": text, "path": self.path, "offset": line.start},
+            fields={"line": text, "path": self.label, "offset": line.start},
         )
 
     def _ids(self) -> Any:
