@@ -142,13 +142,20 @@ def test_inode_reuse_while_stopped(harness: Harness, tmp_path: Path) -> None:
     assert harness.wait_for(lambda t: len(t) >= 1)
     harness.stop()
     old = inode(log)
-    for _attempt in range(20):
-        log.unlink()
-        log.write_text("new generation, first line\nnew 2\nnew 3\nnew 4\nnew 5\n")
-        if inode(log) == old:
+    log.unlink()
+    # ext4 hands a freed inode out again soon, though not always to the very next file.
+    candidates = []
+    for n in range(200):
+        candidate = log.parent / f"candidate-{n}"
+        candidate.write_text("new generation, first line\nnew 2\nnew 3\nnew 4\nnew 5\n")
+        candidates.append(candidate)
+        if inode(candidate) == old:
+            candidate.rename(log)
             break
     else:
         pytest.skip("this filesystem did not reuse the inode")
+    for candidate in candidates[:-1]:
+        candidate.unlink()
     harness.start()
     assert harness.wait_for(lambda t: len(t) >= 6)
     assert harness.texts() == [
@@ -278,3 +285,24 @@ def test_glob_matching_rotated_names_reads_each_line_once(
         assert sorted(harness.texts()) == ["four", "one", "three", "two"]
     finally:
         harness.close()
+
+
+def test_unrelated_sibling_changed_while_stopped_is_not_read(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """Only rotated names of the log are searched: ``application.log`` is another log."""
+    log = tmp_path / "logs" / "app.log"
+    log.parent.mkdir()
+    log.write_text("")
+    harness.start()
+    with open(log, "a") as handle:
+        handle.write("mine\n")
+    assert harness.wait_for(lambda t: t == ["mine"])
+    harness.stop()
+    (tmp_path / "logs" / "application.log").write_text("not mine\n")
+    os.rename(log, f"{log}.1")
+    log.write_text("mine again\n")
+    harness.start()
+    assert harness.wait_for(lambda t: len(t) >= 2)
+    time.sleep(0.3)
+    assert harness.texts() == ["mine", "mine again"]

@@ -86,6 +86,22 @@ class FileState:
         return len(head) >= self.fp_len and fingerprint(head[: self.fp_len]) == self.fp
 
 
+def rotated_name(name: str, base: str) -> bool:
+    """Could ``name`` be a rotation of ``base``? ``app.log.1``, ``app.log-20261127``,
+    ``app-20261127.log`` and ``app.1.log`` are; ``application.log`` is not."""
+    if name == base:
+        return False
+    if name.startswith(base) and name[len(base)] in ".-_":
+        return True
+    stem, dot, extension = base.partition(".")
+    return (
+        name.startswith(stem)
+        and len(name) > len(stem)
+        and name[len(stem)] in ".-_"
+        and (not dot or name.endswith("." + extension))
+    )
+
+
 def head_of(path: str) -> bytes | None:
     try:
         with open(path, "rb") as handle:
@@ -102,7 +118,6 @@ def find_rotated(path: str, state: FileState, exclude_ino: int | None = None) ->
     Compressed rotations cannot be read and are skipped.
     """
     directory, base = os.path.split(path)
-    stem = base.split(".", 1)[0]
     copies: list[tuple[float, str]] = []
     try:
         entries = list(os.scandir(directory or "."))
@@ -123,7 +138,7 @@ def find_rotated(path: str, state: FileState, exclude_ino: int | None = None) ->
             head = head_of(entry.path)
             if head is not None and state.head_matches(head):
                 return entry.path
-        elif entry.name.startswith(stem) and state.fp_len > 0:
+        elif state.fp_len > 0 and rotated_name(entry.name, base):
             head = head_of(entry.path)
             if head is not None and state.head_matches(head):
                 try:
@@ -139,7 +154,6 @@ def unseen_rotations(path: str, known: list[FileState], since: float) -> list[st
     committed (several rotations while stopped, or a crash while the engine lagged behind).
     Oldest first, so their lines are read in the order they were written."""
     directory, base = os.path.split(path)
-    stem = base.split(".", 1)[0]
     inodes = {state.ino for state in known}
     found: list[tuple[float, str]] = []
     try:
@@ -148,7 +162,7 @@ def unseen_rotations(path: str, known: list[FileState], since: float) -> list[st
         return []
     for entry in entries:
         name = entry.name
-        if name == base or not name.startswith(stem) or name.lower().endswith(_COMPRESSED):
+        if not rotated_name(name, base) or name.lower().endswith(_COMPRESSED):
             continue
         try:
             if not entry.is_file(follow_symlinks=False) or entry.inode() in inodes:
