@@ -107,6 +107,7 @@ class LogfileSource:
         self._followed: dict[str, _Followed] = {}
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
+        self._unreadable: set[str] = set()
         self._matched: set[str] = set()  # patterns that matched a file at least once
         self._waiting: set[str] = set()  # patterns whose "waiting for" line was logged
         self._wake = threading.Event()
@@ -287,6 +288,8 @@ class LogfileSource:
 
     def _scan(self, startup: bool = False) -> None:
         seen = dict(self._paths())
+        for alias in [path for path in self._aliases if path not in seen]:
+            del self._aliases[alias]  # only matched paths are ever looked up
         for path in [*seen, *(p for p in self._followed if p not in seen)]:
             if self._stop.is_set():
                 return
@@ -348,14 +351,20 @@ class LogfileSource:
                 tail.idle_since = time.monotonic()
                 followed.rotated.append(tail)
                 self._aliases[copy] = tail.key
-        log.warning(
-            "source %s: %s was truncated; following it from the start (%s)",
-            self.name,
-            followed.path,
-            f"remaining lines read from {copy}"
-            if copy is not None
-            else "lines written just before the truncation may be lost",
-        )
+        if copy is not None:
+            log.info(
+                "source %s: %s was truncated; its unread lines are read from the copy %s",
+                self.name,
+                followed.path,
+                copy,
+            )
+        else:
+            log.warning(
+                "source %s: %s was truncated and no copy of it was found; lines written "
+                "just before the truncation may be lost",
+                self.name,
+                followed.path,
+            )
         followed.active = self._open(followed.path, None, offset=0, label=followed.path)
         self._save(followed)
 
@@ -410,8 +419,11 @@ class LogfileSource:
         try:
             handle = open(path, "rb")  # noqa: SIM115 - kept open to drain after rotation
         except OSError as exc:
-            log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
+            if path not in self._unreadable:  # once, not at every rescan
+                log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
+                self._unreadable.add(path)
             return None
+        self._unreadable.discard(path)
         try:
             opened = os.fstat(handle.fileno())
             head = read_head(handle)
