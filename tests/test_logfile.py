@@ -17,6 +17,7 @@ from ruleengine.model import Batch, Position, stable_id
 from ruleengine.outbox import Store
 from ruleengine.sources import SourceContext, logfile, tailer
 from ruleengine.sources.logfile import LogfileSource
+from ruleengine.sources.watch import DirectoryWatch
 from tests.logfile_harness import SOURCE, Harness, duplicates
 
 
@@ -245,3 +246,20 @@ def test_reading_pauses_while_the_engine_is_behind(tmp_path: Path) -> None:
     finally:
         source.stop()
         store.close()
+
+
+def test_falls_back_to_polling_when_the_os_refuses_to_watch(
+    tmp_path: Path, make, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    """inotify limits cannot be exhausted here without hurting other processes, so the
+    refusal is simulated: the watch reports it could not start."""
+    monkeypatch.setattr(DirectoryWatch, "start", lambda _self: False)
+    monkeypatch.setattr(logfile, "FALLBACK_POLL", 0.1)
+    log = tmp_path / "app.log"
+    log.write_text("")
+    harness = make(paths=[str(log)])
+    with caplog.at_level(logging.WARNING, logger="ruleengine.sources.logfile"):
+        harness.start()
+    assert any("polling every" in r.getMessage() for r in caplog.records)
+    append(log, "still read\n")
+    assert harness.wait_for(lambda t: t == ["still read"])

@@ -32,6 +32,7 @@ from ruleengine.sources.watch import DirectoryWatch
 
 log = logging.getLogger(__name__)
 RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source at once
+FALLBACK_POLL = 1.0  # when the OS refuses to watch (inotify limits reached)
 DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
 IN_FLIGHT = 4  # batches emitted but not yet committed before reading pauses
@@ -88,6 +89,9 @@ class _Stored:
 
 
 class LogfileSource:
+    """The ``logfile`` source. Its batches must reach an engine that commits them and calls
+    ``on_committed``: reading pauses while too many are uncommitted (bounded memory)."""
+
     def __init__(self, settings: LogfileSettings, context: SourceContext) -> None:
         self.name = context.name
         self.settings = settings
@@ -131,7 +135,10 @@ class LogfileSource:
         if self._watch is not None:
             for pattern in self.patterns:
                 self._watch.add(Path(pattern).parent)
-            self._watch.start()
+            if not self._watch.start():
+                log.warning("source %s: polling every %gs instead", self.name, FALLBACK_POLL)
+                self._watch = None
+                self.interval = FALLBACK_POLL
         self._scan(startup=True)
         self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
         self._thread.start()

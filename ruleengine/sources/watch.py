@@ -49,8 +49,16 @@ class DirectoryWatch:
             self._watched.add(directory)
             return True
 
-    def start(self) -> None:
-        self._observer.start()
+    def start(self) -> bool:
+        """Start watching; False (and nothing left running) when the OS refuses, e.g. when
+        the inotify instance or watch limit is reached."""
+        try:
+            self._observer.start()
+        except OSError as exc:
+            log.warning("cannot watch for changes (%s)", exc.strerror or exc)
+            self.stop()
+            return False
+        return True
 
     def stop(self) -> None:
         self._observer.stop()
