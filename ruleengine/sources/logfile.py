@@ -11,23 +11,21 @@ the same directory, and its remaining lines are read first.
 from __future__ import annotations
 
 import glob
-import json
 import logging
 import os
 import re
 import stat as stat_module
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from ruleengine.config.sources import LogfileSource as LogfileSettings
-from ruleengine.model import Batch, Event, Position
+from ruleengine.model import Batch, Event
 from ruleengine.sources import Emit, SourceContext
-from ruleengine.sources.framing import framing_for
+from ruleengine.sources.generations import DONE_KEPT, Followed, Stored
 from ruleengine.sources.rotation import FileState, find_rotated, read_head, unseen_rotations
-from ruleengine.sources.tailer import Tail, TailOptions
+from ruleengine.sources.tailer import Tail, TailOptions, end_of_last_line
 from ruleengine.sources.watch import DirectoryWatch
 
 log = logging.getLogger(__name__)
@@ -36,56 +34,6 @@ FALLBACK_POLL = 1.0  # when the OS refuses to watch (inotify limits reached)
 DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
 IN_FLIGHT = 4  # batches emitted but not yet committed before reading pauses
-DONE_KEPT = 8  # finished generations remembered per path, so a glob never reads them again
-_BACKSCAN = 65536  # start_at: end starts after the last complete line within this tail
-
-
-@dataclass
-class _Followed:
-    """Everything read under one path: the file there now and rotated ones being drained."""
-
-    path: str
-    is_glob: bool
-    active: Tail | None = None
-    rotated: list[Tail] = field(default_factory=list)
-    done: list[FileState] = field(default_factory=list)  # rotated generations read to the end
-
-    def tails(self) -> list[Tail]:
-        return [*self.rotated, *([self.active] if self.active is not None else [])]
-
-    def position(self, source: str) -> Position:
-        value = {
-            "active": self.active.current().to_json() if self.active is not None else None,
-            "rotated": [tail.current().to_json() for tail in self.rotated],
-            "done": [state.to_json() for state in self.done[-DONE_KEPT:]],
-            # Files in the directory changed after this and known to no generation here
-            # are generations that appeared after the last committed position.
-            "saved": time.time(),
-        }
-        return Position(source, self.path, json.dumps(value, sort_keys=True))
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """A parsed stored position."""
-
-    active: FileState | None
-    rotated: list[FileState]
-    done: list[FileState]
-    saved: float | None
-
-    @classmethod
-    def parse(cls, value: str) -> _Stored:
-        data: Any = json.loads(value)
-        if "ino" in data:  # the skeleton's flat format: one file, no token yet
-            data = {"active": {**data, "token": f"{data['dev']}-{data['ino']}"}}
-        active = data.get("active")
-        return cls(
-            active=FileState.from_json(active) if active is not None else None,
-            rotated=[FileState.from_json(item) for item in data.get("rotated", [])],
-            done=[FileState.from_json(item) for item in data.get("done", [])],
-            saved=float(data["saved"]) if "saved" in data else None,
-        )
 
 
 class LogfileSource:
@@ -108,7 +56,7 @@ class LogfileSource:
             ),
         )
         self.interval = settings.poll if settings.poll is not None else RESCAN
-        self._followed: dict[str, _Followed] = {}
+        self._followed: dict[str, Followed] = {}
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
         self._unreadable: set[str] = set()
@@ -222,11 +170,11 @@ class LogfileSource:
                 continue  # no longer configured: leave its record alone
             self._known.add(path)
             try:
-                stored = _Stored.parse(value)
+                stored = Stored.parse(value)
             except (ValueError, KeyError, TypeError):
                 log.warning("source %s: unreadable stored position for %s", self.name, path)
                 continue
-            followed = _Followed(path, is_glob, done=stored.done)
+            followed = Followed(path, is_glob, done=stored.done)
             for state in stored.rotated:
                 self._reattach(followed, state)
             if stored.active is not None:
@@ -250,7 +198,7 @@ class LogfileSource:
             return None
         return self._open(path, state, shrunk_ok=False, label=path)
 
-    def _unseen(self, followed: _Followed, stored: _Stored, since: float) -> None:
+    def _unseen(self, followed: Followed, stored: Stored, since: float) -> None:
         """Read, from their start, rotated files no committed position ever named."""
         known = [*stored.done, *stored.rotated, *([stored.active] if stored.active else [])]
         known += [tail.state for tail in followed.tails()]
@@ -268,7 +216,7 @@ class LogfileSource:
                 followed.rotated.append(tail)
                 self._aliases[where] = tail.key
 
-    def _reattach(self, followed: _Followed, state: FileState) -> None:
+    def _reattach(self, followed: Followed, state: FileState) -> None:
         """Find a generation that moved away while the daemon was stopped; drain it."""
         where = find_rotated(followed.path, state)
         if where is None:
@@ -302,7 +250,7 @@ class LogfileSource:
                 return
             followed = self._followed.get(path)
             if followed is None:
-                followed = self._followed[path] = _Followed(path, seen.get(path, False))
+                followed = self._followed[path] = Followed(path, seen.get(path, False))
             self._check(followed, startup)
             if not startup:
                 self._drain(followed)
@@ -314,7 +262,7 @@ class LogfileSource:
                     self.store.forget_position(self.name, path)
                     self._known.discard(path)
 
-    def _check(self, followed: _Followed, startup: bool) -> None:
+    def _check(self, followed: Followed, startup: bool) -> None:
         """Notice rotation, truncation or a new file at the path."""
         path = followed.path
         try:
@@ -339,13 +287,15 @@ class LogfileSource:
                 return
             self._aliases.pop(path, None)
             # A file that appears while running, or replaces one we had read, is all new.
-            offset = self._start_offset(path, stat) if startup and path not in self._known else 0
+            offset = (
+                self._start_offset(path, stat.st_size) if startup and path not in self._known else 0
+            )
             followed.active = self._open(path, None, offset=offset, label=path)
             if followed.active is not None:
                 self._known.add(path)
                 self._save(followed)
 
-    def _truncated(self, followed: _Followed, old: Tail) -> None:
+    def _truncated(self, followed: Followed, old: Tail) -> None:
         """copytruncate (or inode reuse): read what the copy holds beyond our offset, then
         follow the truncated file from its start."""
         state = old.current()
@@ -393,24 +343,11 @@ class LogfileSource:
             return False
         return any(state.head_matches(head) for state in finished)
 
-    def _start_offset(self, path: str, stat: os.stat_result) -> int:
-        """start_at for a file never seen: its end (after the last complete line) or 0."""
-        if self.settings.start_at == "beginning" or stat.st_size == 0:
+    def _start_offset(self, path: str, size: int) -> int:
+        """start_at for a file never seen: its end (after its last complete line) or 0."""
+        if self.settings.start_at == "beginning":
             return 0
-        try:
-            with open(path, "rb") as handle:
-                framing = framing_for(read_head(handle, 4), self.settings.encoding)
-                begin = max(0, stat.st_size - _BACKSCAN)
-                handle.seek(begin)
-                data = handle.read(stat.st_size - begin)
-        except OSError:
-            return stat.st_size
-        newline = framing.newline if framing is not None else b"\n"
-        cut = len(data)
-        while (cut := data.rfind(newline, 0, cut)) >= 0:
-            if (begin + cut) % len(newline) == 0:
-                return begin + cut + len(newline)
-        return stat.st_size
+        return end_of_last_line(path, size, self.settings.encoding)
 
     def _open(
         self,
@@ -448,7 +385,7 @@ class LogfileSource:
 
     # -- reading --------------------------------------------------------------------------
 
-    def _drain(self, followed: _Followed) -> None:
+    def _drain(self, followed: Followed) -> None:
         """Read rotated generations (older lines) first, then the file at the path."""
         now = time.monotonic()
         for tail in list(followed.rotated):
@@ -468,7 +405,7 @@ class LogfileSource:
             if events:
                 self._send(followed, events)
 
-    def _read(self, followed: _Followed, tail: Tail) -> None:
+    def _read(self, followed: Followed, tail: Tail) -> None:
         while not self._stop.is_set():
             try:
                 events = tail.read_chunk()
@@ -480,7 +417,7 @@ class LogfileSource:
             self._send(followed, events)
             self._backpressure()
 
-    def _send(self, followed: _Followed, events: list[Event]) -> None:
+    def _send(self, followed: Followed, events: list[Event]) -> None:
         with self._committed:
             self._in_flight += 1
         self._emit(Batch(tuple(events), (followed.position(self.name),), self._on_committed))
@@ -497,5 +434,5 @@ class LogfileSource:
             while self._in_flight > IN_FLIGHT and not self._stop.is_set():
                 self._committed.wait(0.5)
 
-    def _save(self, followed: _Followed) -> None:
+    def _save(self, followed: Followed) -> None:
         self._send(followed, [])

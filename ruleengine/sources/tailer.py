@@ -186,3 +186,27 @@ class Tail:
                 digest.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
             self._id_prefix, self._id_token = digest, self.state.token
         return self._id_prefix
+
+
+BACKSCAN = 65536  # start_at: end looks this far back for the end of the last complete line
+
+
+def end_of_last_line(path: str, size: int, encoding: str) -> int:
+    """Where ``start_at: end`` starts: just after the last complete line, so a line being
+    written at that moment is read whole rather than from its middle."""
+    if size == 0:
+        return 0
+    try:
+        with open(path, "rb") as handle:
+            framing = framing_for(read_head(handle, 4), encoding)
+            begin = max(0, size - BACKSCAN)
+            handle.seek(begin)
+            data = handle.read(size - begin)
+    except OSError:
+        return size
+    newline = framing.newline if framing is not None else b"\n"
+    cut = len(data)
+    while (cut := data.rfind(newline, 0, cut)) >= 0:
+        if (begin + cut) % len(newline) == 0:
+            return begin + cut + len(newline)
+    return size
