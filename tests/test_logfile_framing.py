@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from hypothesis import given
@@ -26,7 +27,7 @@ def feed_all(splitter: LineSplitter, chunks: list[bytes]) -> list[tuple[int, int
 def test_chunking_never_changes_the_lines(data: bytes, cuts: list[int], cap: int) -> None:
     whole = feed_all(LineSplitter(UTF8, cap, 0, False), [data])
     points = sorted({c for c in cuts if c <= len(data)} | {0, len(data)})
-    chunks = [data[a:b] for a, b in zip(points, points[1:], strict=False)]
+    chunks = [data[a:b] for a, b in itertools.pairwise(points)]
     splitter = LineSplitter(UTF8, cap, 0, False)
     pieces = feed_all(splitter, chunks)
     # A head truncated early (a chunk ended inside an over-long line) ends where it was cut;
