@@ -106,3 +106,13 @@ def test_grouper_bounds_a_runaway_group() -> None:
     group = grouper.flush()
     assert group is not None and group.truncated and len(group.text) <= 12
     assert group.end == 606
+
+
+@given(
+    raws=st.lists(st.binary(max_size=20).map(lambda b: b.replace(b"\n", b"\r")), max_size=10),
+    codec=st.sampled_from(["utf-8", "latin-1", "shift_jis", "cp1252"]),
+)
+def test_decoding_a_chunk_at_once_equals_line_by_line(raws: list[bytes], codec: str) -> None:
+    framing = framing_for(b"x", codec)
+    assert framing is not None
+    assert framing.decode_many(raws) == [framing.decode(raw) for raw in raws]

@@ -150,8 +150,9 @@ class Tail:
         ids = self._ids()
         source, path, stamp = self.source, self.label, time.time()
         events = []
-        for start, _end, raw, cut in raws:
-            text = decode(raw) + TRUNCATED if cut else decode(raw)
+        texts = framing.decode_many([raw for _start, _end, raw, _cut in raws])
+        for (start, _end, _raw, cut), line in zip(raws, texts, strict=True):
+            text = line + TRUNCATED if cut else line
             digest = ids.copy()
             digest.update(b"%d\x1f" % start)
             events.append(
