@@ -38,7 +38,6 @@ class Framing:
             text = text.replace("\x00", "")
         return text
 
-
     def decode_many(self, raws: list[bytes]) -> list[str]:
         """``decode`` of each line, done in one pass over the chunk where that is exact."""
         if self.unit != 1 or not raws:
