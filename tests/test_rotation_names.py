@@ -9,14 +9,31 @@ from ruleengine.sources.rotation import rotated_name
 
 @pytest.mark.parametrize(
     "name",
-    ["app.log.1", "app.log.2", "app.log-20261127", "app.log_old", "app-20261127.log", "app.1.log"],
+    [
+        "app.log.1",
+        "app.log.2",
+        "app.log-20261127",
+        "app.log_old",
+        "app-20261127.log",
+        "app-2026-11-27.log",
+        "app.1.log",
+    ],
 )
 def test_rotated_names(name: str) -> None:
     assert rotated_name(name, "app.log")
 
 
 @pytest.mark.parametrize(
-    "name", ["app.log", "application.log", "apple.log.1", "app-20261127.txt", "other.log.1"]
+    "name",
+    [
+        "app.log",
+        "application.log",
+        "apple.log.1",
+        "app-20261127.txt",
+        "other.log.1",
+        "app.debug.log",
+        "app-.log",
+    ],
 )
 def test_not_rotated_names(name: str) -> None:
     assert not rotated_name(name, "app.log")

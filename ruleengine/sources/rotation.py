@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 from dataclasses import asdict, dataclass, replace
 from typing import Any, BinaryIO
 
 FINGERPRINT_BYTES = 256
+_INSERTED = re.compile(r"[-_.]\d[\d_.-]*")
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip", ".z")
 
 
@@ -88,18 +90,18 @@ class FileState:
 
 def rotated_name(name: str, base: str) -> bool:
     """Could ``name`` be a rotation of ``base``? ``app.log.1``, ``app.log-20261127``,
-    ``app-20261127.log`` and ``app.1.log`` are; ``application.log`` is not."""
+    ``app-20261127.log`` and ``app.1.log`` are; ``application.log`` and ``app.debug.log``
+    are not."""
     if name == base:
         return False
     if name.startswith(base) and name[len(base)] in ".-_":
         return True
     stem, dot, extension = base.partition(".")
-    return (
-        name.startswith(stem)
-        and len(name) > len(stem)
-        and name[len(stem)] in ".-_"
-        and (not dot or name.endswith("." + extension))
-    )
+    if not dot or not name.startswith(stem) or not name.endswith("." + extension):
+        return False
+    # dateext with the extension kept: the inserted part is a number or a date.
+    middle = name[len(stem) : len(name) - len(extension) - 1]
+    return _INSERTED.fullmatch(middle) is not None
 
 
 def head_of(path: str) -> bytes | None:
