@@ -4,6 +4,7 @@ own ``process`` (one transaction: notifications + positions), plus a continuous 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -144,3 +145,26 @@ def file_lines(path: Path) -> list[str]:
 
 def inode(path: Path) -> int:
     return os.stat(path).st_ino
+
+
+# Rotation styles, as logrotate does them; ``n`` numbers the rotated name.
+
+
+def rename_create(log: Path, n: int, writer: Writer) -> None:
+    os.rename(log, f"{log}.{n}")
+    time.sleep(0.02)  # the writer keeps writing to the renamed file until it reopens
+    writer.reopen()
+
+
+def copy_truncate(log: Path, n: int, writer: Writer) -> None:
+    shutil.copyfile(log, f"{log}.{n}")
+    os.truncate(log, 0)
+
+
+def delete_recreate(log: Path, n: int, writer: Writer) -> None:
+    os.unlink(log)
+    time.sleep(0.02)
+    writer.reopen()
+
+
+ROTATIONS = {"rename": rename_create, "copytruncate": copy_truncate, "delete": delete_recreate}

@@ -17,7 +17,17 @@ from pathlib import Path
 import pytest
 
 from ruleengine.sources import logfile
-from tests.logfile_harness import SOURCE, Harness, Writer, duplicates, file_lines, inode
+from tests.logfile_harness import (
+    SOURCE,
+    Harness,
+    Writer,
+    copy_truncate,
+    delete_recreate,
+    duplicates,
+    file_lines,
+    inode,
+    rename_create,
+)
 
 Rotate = Callable[[Path, int, Writer], None]
 STEPS = 6  # even steps rotate while running, odd ones while the source is stopped
@@ -28,23 +38,6 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     made = Harness(tmp_path / "state", paths=[str(tmp_path / "logs" / "app.log")])
     yield made
     made.close()
-
-
-def rename_create(log: Path, n: int, writer: Writer) -> None:
-    os.rename(log, f"{log}.{n}")
-    time.sleep(0.02)  # the writer keeps writing to the renamed file until it reopens
-    writer.reopen()
-
-
-def copy_truncate(log: Path, n: int, writer: Writer) -> None:
-    shutil.copyfile(log, f"{log}.{n}")
-    os.truncate(log, 0)
-
-
-def delete_recreate(log: Path, n: int, writer: Writer) -> None:
-    os.unlink(log)
-    time.sleep(0.02)
-    writer.reopen()
 
 
 def drive(harness: Harness, log: Path, rotate: Rotate) -> tuple[Writer, set[int]]:
