@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
@@ -9,14 +10,52 @@ from pydantic import Field, field_validator
 from ruleengine.config.types import Duration, Strict
 
 
+class Multiline(Strict):
+    """Group continuation lines (stack traces, indented detail) under the line that starts them."""
+
+    start: str = Field(description="Regex matching the first line of each event.")
+    timeout: Duration = Field(
+        2.0, description="Flush an open event after this long without a new line."
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("the multiline timeout must be longer than 0s")
+        return value
+
+
 class LogfileSource(Strict):
-    """Tail log files; each complete line is one event."""
+    """Tail log files; each complete line (or multi-line group) is one event."""
 
     type: Literal["logfile"]
-    paths: Annotated[list[str], Field(min_length=1)]
-    start_at: Literal["end", "beginning"] = "end"
-    encoding: str = "utf-8"
+    paths: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            description="Files and globs; files appearing later under a glob are picked up.",
+        ),
+    ]
+    start_at: Literal["end", "beginning"] = Field(
+        "end", description="Where a file never seen before starts when the daemon starts."
+    )
+    encoding: str = Field("utf-8", description="Text encoding; a UTF-8/UTF-16 BOM overrides it.")
     max_line: int = Field(65536, ge=256, description="Longer lines are truncated (bytes).")
+    poll: Duration | None = Field(
+        None,
+        description="Poll at this interval instead of inotify (NFS/SMB mounts), e.g. 2s.",
+    )
+    multiline: Multiline | None = None
 
     @field_validator("encoding")
     @classmethod
@@ -27,6 +66,13 @@ class LogfileSource(Strict):
             codecs.lookup(value)
         except LookupError:
             raise ValueError(f"unknown encoding {value!r}") from None
+        return value
+
+    @field_validator("poll")
+    @classmethod
+    def _poll_interval(cls, value: float | None) -> float | None:
+        if value is not None and value < 0.1:
+            raise ValueError("poll interval must be at least 100ms")
         return value
 
 

@@ -1,284 +1,438 @@
-"""Tail log files: each complete line is one event; positions persist with the outbox.
+"""Tail log files and globs: each complete line (or multi-line group) is one event.
 
-A file is known by (device, inode) plus a fingerprint of its first bytes, so rotation, truncation
-and inode reuse are told apart from growth. The open handle of a rotated file is drained to its
-end before the new file at the same path is followed.
+Every configured path (or glob match) is a key whose persisted position lists the file now at
+that path and the rotated generations still being drained. Rotation is detected by identity
+(inode + head fingerprint): rename+create and delete+recreate leave the old handle open to be
+read to its end; copytruncate and inode reuse show as a shrink or a changed head. After a
+restart, a generation that is no longer at its path is looked for among the rotated names in
+the same directory, and its remaining lines are read first.
 """
 
 from __future__ import annotations
 
 import glob
-import hashlib
-import json
 import logging
 import os
+import re
+import stat as stat_module
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
 
 from ruleengine.config.sources import LogfileSource as LogfileSettings
-from ruleengine.model import Batch, Event, Position, stable_id
+from ruleengine.model import Batch, Event
 from ruleengine.sources import Emit, SourceContext
+from ruleengine.sources.generations import DONE_KEPT, Followed, Stored
+from ruleengine.sources.rotation import FileState, find_rotated, read_head, unseen_rotations
+from ruleengine.sources.tailer import Tail, TailOptions, end_of_last_line
 from ruleengine.sources.watch import DirectoryWatch
 
 log = logging.getLogger(__name__)
-CHUNK = 1024 * 1024
-FINGERPRINT_BYTES = 256
-RESCAN = 1.0  # seconds between safety rescans; inotify normally wakes us at once
-TRUNCATED = " [… line truncated]"
-
-
-def _fingerprint(head: bytes) -> str:
-    return hashlib.blake2b(head, digest_size=8).hexdigest()
-
-
-@dataclass
-class _Tail:
-    """One followed file: its identity, read offset and the incomplete last line."""
-
-    path: str
-    handle: BinaryIO
-    dev: int
-    ino: int
-    fp_len: int
-    fp: str
-    offset: int  # byte offset just past the last complete line handed to the engine
-    pending: bytearray = field(default_factory=bytearray)
-    skipping: bool = False  # inside an over-long line, discarding until its newline
-
-    def same_file(self, stat: os.stat_result) -> bool:
-        return (stat.st_dev, stat.st_ino) == (self.dev, self.ino)
-
-    def position(self, source: str) -> Position:
-        value = {
-            "dev": self.dev,
-            "ino": self.ino,
-            "fp_len": self.fp_len,
-            "fp": self.fp,
-            "offset": self.offset,
-        }
-        return Position(source, self.path, json.dumps(value, sort_keys=True))
+RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source at once
+FALLBACK_POLL = 1.0  # when the OS refuses to watch (inotify limits reached)
+DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
+ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
+IN_FLIGHT = 4  # batches emitted but not yet committed before reading pauses
 
 
 class LogfileSource:
+    """The ``logfile`` source. Its batches must reach an engine that commits them and calls
+    ``on_committed``: reading pauses while too many are uncommitted (bounded memory)."""
+
     def __init__(self, settings: LogfileSettings, context: SourceContext) -> None:
         self.name = context.name
         self.settings = settings
         self.store = context.store
         self.patterns = [str(context.resolve(p)) for p in settings.paths]
-        self.max_line = settings.max_line
-        self.newline = (
-            "\n".encode(settings.encoding.replace("-sig", ""))[-2:]
-            if ("16" in settings.encoding)
-            else b"\n"
+        self.options = TailOptions(
+            source=context.name,
+            encoding=settings.encoding,
+            max_line=settings.max_line,
+            multiline=(
+                (re.compile(settings.multiline.start), settings.multiline.timeout)
+                if settings.multiline is not None
+                else None
+            ),
         )
-        self._tails: dict[str, _Tail] = {}
-        self._missing_logged: set[str] = set()
+        self.interval = settings.poll if settings.poll is not None else RESCAN
+        self._followed: dict[str, Followed] = {}
+        self._known: set[str] = set()  # paths with a position: a new file there starts at 0
+        self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
+        self._unreadable: set[str] = set()
+        self._matched: set[str] = set()  # patterns that matched a file at least once
+        self._waiting: set[str] = set()  # patterns whose "waiting for" line was logged
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._committed = threading.Condition()
+        self._in_flight = 0
         self._thread: threading.Thread | None = None
-        self._watch = DirectoryWatch(lambda _event: self._wake.set(), context.name)
-        self._first_scan = True
+        self._watch = (
+            None
+            if settings.poll is not None
+            else DirectoryWatch(lambda _event: self._wake.set(), context.name)
+        )
+        self._emit: Emit = lambda _batch: None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self, emit: Emit) -> None:
+        """Restore positions and open the files; reading happens on the source's thread."""
         self._emit = emit
-        for pattern in self.patterns:
-            self._watch.add(Path(pattern).parent)
-        self._watch.start()
-        self._scan()  # opens every present file and records where it starts
-        self._first_scan = False
+        self._restore()
+        if self._watch is not None:
+            for pattern in self.patterns:
+                self._watch.add(Path(pattern).parent)
+            if not self._watch.start():
+                log.warning("source %s: polling every %gs instead", self.name, FALLBACK_POLL)
+                self._watch = None
+                self.interval = FALLBACK_POLL
+        self._scan(startup=True)
         self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop reading; unfinished lines and open groups are re-read after a restart."""
         self._stop.set()
         self._wake.set()
-        self._watch.stop()
+        with self._committed:
+            self._committed.notify_all()
+        if self._watch is not None:
+            self._watch.stop()
         if self._thread is not None:
             self._thread.join(10.0)
-        for tail in self._tails.values():
-            tail.handle.close()
-        self._tails.clear()
+        for followed in self._followed.values():
+            for tail in followed.tails():
+                tail.close()
+        self._followed.clear()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(RESCAN)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
             try:
                 self._scan()
             except Exception:
                 log.exception("source %s: scan failed; will retry", self.name)
+            self._wake.wait(self._timeout())
+            self._wake.clear()
+            if self._watch is not None:
+                self._stop.wait(DEBOUNCE)
 
-    # -- scanning -------------------------------------------------------------------------
+    def _timeout(self) -> float:
+        """Sleep until the next rescan or the next multi-line timeout, whichever is first."""
+        timeout = self.interval
+        now = time.monotonic()
+        for followed in self._followed.values():
+            for tail in followed.rotated:
+                timeout = min(timeout, max(0.0, tail.idle_since + ROTATED_IDLE - now) + 0.01)
+            for tail in followed.tails():
+                if tail.grouper is not None and tail.grouper.open_start is not None:
+                    timeout = min(timeout, max(0.0, tail.grouper.deadline - now) + 0.01)
+        return timeout
 
-    def _paths(self) -> list[str]:
-        found: list[str] = []
+    # -- what to follow -------------------------------------------------------------------
+
+    def _paths(self) -> list[tuple[str, bool]]:
+        """Existing files matching the patterns, each with whether it came from a glob."""
+        found: dict[str, bool] = {}
         for pattern in self.patterns:
-            matches = (
-                sorted(glob.glob(pattern))
-                if glob.has_magic(pattern)
-                else ([pattern] if os.path.exists(pattern) else [])
-            )
-            if not matches and pattern not in self._missing_logged:
+            magic = glob.has_magic(pattern)
+            matches = sorted(glob.glob(pattern)) if magic else [pattern]
+            matches = [m for m in matches if os.path.isfile(m)]
+            # One line while a file is awaited; a rotation's brief gap is not news.
+            if not matches and pattern not in self._matched | self._waiting:
                 log.info("source %s: waiting for %s to appear", self.name, pattern)
-                self._missing_logged.add(pattern)
+                self._waiting.add(pattern)
+            elif matches and pattern not in self._matched:
+                self._matched.add(pattern)
+                if pattern in self._waiting:
+                    log.info("source %s: %s appeared", self.name, pattern)
             for path in matches:
-                if os.path.isfile(path) and path not in found:
-                    found.append(path)
+                found.setdefault(path, magic)
+                if self._watch is not None:
                     self._watch.add(Path(path).parent)
-        return found
+        return list(found.items())
 
-    def _scan(self) -> None:
-        for path in self._paths():
-            if self._stop.is_set():
-                return
-            self._follow(path)
+    def _configured(self, path: str) -> tuple[bool, bool]:
+        """(matches a configured path or glob, came from a glob)."""
+        for pattern in self.patterns:
+            if glob.has_magic(pattern):
+                if Path(path).match(pattern) and path.count(os.sep) == pattern.count(os.sep):
+                    return True, True
+            elif path == pattern:
+                return True, False
+        return False, False
 
-    def _follow(self, path: str) -> None:
+    def _restore(self) -> None:
+        """Pick up every generation the state database knows, wherever it is now."""
+        for path, value in self.store.positions(self.name).items():
+            wanted, is_glob = self._configured(path)
+            if not wanted:
+                continue  # no longer configured: leave its record alone
+            self._known.add(path)
+            try:
+                stored = Stored.parse(value)
+            except (ValueError, KeyError, TypeError):
+                log.warning("source %s: unreadable stored position for %s", self.name, path)
+                continue
+            followed = Followed(path, is_glob, done=stored.done)
+            for state in stored.rotated:
+                self._reattach(followed, state)
+            if stored.active is not None:
+                tail = self._resume(path, stored.active)
+                if tail is not None:
+                    followed.active = tail
+                else:
+                    self._reattach(followed, stored.active)
+            if stored.saved is not None:
+                self._unseen(followed, stored, stored.saved)
+            self._followed[path] = followed
+            self._save(followed)
+
+    def _resume(self, path: str, state: FileState) -> Tail | None:
+        """The stored file if it is still at its path, unchanged up to the stored offset."""
         try:
             stat = os.stat(path)
         except OSError:
+            return None
+        if stat.st_ino != state.ino or stat.st_size < state.offset:
+            return None
+        return self._open(path, state, shrunk_ok=False, label=path)
+
+    def _unseen(self, followed: Followed, stored: Stored, since: float) -> None:
+        """Read, from their start, rotated files no committed position ever named."""
+        known = [*stored.done, *stored.rotated, *([stored.active] if stored.active else [])]
+        known += [tail.state for tail in followed.tails()]
+        for where in unseen_rotations(followed.path, known, since):
+            if self._configured(where)[0]:
+                continue  # followed under its own name
+            tail = self._open(where, None, offset=0, label=followed.path)
+            if tail is not None:
+                log.info(
+                    "source %s: %s is an unread rotation of %s; reading it first",
+                    self.name,
+                    where,
+                    followed.path,
+                )
+                followed.rotated.append(tail)
+                self._aliases[where] = tail.key
+
+    def _reattach(self, followed: Followed, state: FileState) -> None:
+        """Find a generation that moved away while the daemon was stopped; drain it."""
+        where = find_rotated(followed.path, state)
+        if where is None:
+            log.warning(
+                "source %s: the file last read at %s (offset %d) is gone and no rotated copy "
+                "was found; lines written to it after that are lost",
+                self.name,
+                followed.path,
+                state.offset,
+            )
             return
-        tail = self._tails.get(path)
-        if tail is not None and not tail.same_file(stat):
-            # Rotated (renamed or deleted and recreated): finish the old file first.
-            self._read(tail)
-            self._flush_partial(tail)
-            tail.handle.close()
-            log.info("source %s: %s was rotated; following the new file", self.name, path)
-            tail = None
-            del self._tails[path]
-        if tail is None:
-            tail = self._open(path, stat)
-            if tail is None:
+        tail = self._open(where, state, shrunk_ok=False, label=followed.path)
+        if tail is not None:
+            log.info(
+                "source %s: %s was rotated to %s; reading its remaining lines first",
+                self.name,
+                followed.path,
+                where,
+            )
+            followed.rotated.append(tail)
+            self._aliases[where] = tail.key
+
+    # -- scanning -------------------------------------------------------------------------
+
+    def _scan(self, startup: bool = False) -> None:
+        seen = dict(self._paths())
+        for alias in [path for path in self._aliases if path not in seen]:
+            del self._aliases[alias]  # only matched paths are ever looked up
+        for path in [*seen, *(p for p in self._followed if p not in seen)]:
+            if self._stop.is_set():
                 return
-            self._tails[path] = tail
-        elif stat.st_size < tail.offset:
-            log.warning("source %s: %s was truncated; reading it from the start", self.name, path)
-            tail.offset, tail.skipping = 0, False
-            tail.pending.clear()
-            tail.handle.seek(0)
-            tail.fp_len, tail.fp = self._head(tail.handle)
-        self._read(tail)
+            followed = self._followed.get(path)
+            if followed is None:
+                followed = self._followed[path] = Followed(path, seen.get(path, False))
+            self._check(followed, startup)
+            if not startup:
+                self._drain(followed)
+            gone = followed.active is None and not followed.rotated and path not in seen
+            if gone and followed.is_glob:
+                # A glob match that is gone for good: keep the positions table small.
+                del self._followed[path]
+                if path in self._known:
+                    self.store.forget_position(self.name, path)
+                    self._known.discard(path)
 
-    def _head(self, handle: BinaryIO) -> tuple[int, str]:
-        position = handle.tell()
-        handle.seek(0)
-        head = handle.read(FINGERPRINT_BYTES)
-        handle.seek(position)
-        return len(head), _fingerprint(head)
+    def _check(self, followed: Followed, startup: bool) -> None:
+        """Notice rotation, truncation or a new file at the path."""
+        path = followed.path
+        try:
+            stat: os.stat_result | None = os.stat(path)
+        except OSError:
+            stat = None
+        if stat is not None and not stat_module.S_ISREG(stat.st_mode):
+            stat = None
+        active = followed.active
+        if active is not None:
+            if stat is None or not active.same_file(stat):
+                log.info("source %s: %s was rotated or removed", self.name, path)
+                active.idle_since = time.monotonic()
+                followed.rotated.append(active)
+                followed.active = None
+            elif stat.st_size < active.read_pos or active.head_changed():
+                self._truncated(followed, active)
+        if followed.active is None and stat is not None:
+            identity = (stat.st_dev, stat.st_ino)
+            if self._aliases.get(path) == identity or self._already_read(path, stat):
+                self._aliases[path] = identity  # a rotated name of a file already read
+                return
+            self._aliases.pop(path, None)
+            # A file that appears while running, or replaces one we had read, is all new.
+            offset = (
+                self._start_offset(path, stat.st_size) if startup and path not in self._known else 0
+            )
+            followed.active = self._open(path, None, offset=offset, label=path)
+            if followed.active is not None:
+                self._known.add(path)
+                self._save(followed)
 
-    def _open(self, path: str, stat: os.stat_result) -> _Tail | None:
+    def _truncated(self, followed: Followed, old: Tail) -> None:
+        """copytruncate (or inode reuse): read what the copy holds beyond our offset, then
+        follow the truncated file from its start."""
+        state = old.current()
+        old.close()
+        followed.active = None
+        copy = find_rotated(followed.path, state, exclude_ino=state.ino)
+        if copy is not None:
+            tail = self._open(copy, state, shrunk_ok=True, label=followed.path)
+            if tail is not None:
+                tail.idle_since = time.monotonic()
+                followed.rotated.append(tail)
+                self._aliases[copy] = tail.key
+        if copy is not None:
+            log.info(
+                "source %s: %s was truncated; its unread lines are read from the copy %s",
+                self.name,
+                followed.path,
+                copy,
+            )
+        else:
+            log.warning(
+                "source %s: %s was truncated and no copy of it was found; lines written "
+                "just before the truncation may be lost",
+                self.name,
+                followed.path,
+            )
+        followed.active = self._open(followed.path, None, offset=0, label=followed.path)
+        self._save(followed)
+
+    def _already_read(self, path: str, stat: os.stat_result) -> bool:
+        """Is this file one we hold, or a rotated generation we finished (a glob such as
+        ``app.log*`` also matches ``app.log.1``)?"""
+        identity = (stat.st_dev, stat.st_ino)
+        finished = []
+        for followed in self._followed.values():
+            if any(tail.key == identity for tail in followed.tails()):
+                return True
+            finished += [state for state in followed.done if state.ino == stat.st_ino]
+        if not finished:
+            return False
+        try:
+            with open(path, "rb") as handle:
+                head = read_head(handle)
+        except OSError:
+            return False
+        return any(state.head_matches(head) for state in finished)
+
+    def _start_offset(self, path: str, size: int) -> int:
+        """start_at for a file never seen: its end (after its last complete line) or 0."""
+        if self.settings.start_at == "beginning":
+            return 0
+        return end_of_last_line(path, size, self.settings.encoding)
+
+    def _open(
+        self,
+        path: str,
+        state: FileState | None,
+        offset: int = 0,
+        shrunk_ok: bool = True,
+        *,
+        label: str,
+    ) -> Tail | None:
+        """Open a file as a tail; with ``state``, only if it still starts like that file.
+        ``label`` is the configured path its events name, whatever the file is called now."""
         try:
             handle = open(path, "rb")  # noqa: SIM115 - kept open to drain after rotation
         except OSError as exc:
-            log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
+            if path not in self._unreadable:  # once, not at every rescan
+                log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
+                self._unreadable.add(path)
             return None
-        opened = os.fstat(handle.fileno())
-        fp_len, fp = self._head(handle)
-        offset = self._resume_offset(path, opened, fp_len, fp)
-        new_tail = _Tail(path, handle, opened.st_dev, opened.st_ino, fp_len, fp, offset)
-        handle.seek(offset)
-        if offset == opened.st_size or self._first_scan:
-            self._emit(Batch((), (new_tail.position(self.name),)))
-        return new_tail
-
-    def _resume_offset(self, path: str, stat: os.stat_result, fp_len: int, fp: str) -> int:
-        stored = self.store.position(self.name, path)
-        if stored is not None:
-            try:
-                known = json.loads(stored)
-                same = (known["dev"], known["ino"]) == (stat.st_dev, stat.st_ino)
-                head_same = known["fp_len"] <= fp_len and self._head_matches(
-                    path, known["fp_len"], known["fp"]
-                )
-                if same and head_same and known["offset"] <= stat.st_size:
-                    return int(known["offset"])
-            except (ValueError, KeyError, TypeError):
-                log.warning("source %s: unreadable stored position for %s", self.name, path)
-            # A different file now lives at this path: everything in it is new.
-            return 0
-        if self._first_scan and self.settings.start_at == "end":
-            return stat.st_size
-        return 0  # appeared while running, or start_at: beginning
-
-    def _head_matches(self, path: str, length: int, fingerprint: str) -> bool:
+        self._unreadable.discard(path)
         try:
-            with open(path, "rb") as handle:
-                return _fingerprint(handle.read(length)) == fingerprint
+            opened = os.fstat(handle.fileno())
+            head = read_head(handle)
+            if state is None:
+                state = FileState.new(opened, head, offset)
+            elif not state.head_matches(head) or (not shrunk_ok and opened.st_size < state.offset):
+                handle.close()
+                return None
+            else:
+                state = replace(state, dev=opened.st_dev, ino=opened.st_ino)
         except OSError:
-            return False
+            handle.close()
+            return None
+        return Tail(path, handle, state, self.options, label=label)
 
     # -- reading --------------------------------------------------------------------------
 
-    def _read(self, tail: _Tail) -> None:
-        """Read to the end of the file in chunks, one batch per chunk of complete lines."""
-        while not self._stop.is_set():
-            start = tail.offset + len(tail.pending)
-            tail.handle.seek(start)
-            data = tail.handle.read(CHUNK)
-            if not data:
+    def _drain(self, followed: Followed) -> None:
+        """Read rotated generations (older lines) first, then the file at the path."""
+        now = time.monotonic()
+        for tail in list(followed.rotated):
+            self._read(followed, tail)
+            if self._stop.is_set():
                 return
-            if tail.fp_len < FINGERPRINT_BYTES:
-                tail.fp_len, tail.fp = self._head(tail.handle)
-            events = self._split(tail, start, data)
-            self._emit(Batch(tuple(events), (tail.position(self.name),)))
+            if now - tail.idle_since >= ROTATED_IDLE:
+                followed.rotated.remove(tail)
+                tail.close()
+                events = tail.finish()
+                followed.done = [*followed.done, tail.current()][-DONE_KEPT:]
+                self._send(followed, events)
+        if followed.active is not None:
+            self._read(followed, followed.active)
+        for tail in followed.tails():
+            events = tail.due(now)
+            if events:
+                self._send(followed, events)
 
-    def _split(self, tail: _Tail, start: int, data: bytes) -> list[Event]:
-        events: list[Event] = []
-        newline = self.newline
-        buffer = bytes(tail.pending) + data
-        base = start - len(tail.pending)  # file offset of buffer[0]
-        cursor = 0
-        while True:
-            end = buffer.find(newline, cursor)
-            if end < 0:
-                break
-            line = buffer[cursor:end]
-            if tail.skipping:
-                tail.skipping = False
-            else:
-                events.append(self._event(tail, base + cursor, line))
-            cursor = end + len(newline)
-        rest = buffer[cursor:]
-        tail.offset = base + cursor
-        if len(rest) > self.max_line and not tail.skipping:
-            # Bounded memory: emit the head of an over-long line now, drop the rest of it.
-            events.append(self._event(tail, tail.offset, rest[: self.max_line], truncated=True))
-            tail.skipping = True
-        if tail.skipping:
-            tail.offset += len(rest)
-            rest = b""
-        tail.pending = bytearray(rest)
-        return events
+    def _read(self, followed: Followed, tail: Tail) -> None:
+        while not self._stop.is_set():
+            try:
+                events = tail.read_chunk()
+            except OSError as exc:
+                log.warning("source %s: cannot read %s: %s", self.name, tail.path, exc)
+                return
+            if events is None:
+                return
+            self._send(followed, events)
+            self._backpressure()
 
-    def _flush_partial(self, tail: _Tail) -> None:
-        """A rotated file's unterminated last line is complete: nothing more will be added."""
-        if tail.pending and not tail.skipping:
-            event = self._event(tail, tail.offset, bytes(tail.pending))
-            tail.offset += len(tail.pending)
-            tail.pending.clear()
-            self._emit(Batch((event,), (tail.position(self.name),)))
+    def _send(self, followed: Followed, events: list[Event]) -> None:
+        with self._committed:
+            self._in_flight += 1
+        self._emit(Batch(tuple(events), (followed.position(self.name),), self._on_committed))
 
-    def _event(self, tail: _Tail, offset: int, raw: bytes, truncated: bool = False) -> Event:
-        if len(raw) > self.max_line:
-            raw, truncated = raw[: self.max_line], True
-        text = raw.decode(self.settings.encoding, errors="replace").rstrip("\r")
-        if offset == 0:
-            text = text.removeprefix("\ufeff")
-        if truncated:
-            text += TRUNCATED
-        return Event(
-            id=stable_id(self.name, tail.dev, tail.ino, offset, raw),
-            source=self.name,
-            kind="line",
-            text=text,
-            time=time.time(),
-            fields={"line": text, "path": tail.path},
-        )
+    def _on_committed(self, _matched: bool) -> None:
+        with self._committed:
+            self._in_flight -= 1
+            self._committed.notify_all()
+
+    def _backpressure(self) -> None:
+        """Read ahead of the engine by at most IN_FLIGHT batches: a backlog's events are
+        objects several times the size of their bytes, and the engine's queue counts batches."""
+        with self._committed:
+            while self._in_flight > IN_FLIGHT and not self._stop.is_set():
+                self._committed.wait(0.5)
+
+    def _save(self, followed: Followed) -> None:
+        self._send(followed, [])

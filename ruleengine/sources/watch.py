@@ -37,6 +37,10 @@ class DirectoryWatch:
         with self._lock:
             if directory in self._watched:
                 return True
+            if not directory.is_dir():
+                # Scheduled before start(), a missing directory would fail start() itself;
+                # the source's rescan finds the directory once it exists.
+                return False
             try:
                 self._observer.schedule(self._handler, str(directory), recursive=recursive)
             except OSError as exc:
@@ -45,8 +49,16 @@ class DirectoryWatch:
             self._watched.add(directory)
             return True
 
-    def start(self) -> None:
-        self._observer.start()
+    def start(self) -> bool:
+        """Start watching; False (and nothing left running) when the OS refuses, e.g. when
+        the inotify instance or watch limit is reached."""
+        try:
+            self._observer.start()
+        except OSError as exc:
+            log.warning("cannot watch for changes (%s)", exc.strerror or exc)
+            self.stop()
+            return False
+        return True
 
     def stop(self) -> None:
         self._observer.stop()
