@@ -8,6 +8,7 @@ run beside the daemon.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -80,7 +81,9 @@ class Store:
             state_dir.mkdir(parents=True, exist_ok=True)
             self._migrate()
         except sqlite3.Error as exc:
-            raise StateError(f"cannot use state database {self.path}: {exc}") from None
+            raise StateError(
+                f"cannot use state database {self.path}: {exc}{_diagnose(state_dir)}"
+            ) from None
         except OSError as exc:
             raise StateError(f"cannot create state directory {state_dir}: {exc.strerror}") from None
 
@@ -305,6 +308,22 @@ class Store:
                 params,
             )
         return cursor.rowcount
+
+
+def _diagnose(state_dir: Path) -> str:
+    """The likely cause behind SQLite's terse open errors ("unable to open", "disk I/O error")."""
+    if hasattr(os, "statvfs"):  # not on Windows
+        try:
+            fs = os.statvfs(state_dir)
+        except OSError:
+            return ""
+        if fs.f_flag & os.ST_RDONLY:
+            return f" ({state_dir} is on a read-only filesystem)"
+        if fs.f_bavail == 0 and fs.f_blocks > 0:
+            return f" (the filesystem of {state_dir} is full)"
+    if not os.access(state_dir, os.W_OK):
+        return f" (no permission to write in {state_dir})"
+    return ""
 
 
 def _dead_selection(
