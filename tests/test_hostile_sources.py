@@ -316,3 +316,64 @@ def test_a_log_path_that_is_not_a_file_is_not_fatal(tmp_path: Path, kind: str) -
         assert pipeline.events == []
     assert stat.S_ISFIFO(log.stat().st_mode) or log.is_dir()
     del source
+
+
+# -- file names that are not UTF-8 (Linux allows any bytes but "/" and NUL) ------------------
+
+RULES_BYTES_NAMES = """\
+state_dir: state
+destinations:
+  hook: {{type: webhook, url: "{url}/hook"}}
+sources:
+  app: {{type: logfile, paths: ["logs/*.log"], start_at: beginning}}
+  drops: {{type: markers, directory: drops, after: delete}}
+rules:
+  - name: line
+    source: app
+    match: 'line (?P<n>\\d+)'
+    to: hook
+    message: "line {{{{ n }}}}"
+  - name: marker
+    source: drops
+    file: '*'
+    to: hook
+    message: "marker {{{{ file }}}}"
+"""
+
+
+@pytest.mark.slow
+def test_file_names_that_are_not_utf8_stop_nothing(tmp_path: Path) -> None:
+    """A log or marker named with invalid UTF-8 must not wedge the engine or the source."""
+    from tests.daemon_process import DaemonProcess  # noqa: PLC0415
+    from tests.receiver import Receiver  # noqa: PLC0415
+
+    logs, drops = tmp_path / "logs", tmp_path / "drops"
+    logs.mkdir()
+    drops.mkdir()
+    bad_log = os.path.join(os.fsencode(logs), b"bad\xff.log")
+    with open(bad_log, "wb") as handle:
+        handle.write(b"line 1\nline 2\n")
+    (logs / "good.log").write_bytes(b"line 3\n")
+    bad_marker = os.path.join(os.fsencode(drops), b"a-bad\xfe.json")
+    with open(bad_marker, "wb") as handle:
+        handle.write(b'{"x": 1}')
+    for name in ("b-good.json", "c-good.json"):
+        (drops / name).write_text("{}", encoding="utf-8")
+    for path in (bad_log, bad_marker, drops / "b-good.json", drops / "c-good.json"):
+        os.utime(path, (OLD, OLD))
+    with Receiver() as receiver:
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(RULES_BYTES_NAMES.format(url=receiver.url), encoding="utf-8")
+        with DaemonProcess(rules) as daemon:
+            receiver.wait_for(5, timeout=20)
+            # Six events, or five if the oddly named marker was quarantined instead.
+            deadline = time.monotonic() + 10
+            while len(receiver.requests) < 6 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert daemon.stop() == 0
+    texts = sorted(request.json()["text"] for request in receiver.requests)
+    assert [t for t in texts if t.startswith("line")] == ["line 1", "line 2", "line 3"]
+    assert "marker b-good.json" in texts and "marker c-good.json" in texts
+    quarantined = (drops / "failed").is_dir() and any((drops / "failed").iterdir())
+    assert len(texts) == 6 or (len(texts) == 5 and quarantined), texts
+    assert "Traceback" not in daemon.output

@@ -156,14 +156,17 @@ class Store:
                 "INSERT INTO positions (source, key, value, updated) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (source, key) DO UPDATE SET value = excluded.value,"
                 " updated = excluded.updated",
-                [(p.source, p.key, p.value, now) for p in positions],
+                [(_text(p.source), _text(p.key), _text(p.value), now) for p in positions],
             )
         return added
 
     def position(self, source: str, key: str) -> str | None:
         row = (
             self._conn()
-            .execute("SELECT value FROM positions WHERE source = ? AND key = ?", (source, key))
+            .execute(
+                "SELECT value FROM positions WHERE source = ? AND key = ?",
+                (_text(source), _text(key)),
+            )
             .fetchone()
         )
         return None if row is None else str(row[0])
@@ -171,14 +174,16 @@ class Store:
     def positions(self, source: str) -> dict[str, str]:
         rows = (
             self._conn()
-            .execute("SELECT key, value FROM positions WHERE source = ?", (source,))
+            .execute("SELECT key, value FROM positions WHERE source = ?", (_text(source),))
             .fetchall()
         )
         return {str(key): str(value) for key, value in rows}
 
     def forget_position(self, source: str, key: str) -> None:
         with self.transaction() as conn:
-            conn.execute("DELETE FROM positions WHERE source = ? AND key = ?", (source, key))
+            conn.execute(
+                "DELETE FROM positions WHERE source = ? AND key = ?", (_text(source), _text(key))
+            )
 
     # -- the delivery side -----------------------------------------------------------------
 
@@ -308,6 +313,18 @@ class Store:
                 params,
             )
         return cursor.rowcount
+
+
+def _text(value: str) -> str:
+    """``value`` as SQLite can store it. Linux file names may hold any bytes, which Python
+    keeps as lone surrogates that UTF-8 refuses: one such name (a key) must not fail every
+    commit. Escaping them (``\\xNN``) is deterministic, so reads find what writes stored."""
+    if isinstance(value, str) and not value.isascii():  # anything else: SQLite's to judge
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+    return value
 
 
 def _diagnose(state_dir: Path) -> str:
