@@ -136,6 +136,10 @@ class Tally:
         requests: list[Request] = self.receiver.requests[self.seen :]
         self.seen += len(requests)
         for request in requests:
+            if len(request.body) != int(request.headers.get("Content-Length") or 0):
+                # The daemon was killed mid-request: a real service rejects a cut-off body.
+                self.replies["cut_off_by_kill"] += 1
+                continue
             late = request.reply.delay >= CLIENT_TIMEOUT
             self.replies["late" if late else str(request.reply.status)] += 1
             if request.reply.status != 200:

@@ -112,7 +112,7 @@ def test_refused_for_a_while_then_all_delivered_in_order_and_paced(tmp_path: Pat
             got = list(second.requests)
             assert daemon.stop() == 0
     finally:
-        for server in (side, second):
+        for server in (side, first, second):  # stopping twice is harmless
             if server is not None:
                 server.__exit__(None, None, None)
 
