@@ -120,18 +120,21 @@ def test_refused_for_a_while_then_all_delivered_in_order_and_paced(tmp_path: Pat
     assert sorted(seqs(side.requests)) == list(range(LINES + 1))
     gaps = [b.time - a.time for a, b in itertools.pairwise(got)]
     span = got[-1].time - got[0].time
+    windows = [got[i + 5].time - got[i].time for i in range(len(got) - 5)]  # 5 gaps each
     report = {
         "outage_s": OUTAGE,
         "lines": LINES,
         "rate_per_s": RATE,
         "min_gap_s": round(min(gaps), 4),
+        "min_5_gaps_s": round(min(windows), 4),
         "span_s": round(span, 3),
     }
     (tmp_path / "outage-report.json").write_text(json.dumps(report), encoding="utf-8")
     print(f"\noutage: {json.dumps(report)}")
-    # Pacing, on the receiver's clock. Without it these requests arrive ~1 ms apart; the
-    # allowance is for scheduling noise between the client's send and the receiver's stamp.
-    assert min(gaps) >= 0.5 / RATE
+    # Pacing, on the receiver's clock. Without it these requests arrive ~1 ms apart. One
+    # gap alone can look short when the request before it was slow to arrive (a loaded
+    # machine), so windows of 5 gaps are checked, with 0.15 s allowed for that delay.
+    assert min(windows) >= 5 / RATE - 0.15, windows
     assert span >= 0.9 * (LINES - 1) / RATE
 
 
