@@ -11,6 +11,7 @@ source makes of hostile input.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -231,6 +232,28 @@ def test_a_marker_with_a_maximal_name_is_quarantined_with_a_reason(tmp_path: Pat
     check_markers(tmp_path, {name: b"\x00binary"})
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="markers.py bug: a regular file named 'failed' in the drop directory makes failed/ "
+    "impossible to create; every bad marker then stays in place and is re-read, logged as "
+    "'moved to failed/' and then 'cannot move … File exists', on every rescan, forever",
+)
+def test_a_file_named_failed_does_not_block_quarantine(tmp_path: Path) -> None:
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    make_entry(drops, "failed", b"a marker that happens to be called failed")
+    make_entry(drops, "bad.json", b"\x00\x01")
+    with (
+        running(
+            {"type": "markers", "directory": str(drops), "after": "delete"}, tmp_path / "state"
+        ) as (_source, pipeline),
+        contextlib.suppress(AssertionError),
+    ):
+        pipeline.wait(lambda: not (drops / "bad.json").exists(), timeout=5)
+    assert not (drops / "bad.json").exists(), "the bad marker was never quarantined"
+    assert any(drops.rglob("*.reason"))
+
+
 # -- log bytes -------------------------------------------------------------------------------
 
 MAX_LINE = 1024
@@ -377,3 +400,32 @@ def test_file_names_that_are_not_utf8_stop_nothing(tmp_path: Path) -> None:
     quarantined = (drops / "failed").is_dir() and any((drops / "failed").iterdir())
     assert len(texts) == 6 or (len(texts) == 5 and quarantined), texts
     assert "Traceback" not in daemon.output
+
+
+@pytest.mark.slow
+def test_a_marker_name_that_is_not_utf8_does_not_wedge_the_console(tmp_path: Path) -> None:
+    """Printing such a name used to fail (and be retried for a day) ahead of every later line."""
+    from tests.daemon_process import DaemonProcess  # noqa: PLC0415
+
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    bad = os.path.join(os.fsencode(drops), b"a-bad\xfe.json")
+    with open(bad, "wb") as handle:
+        handle.write(b"{}")
+    (drops / "b-good.json").write_text("{}", encoding="utf-8")
+    for path in (bad, drops / "b-good.json"):
+        os.utime(path, (OLD, OLD))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "state_dir: state\n"
+        "destinations: {out: {type: console, color_output: never}}\n"
+        "sources: {drops: {type: markers, directory: drops, after: delete}}\n"
+        "rules: [{name: m, source: drops, file: '*', to: out, message: 'marker {{ file }}'}]\n",
+        encoding="utf-8",
+    )
+    # A UTF-8 locale's stdout is strict; only C/POSIX locales get surrogateescape.
+    with DaemonProcess(rules, env={"PYTHONIOENCODING": "utf-8:strict"}) as daemon:
+        daemon.wait_for_log("marker b-good.json", timeout=15)
+        assert daemon.stop() == 0
+    assert "marker a-bad\\udcfe.json" in daemon.output
+    assert "cannot write to stdout" not in daemon.output
