@@ -5,7 +5,9 @@ Every sender and end-to-end test talks to this instead of a mock: real sockets, 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -45,13 +47,15 @@ class Request:
 class Receiver:
     """``with Receiver() as r:`` → ``r.url``; script with ``r.reply(...)``; read ``r.requests``."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """``port`` 0 picks a free one; a given port lets a test bring a receiver back."""
         self.requests: list[Request] = []
         self._script: deque[Reply] = deque()
         self.default = Reply()
         # When set, answers every unscripted request (e.g. randomly, for chaos tests).
         self.responder: Callable[[], Reply] | None = None
         self._cond = threading.Condition()
+        self._connections: set[socket.socket] = set()  # open keep-alive connections
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,6 +63,16 @@ class Receiver:
             # Headers and body go out in two writes; with Nagle on, the second waits for the
             # client's delayed ACK (~40 ms per request), which would distort every timing.
             disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._cond:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._cond:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def _handle(self) -> None:
                 arrived = time.time()  # before reading: what pacing and latency are about
@@ -101,7 +115,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: tests read ``requests`` instead."""
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -137,4 +151,11 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+        # A stopped receiver is really down: keep-alive connections would otherwise still be
+        # served by their handler threads (outage tests need connection refused/reset).
+        with self._cond:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         self._thread.join(5)

@@ -10,6 +10,7 @@ from typing import Any
 
 from ruleengine.config.yamlmarks import Path_
 
+MAX_SECRET_FILE = 64 * 1024  # a token or a password; /dev/zero or a log by mistake must not hang
 _REF = re.compile(r"\$\$|\$\{(?P<kind>env|file):(?P<arg>[^}]*)\}")
 
 
@@ -41,9 +42,9 @@ def interpolate(
                 file = Path(arg).expanduser()
                 file = file if file.is_absolute() else base_dir / file
                 try:
-                    secret = file.read_text(encoding="utf-8").strip()
-                except (OSError, UnicodeDecodeError) as exc:
-                    reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                    secret = _read_secret(file)
+                except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+                    reason = exc.strerror if isinstance(exc, OSError) else str(exc)
                     problems.append((path, f"cannot read secret file {file}: {reason}"))
                     return ""
             if secret:
@@ -62,3 +63,17 @@ def interpolate(
         return node
 
     return walk(data, ()), secrets, problems
+
+
+def _read_secret(file: Path) -> str:
+    """A secret file's text; devices, FIFOs and huge files are refused instead of read forever."""
+    if file.exists() and not file.is_file():
+        raise ValueError("not a regular file")
+    with file.open("rb") as handle:
+        raw = handle.read(MAX_SECRET_FILE + 1)
+    if len(raw) > MAX_SECRET_FILE:
+        raise ValueError(f"larger than {MAX_SECRET_FILE} bytes; is it really a secret?")
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None

@@ -63,6 +63,13 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 def load_config_text(text: str, path: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Validate rules given as text; ``path`` names them in errors and anchors relative paths."""
     try:
+        return _load_config_text(text, path, environ)
+    except RecursionError:  # PyYAML and the validators recurse per nesting level
+        raise ConfigError([f"{path}:1: nested too deeply to be a rules file"]) from None
+
+
+def _load_config_text(text: str, path: Path, environ: Mapping[str, str] | None) -> Config:
+    try:
         marked = load_marked(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -8,6 +8,7 @@ run beside the daemon.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -81,7 +82,9 @@ class Store:
             self._migrate()
         except sqlite3.Error as exc:
             self.close()
-            raise StateError(f"cannot use state database {self.path}: {exc}") from None
+            raise StateError(
+                f"cannot use state database {self.path}: {exc}{_diagnose(state_dir)}"
+            ) from None
         except OSError as exc:
             self.close()
             raise StateError(f"cannot create state directory {state_dir}: {exc.strerror}") from None
@@ -177,7 +180,7 @@ class Store:
                 "INSERT INTO positions (source, key, value, updated) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (source, key) DO UPDATE SET value = excluded.value,"
                 " updated = excluded.updated",
-                [(p.source, p.key, p.value, now) for p in positions],
+                [(_text(p.source), _text(p.key), _text(p.value), now) for p in positions],
             )
             if also is not None:
                 also(conn)
@@ -186,7 +189,10 @@ class Store:
     def position(self, source: str, key: str) -> str | None:
         row = (
             self._conn()
-            .execute("SELECT value FROM positions WHERE source = ? AND key = ?", (source, key))
+            .execute(
+                "SELECT value FROM positions WHERE source = ? AND key = ?",
+                (_text(source), _text(key)),
+            )
             .fetchone()
         )
         return None if row is None else str(row[0])
@@ -194,14 +200,16 @@ class Store:
     def positions(self, source: str) -> dict[str, str]:
         rows = (
             self._conn()
-            .execute("SELECT key, value FROM positions WHERE source = ?", (source,))
+            .execute("SELECT key, value FROM positions WHERE source = ?", (_text(source),))
             .fetchall()
         )
         return {str(key): str(value) for key, value in rows}
 
     def forget_position(self, source: str, key: str) -> None:
         with self.transaction(durable=False) as conn:
-            conn.execute("DELETE FROM positions WHERE source = ? AND key = ?", (source, key))
+            conn.execute(
+                "DELETE FROM positions WHERE source = ? AND key = ?", (_text(source), _text(key))
+            )
 
     # -- the delivery side -----------------------------------------------------------------
 
@@ -331,6 +339,34 @@ class Store:
                 params,
             )
         return cursor.rowcount
+
+
+def _text(value: str) -> str:
+    """``value`` as SQLite can store it. Linux file names may hold any bytes, which Python
+    keeps as lone surrogates that UTF-8 refuses: one such name (a key) must not fail every
+    commit. Escaping them (``\\xNN``) is deterministic, so reads find what writes stored."""
+    if isinstance(value, str) and not value.isascii():  # anything else: SQLite's to judge
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+    return value
+
+
+def _diagnose(state_dir: Path) -> str:
+    """The likely cause behind SQLite's terse open errors ("unable to open", "disk I/O error")."""
+    if hasattr(os, "statvfs"):  # not on Windows
+        try:
+            fs = os.statvfs(state_dir)
+        except OSError:
+            return ""
+        if fs.f_flag & os.ST_RDONLY:
+            return f" ({state_dir} is on a read-only filesystem)"
+        if fs.f_bavail == 0 and fs.f_blocks > 0:
+            return f" (the filesystem of {state_dir} is full)"
+    if not os.access(state_dir, os.W_OK):
+        return f" (no permission to write in {state_dir})"
+    return ""
 
 
 def _dead_selection(

@@ -54,7 +54,8 @@ class ConsoleSender:
         stream = self._stream()
         try:
             with self._lock:
-                stream.write(self.format(notification, self._use_color(stream)) + "\n")
+                line = self.format(notification, self._use_color(stream))
+                stream.write(_writable(line, stream) + "\n")
                 stream.flush()
         except (OSError, ValueError) as exc:  # closed or broken pipe: try again later
             return Retry(f"cannot write to {self.settings.stream}: {exc}")
@@ -62,3 +63,11 @@ class ConsoleSender:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _writable(text: str, stream: TextIO) -> str:
+    """``text`` as ``stream`` can always encode it. A marker's file name may hold undecodable
+    bytes (lone surrogates) and the locale may not be UTF-8: a write that fails would be
+    retried ahead of every later notification, so unencodable characters are escaped."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding, "replace")
