@@ -158,6 +158,9 @@ class Worker(threading.Thread):
         if pace > 0 or self._stopping:
             return pace
         self._last_send = time.monotonic()
+        log.debug(
+            "sending %s to %s (attempt %d)", row.notification.id, self.route.name, row.attempts + 1
+        )
         outcome = self._send(row.notification)
         self._record(row, outcome)
         return 0.0

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ruleengine.config.sources import LogfileSource, MarkersSource
@@ -264,8 +264,10 @@ line_bytes = st.one_of(
 )
 
 
-def expected_text(raw: bytes, first: bool) -> str:
-    text = raw.decode("utf-8", "replace").rstrip("\r")
+def expected_text(raw: bytes, newline: bytes, first: bool) -> str:
+    """The logfile source drops NULs (padding left by crashes) and the CR of a CRLF ending."""
+    data = (raw + newline).removesuffix(b"\n").removesuffix(b"\r")
+    text = data.decode("utf-8", "replace").replace("\x00", "")
     return text.removeprefix("\ufeff") if first else text
 
 
@@ -288,6 +290,8 @@ def logfile(root: Path, log: Path, **extra: Any) -> dict[str, Any]:
 def test_hostile_log_bytes_one_event_per_line(
     lines: list[bytes], newline: bytes, unterminated: bytes
 ) -> None:
+    # A file that starts with FF FE / FE FF has a UTF-16 byte order mark and is read as such.
+    assume(not lines[0].startswith((b"\xff\xfe", b"\xfe\xff")))
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp)
         log = root / "app.log"
@@ -299,7 +303,7 @@ def test_hostile_log_bytes_one_event_per_line(
     assert len(events) == len(lines), [e.text[:40] for e in events]
     for index, (raw, event) in enumerate(zip(lines, events, strict=True)):
         if len(raw) <= MAX_LINE - 2:
-            assert event.text == expected_text(raw, index == 0)
+            assert event.text == expected_text(raw, newline, index == 0)
         else:  # truncated with a visible marker, bounded
             assert event.text.startswith("y" * (MAX_LINE // 2))
             assert len(event.text) <= MAX_LINE + 100
@@ -324,7 +328,7 @@ def test_ten_megabyte_lines_are_truncated_in_bounded_memory(tmp_path: Path) -> N
     texts = [e.text for e in pipeline.events]
     assert texts[0] == "before"
     assert texts[1].startswith("z" * 65536) and len(texts[1]) < 65536 + 100
-    assert texts[2] == "after \x00 NUL"
+    assert texts[2] == "after  NUL"  # NUL dropped, the line kept
     assert all(len(text) < 65536 + 100 for text in texts)
     print(f"\n10 MB lines: peak traced memory {peak / 1e6:.1f} MB")
     assert peak < huge, f"held {peak} bytes: a whole line was buffered"

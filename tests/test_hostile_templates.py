@@ -61,7 +61,7 @@ rules:
     source: drops
     file: '*.json'
     to: hook
-    message: "got {{{{ data }}}}!"
+    message: "got {{{{ value }}}}!"  # `data` is the marker's whole payload
 """
 
 
@@ -99,7 +99,7 @@ def test_line_payloads_render_literally(payload: str) -> None:
 def test_marker_field_payloads_render_literally(payload: str) -> None:
     with tempfile.TemporaryDirectory() as temp:
         marker = Path(temp) / "x.json"
-        marker.write_text(json.dumps({"data": payload}), encoding="utf-8")
+        marker.write_text(json.dumps({"value": payload}), encoding="utf-8")
         output = dry_run(rules_file(Path(temp)), "--marker", str(marker))
     assert f"  → hook: got {payload}!\n" in output
 
@@ -114,7 +114,7 @@ def test_payloads_reach_a_real_receiver_literally(tmp_path: Path) -> None:
         )
         with DaemonProcess(rules) as daemon:
             (tmp_path / "drops" / "m.json").write_text(
-                json.dumps({"data": PAYLOADS[0]}), encoding="utf-8"
+                json.dumps({"value": PAYLOADS[0]}), encoding="utf-8"
             )
             got = receiver.wait_for(len(PAYLOADS) + 1)
             assert daemon.stop() == 0
