@@ -56,6 +56,9 @@ def _compiles(pattern: str) -> re.Pattern[str] | None:
         (r"a\d+", rb"\x61(?:[\x30-\x39]){1,1}"),  # a trailing repeat cut to its minimum
         (r"a(?P<m>.+)", rb"\x61(?:(?:[\x00-\x09\x0b-\x7f]){1,1})"),
         (r"a(?:b)?", rb"\x61"),
+        (r"ab\d+cdef[0-9]", rb"\x63\x64\x65\x66[\x30-\x39]"),  # from the longest literal on
+        (r"(?:a|b)\d", rb"[\x61-\x62][\x30-\x39]"),  # re made the branch a class
+        (r"ab(?P<x>c)\1d", None),  # a back-reference after the longest literal
         (r"(a)\1", None),  # back-reference: keep the literal prefilter
         (r"a|b*", None),  # may match empty: nothing to prefilter
     ],
@@ -122,11 +125,11 @@ def test_noise_holding_every_literal_is_not_a_candidate() -> None:
 @needs_hyperscan
 def test_untranslatable_rule_still_found_by_its_literal() -> None:
     rules = ruleset(
-        "- {name: b, source: log, match: '(?P<w>ab)\\1 end', message: m}\n"
+        "- {name: b, source: log, match: 'pair (?P<w>ab)\\1', message: m}\n"
         "- {name: t, source: log, match: 'ERROR code=\\d', message: m}\n"
     ).by_source["log"]
     assert rules.scanner is not None and rules.scanner.translated == frozenset({1})
-    text = "abab end\nERROR code=1\nabba end\nERROR code=x"
+    text = "pair abab\nERROR code=1\npair abba\nERROR code=x"
     assert fast(rules, text) == naive(rules, text)
     assert [names for _s, names in fast(rules, text)] == [
         [("b", {"w": "ab"})],

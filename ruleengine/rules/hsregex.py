@@ -10,6 +10,9 @@ candidate lines, never hide a match; the caller still runs the real regex on eve
   for each of the 128 characters;
 - anchors, word boundaries and look-arounds become nothing (a zero-width test only removes
   matches); atomic groups and lazy or possessive repeats become plain groups and repeats;
+- the expression starts at the pattern's longest literal run, dropping what comes before it (a
+  suffix of a match ends where the match ends): Hyperscan then anchors on a selective literal
+  instead of verifying after every ``sshd[`` of the log (three times faster on the bench);
 - a trailing part the match need not include is cut (a prefix of a match ends on the same line),
   so ``.*ERROR (?P<m>.+)`` reports once per line, not once per character.
 
@@ -47,7 +50,7 @@ def translate(pattern: re.Pattern[str]) -> bytes | None:
         parsed = sre_parse.parse(pattern.pattern, pattern.flags)
         if parsed.getwidth()[0] == 0:
             return None  # it can match empty: every line is a candidate, nothing to prefilter
-        items = _trim(list(parsed))
+        items = _trim(_from_longest_literal(list(parsed)))
         if _min_width(items) == 0:
             return None
         return b"".join(_sequence(items, parsed.state.flags))
@@ -55,6 +58,21 @@ def translate(pattern: re.Pattern[str]) -> bytes | None:
         return None
     except Exception:  # a private parser may change; the literal prefilter is always safe
         return None
+
+
+def _from_longest_literal(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The top-level sequence from its longest run of literal characters on (whole if none)."""
+    best_start, best_length, index = 0, 0, 0
+    while index < len(items):
+        if items[index][0] is not sre.LITERAL:
+            index += 1
+            continue
+        start = index
+        while index < len(items) and items[index][0] is sre.LITERAL:
+            index += 1
+        if index - start > best_length:
+            best_start, best_length = start, index - start
+    return items[best_start:]
 
 
 def _trim(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
