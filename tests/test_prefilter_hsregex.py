@@ -37,6 +37,8 @@ ASCII_LINE = st.text(alphabet="abcABCkKsS xé:[]()=0-9.\t\r\x1c", max_size=16).m
     lambda s: s.encode("ascii", "ignore").decode()
 )
 
+MIXED_LINE = st.text(alphabet="abcAkK xé:()=0.\u017f\u212a\u00e9", max_size=12)
+
 
 def _compiles(pattern: str) -> re.Pattern[str] | None:
     try:
@@ -91,7 +93,7 @@ def test_translation_reports_every_matching_line(pattern: str, lines: list[str])
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(patterns, min_size=1, max_size=5),
-    st.lists(ASCII_LINE, min_size=1, max_size=20),
+    st.lists(st.one_of(ASCII_LINE, MIXED_LINE), min_size=1, max_size=20),
 )
 def test_selection_equals_plain_re(backend: str, pats: list[str], lines: list[str]) -> None:
     assume(all(_compiles(p) is not None and p.count("(?P<n>") <= 1 for p in pats))
@@ -135,3 +137,20 @@ def test_untranslatable_rule_still_found_by_its_literal() -> None:
         [("b", {"w": "ab"})],
         [("t", {})],
     ]
+
+
+@needs_hyperscan
+def test_mixed_chunk_scans_ascii_lines_with_hyperscan_and_others_with_re() -> None:
+    rules = ruleset(
+        "- {name: e, source: log, match: '(?i)error (?P<w>\\w+)', message: m}\n"
+    ).by_source["log"]
+    assert rules.scanner is not None
+    lines = ["error one", "caf\u00e9 error deux", "ok", "ERROR three", "\u00e9", "no"]
+    text = "\n".join(lines)
+    spans = list(rules.scanner.spans(text))
+    assert [(text[s:e], known is not None) for s, e, known in spans] == [
+        ("error one", True),
+        ("caf\u00e9 error deux", False),  # the re scan: Hyperscan only sees ASCII lines
+        ("ERROR three", True),
+    ]
+    assert fast(rules, text) == naive(rules, text)

@@ -31,6 +31,7 @@ SAMPLE = 64 * 1024
 # Characters that ``re`` matches to an ASCII letter under IGNORECASE besides its two cases
 # (tests/test_rules_prefilter.py checks this against every code point).
 _CASE_EXTRAS = "\u0130\u0131\u017f\u212a"
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def case_variants(char: str) -> str:
@@ -137,24 +138,62 @@ class LiteralScanner:
         all (Hyperscan reports every match); None means "run ``tests`` to find out".
         """
         self.prepare(text)
-        if self._hyperscan_ready and text.isascii():
+        if not self._hyperscan_ready:
+            yield from self._re_spans(text, 0, len(text))
+        elif text.isascii():
             yield from self._ascii_spans(text)
-            return
+        else:
+            yield from self._mixed_spans(text)
+
+    def _re_spans(
+        self, text: str, pos: int, endpos: int
+    ) -> Iterator[tuple[int, int, set[int] | None]]:
+        """Candidate lines among the whole lines of ``text[pos:endpos]``, by the re scan."""
         assert self._regex is not None  # noqa: S101 - prepare compiled it
         search = self._regex.search
         find, rfind = text.find, text.rfind
-        pos = 0
         while True:
-            found = search(text, pos)
+            found = search(text, pos, endpos)
             if found is None:
                 return
             hit = found.start()
             start = rfind("\n", 0, hit) + 1
-            end = find("\n", hit)
+            end = find("\n", hit, endpos)
             if end < 0:
-                end = len(text)
+                end = endpos
             yield start, end, None
             pos = end + 1
+
+    def _mixed_spans(self, text: str) -> Iterator[tuple[int, int, set[int] | None]]:
+        """Runs of ASCII lines go to Hyperscan, lines holding other characters to the re scan.
+
+        One accented character must not send a whole chunk down the slower path.
+        """
+        segments: list[tuple[bool, int, int]] = []  # (ASCII?, start, end) of whole lines
+        pos, size = 0, len(text)
+        while pos <= size:
+            found = _NON_ASCII.search(text, pos)
+            if found is None:
+                segments.append((True, pos, size))
+                break
+            start = text.rfind("\n", 0, found.start()) + 1
+            end = text.find("\n", found.start())
+            end = size if end < 0 else end
+            if start > pos:
+                segments.append((True, pos, start - 1))
+            if segments and not segments[-1][0] and segments[-1][2] + 1 == start:
+                segments[-1] = (False, segments[-1][1], end)  # adjacent lines: one re pass
+            else:
+                segments.append((False, start, end))
+            pos = end + 1
+        for ascii_only, start, end in segments:
+            if start >= end:
+                continue  # an empty line holds no literal
+            if not ascii_only:
+                yield from self._re_spans(text, start, end)
+                continue
+            for line_start, line_end, rules in self._ascii_spans(text[start:end]):
+                yield line_start + start, line_end + start, rules
 
     def _ascii_spans(self, text: str) -> Iterator[tuple[int, int, set[int] | None]]:
         data = text.encode("ascii")
