@@ -153,8 +153,11 @@ class SourceRules:
         if known is not None:  # the scan knows every rule the line may match
             return sorted(known)
         found: set[int] = set()
-        for test, indexes in self.scanner.tests:
-            if (test in line) if isinstance(test, str) else (test(line) is not None):
+        for literal, indexes in self.scanner.plain_tests:
+            if literal in line:
+                found.update(indexes)
+        for search, indexes in self.scanner.folded_tests:
+            if search(line) is not None:
                 found.update(indexes)
         return sorted(found)
 

@@ -75,6 +75,9 @@ class LiteralScanner:
         #: (test, indexes of the rules whose chosen requirement it covers), one per distinct
         #: literal: a line goes to a rule's regex only if one of the rule's tests passes.
         self.tests: list[tuple[str | Callable[[str], object], tuple[int, ...]]] = []
+        #: ``tests`` split by kind, so checking a line needs no type test per literal.
+        self.plain_tests: list[tuple[str, tuple[int, ...]]] = []
+        self.folded_tests: list[tuple[Callable[[str], object], tuple[int, ...]]] = []
         self._regex: re.Pattern[str] | None = None
         self._sampled = 0
 
@@ -95,6 +98,8 @@ class LiteralScanner:
         cost = _Cost(head, freq, self.candidates, stops=not use_hyperscan)
         self.chosen = [min(c, key=cost) for c in self.candidates]
         self.tests = _tests(self.chosen)
+        self.plain_tests = [(t, i) for t, i in self.tests if isinstance(t, str)]
+        self.folded_tests = [(t, i) for t, i in self.tests if not isinstance(t, str)]
         branches: dict[str, list[tuple[str, bool]]] = {}
         for literal, ignorecase in dict.fromkeys(lit for req in self.chosen for lit in req):
             start = _key_start(literal, ignorecase, freq)[0]
