@@ -26,7 +26,8 @@ needs_hyperscan = pytest.mark.skipif(not hs.available(), reason="hyperscan extra
 PIECES = [
     "ab", "Ab", "k", ":", " ", "=", r"\[", r"\)", "é", "\u017f", "\u212a",
     r"\d+", r"\w", r"\s", r"\S+", r"\W", r"\D", ".", ".*", ".+?", "[ab]", "[^)]+", "[^a-c]",
-    r"[\d.]+", "[A-F0-9]{2}", "a{2,3}", "b{0,2}", "(?:ab|cA)", "(?:x)?", "b*", "(a+)",
+    r"[\d.]+", "[A-F0-9]{2}", "a{2,3}", "b{0,2}", "c{0}", "a{1,150}", "(?:ab|cA)", "(?:x)?",
+    "b*", "(a+)",
     "(?P<n>c+)", "(?>ab)", "a++", "^", "$", r"\b", r"\B", r"\A", r"\Z", "(?=a)", "(?!b)",
     "(?<=a)", "(?<!b)", "(?i:ab)", "(?i:k)", "(?i:s)", "(?-i:a)", "(?s:.)", "(?a:\\w)", "(?i)",
 ]  # fmt: skip
@@ -60,7 +61,9 @@ def _compiles(pattern: str) -> re.Pattern[str] | None:
         (r"a(?:b)?", rb"\x61"),
         (r"ab\d+cdef[0-9]", rb"\x63\x64\x65\x66[\x30-\x39]"),  # from the longest literal on
         (r"(?:a|b)\d", rb"[\x61-\x62][\x30-\x39]"),  # re made the branch a class
-        (r"ab(?P<x>c)\1d", None),  # a back-reference after the longest literal
+        (r"ab(?P<x>c)\1d", None),
+        (r"abc{60000}", rb"\x61\x62(?:\x63){100,}"),  # widened: Hyperscan refuses such bounds
+        (r"ab(?:x|y){0}z", rb"\x61\x62\x7a"),  # a back-reference after the longest literal
         (r"(a)\1", None),  # back-reference: keep the literal prefilter
         (r"a|b*", None),  # may match empty: nothing to prefilter
     ],
@@ -154,3 +157,15 @@ def test_mixed_chunk_scans_ascii_lines_with_hyperscan_and_others_with_re() -> No
         ("ERROR three", True),
     ]
     assert fast(rules, text) == naive(rules, text)
+
+
+@needs_hyperscan
+def test_expression_hyperscan_refuses_falls_back_to_the_literal() -> None:
+    rules = ruleset(
+        "- {name: huge, source: log, match: 'ab(?:(?:a{90}){90}){90}', message: m}\n"
+        "- {name: t, source: log, match: 'ERROR code=\\d', message: m}\n"
+    ).by_source["log"]
+    assert rules.scanner is not None and rules.scanner.translated == frozenset({1})
+    text = "ab x\nERROR code=1\nnothing"
+    assert [(s, known) for s, _e, known in rules.scanner.spans(text)] == [(0, {0}), (5, {1})]
+    assert fast(rules, text) == naive(rules, text) == [(5, [("t", {})])]

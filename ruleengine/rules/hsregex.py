@@ -32,6 +32,8 @@ from typing import Any
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 _CHARS = (sre.LITERAL, sre.NOT_LITERAL, sre.IN, sre.ANY)
 _ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
+#: Larger repeat counts are widened to "at least this many" (Hyperscan rejects huge bounds).
+MAX_BOUND = 100
 #: A byte never present in ASCII text: stands for a one-character element no ASCII matches.
 _NEVER = b"\\xff"
 
@@ -138,9 +140,12 @@ def _element(op: Any, av: Any, flags: int) -> bytes:  # noqa: PLR0911
         return b"(?:" + b"|".join(alternatives) + b")"
     if op in _REPEATS:
         low, high, sub = av
+        if high == 0:
+            return b""  # x{0} matches the empty string only
         body = b"(?:" + b"".join(_sequence(list(sub), flags)) + b")"
-        if high == sre.MAXREPEAT:
-            return body + b"{%d,}" % low
+        if high == sre.MAXREPEAT or high > MAX_BOUND:
+            # Beyond Hyperscan's size limits; "at least min(low, bound)" still covers it.
+            return body + b"{%d,}" % min(low, MAX_BOUND)
         return body + b"{%d,%d}" % (low, high)
     raise Untranslatable(str(op))
 
