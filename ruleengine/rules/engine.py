@@ -1,9 +1,10 @@
 """Compile rules once at load; select events with them. Pure functions over frozen values.
 
 Log lines are matched a chunk at a time: the lines of a batch are joined into one text, a single
-literal-prefilter pass (``scan.LiteralScanner``) finds the few lines that can match any rule, and
-only those get the full regexes. Rules whose regex guarantees no literal are tried on every line.
-The outcome is exactly that of ``re.search`` per line and rule, in rule order.
+prefilter pass (``scan.LiteralScanner``: Hyperscan over each rule's regex widened to a superset
+when the extra is installed, else a literal scan with ``re``) finds the few lines that can match
+any rule, and only those get the full regexes. Rules whose regex guarantees no literal are tried
+on every line. The outcome is exactly that of ``re.search`` per line and rule, in rule order.
 """
 
 from __future__ import annotations
