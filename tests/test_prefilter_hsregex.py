@@ -157,6 +157,11 @@ def test_mixed_chunk_scans_ascii_lines_with_hyperscan_and_others_with_re() -> No
         ("ERROR three", True),
     ]
     assert fast(rules, text) == naive(rules, text)
+    assert [fields["w"] for _s, found in fast(rules, text) for _n, fields in found] == [
+        "one",
+        "deux",
+        "three",
+    ]
 
 
 @needs_hyperscan
@@ -169,3 +174,19 @@ def test_expression_hyperscan_refuses_falls_back_to_the_literal() -> None:
     text = "ab x\nERROR code=1\nnothing"
     assert [(s, known) for s, _e, known in rules.scanner.spans(text)] == [(0, {0}), (5, {1})]
     assert fast(rules, text) == naive(rules, text) == [(5, [("t", {})])]
+
+
+@needs_hyperscan
+def test_re_scan_prepared_only_when_a_non_ascii_line_turns_up() -> None:
+    rules = ruleset("- {name: e, source: log, match: 'error (?P<w>\\w+)', message: m}\n").by_source[
+        "log"
+    ]
+    scanner = rules.scanner
+    assert scanner is not None and scanner.translated == frozenset({0})
+    ascii_text = "error one\nfine"
+    assert fast(rules, ascii_text) == naive(rules, ascii_text)
+    assert scanner.tests == []  # nothing chosen: Hyperscan needed no choice
+    mixed = "caf\u00e9 error deux\nerror trois"
+    assert fast(rules, mixed) == naive(rules, mixed)
+    assert [name for _s, found in fast(rules, mixed) for name, _f in found] == ["e", "e"]
+    assert scanner.tests != []

@@ -86,7 +86,15 @@ class LiteralScanner:
 
         A daemon's first batch may be one line: the choice is redone while the texts seen grow
         (by 4x each time) up to the sample size, so it soon rests on representative data.
+        When Hyperscan covers every rule's regex there is nothing to choose for it: the ``re``
+        scan (for lines that are not ASCII) is then prepared only if such a line turns up.
         """
+        if self._regex_db is not None and len(self.translated) == len(self.candidates):
+            self._hyperscan_ready = True
+            return
+        self._prepare(sample)
+
+    def _prepare(self, sample: str) -> None:
         if self._regex is not None and (
             self._sampled >= SAMPLE or len(sample) < 4 * max(self._sampled, 1)
         ):
@@ -154,7 +162,9 @@ class LiteralScanner:
         self, text: str, pos: int, endpos: int
     ) -> Iterator[tuple[int, int, set[int] | None]]:
         """Candidate lines among the whole lines of ``text[pos:endpos]``, by the re scan."""
-        assert self._regex is not None  # noqa: S101 - prepare compiled it
+        if self._regex is None:
+            self._prepare(text)
+        assert self._regex is not None  # noqa: S101 - _prepare compiled it
         search = self._regex.search
         find, rfind = text.find, text.rfind
         while True:
