@@ -79,6 +79,7 @@ class LiteralScanner:
         self.plain_tests: list[tuple[str, tuple[int, ...]]] = []
         self.folded_tests: list[tuple[Callable[[str], object], tuple[int, ...]]] = []
         self._regex: re.Pattern[str] | None = None
+        self._by_head: dict[str, tuple[int, ...]] = {}
         self._sampled = 0
 
     def prepare(self, sample: str) -> None:
@@ -109,13 +110,20 @@ class LiteralScanner:
         self.plain_tests = [(t, i) for t, i in self.tests if isinstance(t, str)]
         self.folded_tests = [(t, i) for t, i in self.tests if not isinstance(t, str)]
         branches: dict[str, list[tuple[str, bool]]] = {}
-        for literal, ignorecase in dict.fromkeys(lit for req in self.chosen for lit in req):
+        by_head: dict[str, list[int]] = {}
+        # Same order as ``tests``: the i-th distinct literal is tests[i].
+        distinct = dict.fromkeys(lit for req in self.chosen for lit in req)
+        for index, (literal, ignorecase) in enumerate(distinct):
             start = _key_start(literal, ignorecase, freq)[0]
             rest = literal[start + 1 : start + KEY_LENGTH]
             first = literal[start]
             heads = case_variants(first) if ignorecase and not _is_uncased(first) else first
             for head in heads:
                 branches.setdefault(head, []).append((rest, ignorecase))
+                by_head.setdefault(head, []).append(index)
+        #: Every alternative of the scan starts with its head character, taken literally, so
+        #: a scan hit at ``i`` can only be the key of the literals listed under ``text[i]``.
+        self._by_head = {head: tuple(indexes) for head, indexes in by_head.items()}
         alternatives = []
         for head in sorted(branches):
             tails = branches[head]
@@ -161,12 +169,18 @@ class LiteralScanner:
     def _re_spans(
         self, text: str, pos: int, endpos: int
     ) -> Iterator[tuple[int, int, set[int] | None]]:
-        """Candidate lines among the whole lines of ``text[pos:endpos]``, by the re scan."""
+        """Candidate lines among the whole lines of ``text[pos:endpos]``, by the re scan.
+
+        Every key hit of a line is visited (each position where the alternation matches), and
+        only the literals keyed by the hit's head character are tested on the line: the work
+        per line grows with its hits, not with the number of rules.
+        """
         if self._regex is None:
             self._prepare(text)
         assert self._regex is not None  # noqa: S101 - _prepare compiled it
         search = self._regex.search
         find, rfind = text.find, text.rfind
+        by_head, tests = self._by_head, self.tests
         while True:
             found = search(text, pos, endpos)
             if found is None:
@@ -176,7 +190,20 @@ class LiteralScanner:
             end = find("\n", hit, endpos)
             if end < 0:
                 end = endpos
-            yield start, end, None
+            line = text[start:end]
+            rules: set[int] = set()
+            checked: set[int] = set()
+            while found is not None:
+                for index in by_head.get(text[found.start()], ()):
+                    if index in checked:
+                        continue
+                    checked.add(index)
+                    test, indexes = tests[index]
+                    if (test in line) if isinstance(test, str) else (test(line) is not None):
+                        rules.update(indexes)
+                found = search(text, found.start() + 1, end)
+            if rules:
+                yield start, end, rules
             pos = end + 1
 
     def _mixed_spans(self, text: str) -> Iterator[tuple[int, int, set[int] | None]]:
