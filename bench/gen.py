@@ -91,11 +91,16 @@ def patterns(count: int) -> list[str]:
     return out
 
 
-def write_log(path: Path, lines: int, match_ratio: float = 0.01, seed: int = 7) -> None:
-    """Write ``lines`` syslog lines; about ``match_ratio`` of them match one of the 20 rules."""
+def write_log(
+    path: Path, lines: int, match_ratio: float = 0.01, seed: int = 7, min_bytes: int = 0
+) -> None:
+    """Write ``lines`` syslog lines (more if needed to reach ``min_bytes``); about
+    ``match_ratio`` of them match one of the 20 rules."""
     rng = random.Random(seed)
+    written = 0
     with path.open("w", encoding="utf-8") as out:
-        for i in range(lines):
+        i = 0
+        while i < lines or written < min_bytes:
             second = i // 1000
             stamp = f"Nov 27 {second // 3600 % 24:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
             host = HOSTS[rng.randrange(len(HOSTS))]
@@ -103,7 +108,8 @@ def write_log(path: Path, lines: int, match_ratio: float = 0.01, seed: int = 7) 
             body = pool[rng.randrange(len(pool))].format(
                 pid=rng.randrange(100, 99999), n=rng.randrange(1, 250)
             )
-            out.write(f"{stamp} {host} {body}\n")
+            written += out.write(f"{stamp} {host} {body}\n")  # ASCII: characters are bytes
+            i += 1
 
 
 def rules_yaml(pattern_list: list[str], log_glob: str, state_dir: str) -> str:

@@ -20,7 +20,7 @@ from ruleengine.config import load_config
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Notification, stable_id
 from ruleengine.redact import Redactor
-from ruleengine.rules.actions import render_fired
+from ruleengine.rules.actions import check_fired, render_fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import Fired, RuleSet, compile_rules
 from ruleengine.senders import Sender, SenderContext, make_sender
@@ -224,17 +224,18 @@ class _Replay:
                 {"line": line, "path": str(self.args.file), "lineno": line_no + 1},
             )
             for fired in self.rules.apply_when(event, chosen):
-                self.counts[fired.rule.name] += 1
-                shown_all = self.args.json or self.shown[fired.rule.name] >= SHOW
-                if self.args.no_render and shown_all:  # nothing more to print: skip templates
-                    produced += len(fired.rule.output.to)
+                name = fired.rule.name
+                self.counts[name] += 1
+                if self.args.json or self.shown[name] >= SHOW:  # nothing more to print
+                    # Templates are still rendered (their errors reported) unless --no-render.
+                    no_render = self.args.no_render
+                    produced += len(fired.rule.output.to) if no_render else check_fired(fired)
                     continue
                 notes = render_fired(fired)
                 produced += len(notes)
-                if not self.args.json and self.shown[fired.rule.name] < SHOW:
-                    self.shown[fired.rule.name] += 1
-                    for note in notes:
-                        print(f"line {line_no + 1}: {fired.rule.name}: {note.text}")
+                self.shown[name] += 1
+                for note in notes:
+                    print(f"line {line_no + 1}: {name}: {note.text}")
         line_no += text.count("\n", previous)  # counting as we go: one pass over the text
         return line_no - first_line + 1, produced
 

@@ -37,13 +37,34 @@ def render_fired(fired: Fired, suppressed: int = 0) -> list[Notification]:
     return _notifications(rule, event.id, event.source, event.time, text, title, variables)
 
 
+def check_fired(fired: Fired) -> int:
+    """Render one fired rule as ``render_fired`` does (same errors logged); count its notifications.
+
+    For dry runs that report counts: the texts are rendered so template errors still show, but
+    no Notification (ids, JSON-able fields) is built for output nobody will see.
+    """
+    rule, event = fired.rule, fired.event
+    variables = context(event, rule.name, fired.fields)
+    _texts(rule.output, variables, rule.label, event.text)
+    output = rule.output
+    if output.color_template is not None:
+        render_color(output.color_template, variables, rule.label, output.default_color)
+    return len(output.to)
+
+
 def _texts(
     output: Output, variables: Mapping[str, Any], rule: str, raw: str
 ) -> tuple[str, str | None]:
     try:
-        text = _render(output.message, variables, rule, "message")
+        text = (
+            output.message_text
+            if output.message_text is not None
+            else _render(output.message, variables, rule, "message")
+        )
         title = (
-            _render(output.title, variables, rule, "title") if output.title is not None else None
+            output.title_text
+            if output.title_text is not None or output.title is None
+            else _render(output.title, variables, rule, "title")
         )
     except RenderError as exc:
         # Losing the event would be worse than an ugly message: say what went wrong.

@@ -1,9 +1,10 @@
 """Compile rules once at load; select events with them. Pure functions over frozen values.
 
 Log lines are matched a chunk at a time: the lines of a batch are joined into one text, a single
-literal-prefilter pass (``scan.LiteralScanner``) finds the few lines that can match any rule, and
-only those get the full regexes. Rules whose regex guarantees no literal are tried on every line.
-The outcome is exactly that of ``re.search`` per line and rule, in rule order.
+prefilter pass (``scan.LiteralScanner``: Hyperscan over each rule's regex widened to a superset
+when the extra is installed, else a literal scan with ``re``) finds the few lines that can match
+any rule, and only those get the full regexes. Rules whose regex guarantees no literal are tried
+on every line. The outcome is exactly that of ``re.search`` per line and rule, in rule order.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class Output:
     format: str
     to: tuple[str, ...]
     mentions_suppressed: bool
+    #: What ``message`` / ``title`` render to when they hold no template syntax at all: the
+    #: output stage then skips Jinja (most of the cost of a match in a replay).
+    message_text: str | None = None
+    title_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,21 +142,24 @@ class SourceRules:
     def of(cls, rules: Sequence[CompiledRule]) -> SourceRules:
         filtered = tuple(r for r in rules if r.requirements)
         unfiltered = tuple(r for r in rules if not r.requirements)
-        scanner = LiteralScanner([r.requirements for r in filtered])
+        scanner = LiteralScanner(
+            [r.requirements for r in filtered],
+            patterns=[r.regex for r in filtered if r.regex is not None],
+        )
         return cls(tuple(rules), filtered, unfiltered, scanner if filtered else None)
 
     def _candidates(self, line: str, known: set[int] | None) -> list[int]:
         """Indexes into ``filtered`` of the rules whose literals the line holds, in rule order."""
         assert self.scanner is not None  # noqa: S101 - only called while scanning
-        tests = self.scanner.tests
+        if known is not None:  # the scan knows every rule the line may match
+            return sorted(known)
         found: set[int] = set()
-        if known is not None:  # the scan saw every literal of the line
-            for literal in known:
-                found.update(tests[literal][1])
-        else:
-            for test, indexes in tests:
-                if (test in line) if isinstance(test, str) else (test(line) is not None):
-                    found.update(indexes)
+        for literal, indexes in self.scanner.plain_tests:
+            if literal in line:
+                found.update(indexes)
+        for search, indexes in self.scanner.folded_tests:
+            if search(line) is not None:
+                found.update(indexes)
         return sorted(found)
 
     def select_text(self, text: str) -> list[tuple[int, int, Selection]]:
@@ -305,6 +313,12 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
             format=rule.format or defaults.format,
             to=tuple(rule.to if rule.to is not None else defaults.to),
             mentions_suppressed="suppressed" in _variables(env, rule.message),
+            message_text=_constant(env, rule.message, message),
+            title_text=(
+                _constant(env, rule.title, env.from_string(rule.title))
+                if rule.title is not None
+                else None
+            ),
         ),
         throttle=(
             ThrottleSpec(env.from_string(rule.throttle.key), rule.throttle.window)
@@ -327,6 +341,19 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
         requirements=requirements,
         origin=rule.origin,
     )
+
+
+def _constant(env: jinja2.Environment, source: str, template: jinja2.Template) -> str | None:
+    """The text of a template made of plain text only (rendered once, by Jinja), else None."""
+    from jinja2 import nodes  # noqa: PLC0415 - only needed while compiling
+
+    body = env.parse(source).body
+    plain = all(
+        isinstance(node, nodes.Output)
+        and all(isinstance(child, nodes.TemplateData) for child in node.nodes)
+        for node in body
+    )
+    return template.render() if plain else None
 
 
 def _variables(env: jinja2.Environment, source: str) -> set[str]:

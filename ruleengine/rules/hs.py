@@ -1,9 +1,10 @@
-"""Optional Hyperscan backend for the literal scan: ``pip install 'ruleengine[fast]'``.
+"""Optional Hyperscan backend for the line scan: ``pip install 'ruleengine[fast]'``.
 
-Hyperscan finds every literal of every rule in one pass at several GB/s, where ``re``'s
-first-character skip manages a few hundred MB/s. It is used only for ASCII text (byte offsets
-are then character offsets and ASCII case-folding is exactly ``re``'s); anything else goes
-through the pure-``re`` scanner, which is always correct on its own.
+Hyperscan finds every rule's whole regex (translated to a superset, ``hsregex.py``) or its
+literals in one pass at C speed, where ``re``'s first-character skip manages a few hundred MB/s.
+It is used only for ASCII text (byte offsets are then character offsets and ASCII case-folding
+is exactly ``re``'s); anything else goes through the pure-``re`` scanner, which is always
+correct on its own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ except ImportError:  # the optional extra is not installed: the re scanner does 
 
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 
+#: (expression, Hyperscan flags, id reported for its matches)
+Expression = tuple[bytes, int, int]
+
 
 def available() -> bool:
     return _hyperscan is not None
@@ -31,32 +35,48 @@ def _escape(data: bytes) -> bytes:
     )
 
 
-class HyperscanLiterals:
-    """End offsets of every occurrence of any of the literals in a byte string."""
+def literal(text: str, ignorecase: bool, ident: int) -> Expression:
+    """An expression for a literal: on ASCII text only its longest ASCII run can match."""
+    assert _hyperscan is not None  # noqa: S101 - callers check available()
+    key = max(_ASCII_RUNS.findall(text), key=len, default="") if ignorecase else text
+    return _escape(key.encode("utf-8")), _hyperscan.HS_FLAG_CASELESS if ignorecase else 0, ident
 
-    def __init__(self, literals: Sequence[tuple[str, bool]]) -> None:
+
+def prefilter(expression: bytes, ident: int) -> Expression:
+    """A translated regex; prefilter mode lets Hyperscan widen what it cannot build exactly."""
+    assert _hyperscan is not None  # noqa: S101 - callers check available()
+    return expression, _hyperscan.HS_FLAG_PREFILTER, ident
+
+
+def compiles(expression: Expression) -> bool:
+    """Whether Hyperscan accepts this expression on its own (to isolate a failing rule)."""
+    try:
+        HyperscanScanner([expression])
+    except Exception:
+        return False
+    return True
+
+
+class HyperscanScanner:
+    """End offsets of every match of any of the expressions in a byte string."""
+
+    def __init__(self, expressions: Sequence[Expression]) -> None:
         assert _hyperscan is not None  # noqa: S101 - callers check available()
-        expressions, flags = [], []
-        for literal, ignorecase in literals:
-            # On ASCII text only ASCII characters can match; any run of them is required.
-            key = max(_ASCII_RUNS.findall(literal), key=len) if ignorecase else literal
-            expressions.append(_escape(key.encode("utf-8")))
-            flags.append(_hyperscan.HS_FLAG_CASELESS if ignorecase else 0)
         self._db: Any = _hyperscan.Database(mode=_hyperscan.HS_MODE_BLOCK)
         self._db.compile(
-            expressions=expressions,
-            ids=list(range(len(expressions))),
+            expressions=[e for e, _f, _i in expressions],
+            ids=[i for _e, _f, i in expressions],
             elements=len(expressions),
-            flags=flags,
+            flags=[f for _e, f, _i in expressions],
         )
 
     def ends(self, data: bytes) -> list[tuple[int, int]]:
-        """(end offset, literal index) of every occurrence of every literal, by end offset."""
+        """(end offset, id) of every match of every expression, by end offset."""
         found: list[tuple[int, int]] = []
         append = found.append
 
-        def on_match(literal: int, _start: int, end: int, _flags: int, _context: object) -> None:
-            append((end, literal))
+        def on_match(ident: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            append((end, ident))
 
         self._db.scan(data, match_event_handler=on_match)
         found.sort()

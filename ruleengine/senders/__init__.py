@@ -6,6 +6,7 @@ the dispatcher owns the retry policy. New service = one module + one line in ``S
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,42 +45,33 @@ class SenderContext:
 SenderFactory = Callable[[Any, SenderContext], Sender]
 
 
-def _registry() -> dict[str, SenderFactory]:
-    from ruleengine.senders import (  # noqa: PLC0415 - registry is the index
-        apprise,
-        console,
-        discord,
-        googlechat,
-        gotify,
-        hipchat,
-        mail,
-        matrix,
-        ntfy,
-        slack,
-        teams,
-        webhook,
-        zulip,
-    )
+#: Destination type -> (module in this package, sender class). Modules are imported on first
+#: use, so a run that only prints to the console never loads requests, smtplib or apprise.
+SENDERS: dict[str, tuple[str, str]] = {
+    "console": ("console", "ConsoleSender"),
+    "webhook": ("webhook", "WebhookSender"),
+    "slack": ("slack", "SlackSender"),
+    "mattermost": ("slack", "SlackSender"),
+    "rocketchat": ("slack", "SlackSender"),
+    "teams": ("teams", "TeamsSender"),
+    "discord": ("discord", "DiscordSender"),
+    "googlechat": ("googlechat", "GoogleChatSender"),
+    "matrix": ("matrix", "MatrixSender"),
+    "hipchat": ("hipchat", "HipChatSender"),
+    "ntfy": ("ntfy", "NtfySender"),
+    "gotify": ("gotify", "GotifySender"),
+    "zulip": ("zulip", "ZulipSender"),
+    "email": ("mail", "EmailSender"),
+    "apprise": ("apprise", "AppriseSender"),
+}
 
-    return {
-        "console": console.ConsoleSender,
-        "webhook": webhook.WebhookSender,
-        "slack": slack.SlackSender,
-        "mattermost": slack.SlackSender,
-        "rocketchat": slack.SlackSender,
-        "teams": teams.TeamsSender,
-        "discord": discord.DiscordSender,
-        "googlechat": googlechat.GoogleChatSender,
-        "matrix": matrix.MatrixSender,
-        "hipchat": hipchat.HipChatSender,
-        "ntfy": ntfy.NtfySender,
-        "gotify": gotify.GotifySender,
-        "zulip": zulip.ZulipSender,
-        "email": mail.EmailSender,
-        "apprise": apprise.AppriseSender,
-    }
+
+def _factory(kind: str) -> SenderFactory:
+    module, name = SENDERS[kind]
+    factory: SenderFactory = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return factory
 
 
 def make_sender(settings: Any, context: SenderContext) -> Sender:
     """Build the sender for a destination's validated settings (``settings.type`` picks it)."""
-    return _registry()[settings.type](settings, context)
+    return _factory(settings.type)(settings, context)
