@@ -32,6 +32,7 @@ from ruleengine.config.sources import LogfileSource, MarkersSource
 from ruleengine.model import Batch, Event
 from ruleengine.outbox import Store
 from ruleengine.sources import Source, SourceContext, make_source
+from ruleengine.sources.marker_files import reason_path
 
 
 class Pipeline:
@@ -211,19 +212,13 @@ def check_markers(root: Path, entries: dict[str, bytes | str]) -> None:
     for entry in failed.iterdir() if failed.is_dir() else ():
         if entry.name.endswith(".reason"):
             continue
-        reason = failed / (entry.name + ".reason")
+        reason = reason_path(entry)  # <name>.reason, shortened when the name is too long
         assert reason.read_text(encoding="utf-8").strip(), entry.name
     for name in set(entries) - wanted:  # ignored names stay untouched
         assert os.path.lexists(drops / name), name
     assert seen.count("zz-good.json") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="markers.py bug: failed/NAME.reason cannot be written when NAME is longer than "
-    "248 bytes (ENAMETOOLONG); the marker is moved to failed/ with no reason and the error "
-    "is logged as 'cannot move'",
-)
 def test_a_marker_with_a_maximal_name_is_quarantined_with_a_reason(tmp_path: Path) -> None:
     drops = tmp_path / "drops"
     drops.mkdir()
@@ -232,12 +227,6 @@ def test_a_marker_with_a_maximal_name_is_quarantined_with_a_reason(tmp_path: Pat
     check_markers(tmp_path, {name: b"\x00binary"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="markers.py bug: a regular file named 'failed' in the drop directory makes failed/ "
-    "impossible to create; every bad marker then stays in place and is re-read, logged as "
-    "'moved to failed/' and then 'cannot move … File exists', on every rescan, forever",
-)
 def test_a_file_named_failed_does_not_block_quarantine(tmp_path: Path) -> None:
     drops = tmp_path / "drops"
     drops.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.config import load_config_text
+from ruleengine.engine import Engine
 from ruleengine.errors import ConfigError
 from tests.markerkit import Pipeline, names, outbox, rules_text, wait_for
 from tests.test_markers_payload import PS51_JSON, ps7_default, ps51_out_file
@@ -134,12 +136,15 @@ def test_committed_but_not_archived_is_finished_without_a_second_message(tmp_pat
     """The state a crash between commit and archive leaves: the ledger knows the marker."""
     drop = tmp_path / "drop"
     drop.mkdir()
-    (drop / "processed").write_text("a file where the archive directory should be")
     (drop / "a.json").write_text('{"n": 1}')
-    with Pipeline(tmp_path, {}, [ECHO]):
+    crashing = Pipeline(tmp_path, {}, [ECHO])
+    engine = crashing.engine
+    # Commit as usual but never run the after-commit action: what a crash right after the
+    # commit leaves behind.
+    engine.emit = lambda batch: Engine.emit(engine, dataclasses.replace(batch, on_committed=None))  # type: ignore[method-assign]
+    with crashing:
         wait_for(lambda: len(outbox(tmp_path / "state")) == 1)
-    assert (drop / "a.json").exists()  # could not be archived
-    (drop / "processed").unlink()
+    assert (drop / "a.json").exists()  # not archived
     with Pipeline(tmp_path, {}, [ECHO]):
         wait_for((drop / "processed" / "a.json").exists)
     assert len(outbox(tmp_path / "state")) == 1

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import stat as stat_module
+import time
 from pathlib import Path
 
 from ruleengine.sources.marker_payload import BadMarker
 
+log = logging.getLogger(__name__)
 PROCESSED, FAILED = "processed", "failed"
+NAME_MAX = 255  # bytes in one file name on every filesystem we expect
 _IGNORED_SUFFIXES = (".tmp", ".part", "~", ".swp", ".reason", ".crdownload", ".partial")
 
 
@@ -73,6 +78,7 @@ def move_unique(path: Path, directory: Path, reason: str | None = None) -> Path:
     ``os.link`` refuses an existing target atomically, so two movers never overwrite each
     other; directories and filesystems without hard links fall back to check-then-rename.
     """
+    _clear_way(directory)
     directory.mkdir(parents=True, exist_ok=True)
     counter = 0
     while True:
@@ -96,6 +102,33 @@ def move_unique(path: Path, directory: Path, reason: str | None = None) -> Path:
         return target
 
 
+def reason_path(moved: Path) -> Path:
+    """``<name>.reason``; for a name too long to take the suffix, a shortened name + hash."""
+    name = moved.name + ".reason"
+    if len(os.fsencode(name)) > NAME_MAX:
+        digest = hashlib.blake2b(os.fsencode(moved.name), digest_size=4).hexdigest()
+        head = os.fsencode(moved.name)[: NAME_MAX - 32].decode("utf-8", "ignore")
+        name = f"{head}-{digest}.reason"
+    return moved.with_name(name)
+
+
 def write_reason(moved: Path, reason: str) -> None:
-    """``<name>.reason`` beside a failed marker: why it failed, for whoever looks in failed/."""
-    moved.with_name(moved.name + ".reason").write_text(reason + "\n", encoding="utf-8")
+    """The reason file beside a failed marker: why it failed, for whoever looks in failed/."""
+    path = reason_path(moved)
+    header = "" if path.name == moved.name + ".reason" else f"marker: {moved.name}\n"
+    path.write_text(header + reason + "\n", encoding="utf-8")
+
+
+def _clear_way(directory: Path) -> None:
+    """A file squatting on failed/ or processed/ (or a parent) is renamed aside, not fatal.
+
+    Otherwise no bad marker could ever be quarantined and each would be retried forever.
+    """
+    for folder in (directory, *directory.parents):
+        if folder.is_dir():
+            return
+        if os.path.lexists(folder):
+            aside = folder.with_name(f"{folder.name}.{int(time.time())}.moved-aside")
+            os.rename(folder, aside)
+            log.warning("%s is not a directory; renamed it to %s to make room", folder, aside.name)
+            return
