@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import daemon_outputs
 from tests.receiver import Receiver
 
 
@@ -24,6 +25,14 @@ def no_leaked_threads() -> Iterator[None]:
             break
         time.sleep(0.05)
     assert not leaked, f"threads leaked: {[t.name for t in leaked]}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_daemon_log() -> Iterator[None]:
+    """After the whole run: no daemon subprocess ever logged a URL with its path unmasked."""
+    yield
+    leaked = daemon_outputs.leaks()
+    assert not leaked, "daemon logs showed secret-bearing URLs:\n" + "\n".join(leaked[:20])
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests import daemon_outputs
+
 READY_LOG = " running (pid "  # logged once every source is watching
 
 
@@ -84,6 +86,7 @@ class DaemonProcess:
             self._reader.join(5)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+        daemon_outputs.record(os.environ.get("PYTEST_CURRENT_TEST", "?"), self.output)
         return code
 
     def kill(self) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from tests import daemon_outputs
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -124,6 +126,7 @@ class DaemonProcess:
                 self.proc.wait(5)
         for handle in self._files:
             handle.close()
+        daemon_outputs.record(os.environ.get("PYTEST_CURRENT_TEST", "?"), self.log)
 
     def __enter__(self) -> DaemonProcess:
         return self

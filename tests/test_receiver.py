@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests import daemon_outputs
 from tests.receiver import Receiver, Reply
 
 
@@ -37,3 +38,17 @@ def test_each_request_records_the_reply_it_got(receiver: Receiver) -> None:
     receiver.responder = lambda: next(replies)
     statuses = [requests.post(receiver.url, json={}, timeout=5).status_code for _ in range(2)]
     assert statuses == [r.reply.status for r in receiver.wait_for(2)] == [500, 429]
+
+
+def test_the_suite_wide_secret_check_sees_an_unmasked_url() -> None:
+    """The session-end check over all daemon logs (tests/daemon_outputs.py) can fail."""
+    logs = [
+        ("t1", "2026-11-27 10:00:00,000 WARNING x: HTTP 500 from http://127.0.0.1:8080/***"),
+        ("t2", "12:00:00 [rule] RED: see https://example.com/docs (a message, not a log)"),
+        ("t3", '{"time": 1, "level": "error", "message": "POST https://h/hooks/T0/B0/xyz"}'),
+        ("t4", "2026-11-27 10:00:00,000 INFO x: https://hooks.slack.com/services/T0/B0/abc"),
+    ]
+    assert daemon_outputs.leaks(logs) == [
+        't3: {"time": 1, "level": "error", "message": "POST https://h/hooks/T0/B0/xyz"}',
+        "t4: 2026-11-27 10:00:00,000 INFO x: https://hooks.slack.com/services/T0/B0/abc",
+    ]
