@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import signal
 import time
 from collections.abc import Callable, Mapping
@@ -35,7 +34,7 @@ from ruleengine.outbox.report import (
     queue_summary,
     record_daemon,
 )
-from ruleengine.redact import Redactor
+from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.rules.engine import RuleSet, compile_rules
 from ruleengine.senders import SenderContext, make_sender
 from ruleengine.sources import Source, SourceContext, make_source
@@ -73,42 +72,6 @@ def source_specs(config: Config) -> dict[str, dict[str, Any]]:
                 "directory": str(config.resolve(settings.directory)),
             }
     return specs
-
-
-_SECRET_KEYS = ("token", "password", "secret", "key", "webhook")
-_URL_REST = re.compile(r"^https?://[^/\s?#]+(?P<rest>[/?#]\S+)$")
-
-
-def _tokenish(part: str) -> bool:
-    return re.search(r"[A-Za-z]", part) is not None and re.search(r"\d", part) is not None
-
-
-def destination_secrets(destinations: Mapping[str, Any]) -> set[str]:
-    """Credentials written literally in the rules file (not through ``${env:}``/``${file:}``):
-    URL paths and queries, header values, token-like fields. Services sometimes echo them in
-    error bodies, where URL redaction alone would not recognise them."""
-    found: set[str] = set()
-
-    def walk(node: Any, key: str) -> None:
-        if isinstance(node, dict):
-            for name, value in node.items():
-                inside = key == "header" or name == "headers"
-                walk(value, "header" if inside else str(name).lower())
-        elif isinstance(node, list):
-            for value in node:
-                walk(value, key)
-        elif isinstance(node, str):
-            url = _URL_REST.match(node)
-            if url is not None and len(url.group("rest")) > 1:
-                found.add(url.group("rest").lstrip("/"))
-                # Each token-like piece too (letters and digits): errors may quote just one.
-                found.update(p for p in re.split(r"[/?#&=]", url.group("rest")) if _tokenish(p))
-            elif key == "header" or any(word in key for word in _SECRET_KEYS):
-                found.add(node.removeprefix("Bearer ").removeprefix("Basic "))
-
-    for settings in destinations.values():
-        walk(settings.model_dump(), "")
-    return {value for value in found if len(value) >= 8}
 
 
 def make_route(

@@ -151,7 +151,7 @@ def test_log_level_warning_hides_info(tmp_path: Path, receiver: Receiver) -> Non
 
 def test_literal_credentials_in_destinations_are_redacted(tmp_path: Path) -> None:
     from ruleengine.config import load_config_text  # noqa: PLC0415
-    from ruleengine.daemon import destination_secrets  # noqa: PLC0415
+    from ruleengine.redact import destination_secrets  # noqa: PLC0415
 
     config = load_config_text(
         """\

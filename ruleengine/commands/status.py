@@ -56,7 +56,8 @@ def _locate(path: str) -> tuple[Path, Config | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ruleengine.daemon import destination_secrets, source_specs  # noqa: PLC0415 - lighter CLI
+    from ruleengine.daemon import source_specs  # noqa: PLC0415 - lighter CLI
+    from ruleengine.redact import destination_secrets  # noqa: PLC0415
 
     state_dir, config = _locate(args.config)
     redactor = Redactor()
