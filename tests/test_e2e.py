@@ -83,6 +83,7 @@ def test_line_and_marker_reach_the_receiver_exactly_once(
             "color": "red",
             "color_hex": "#d00000",
             "notify": True,
+            "format": "text",
             "fields": {
                 "host": socket.gethostname(),
                 "source": "app",

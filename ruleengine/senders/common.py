@@ -6,6 +6,7 @@ Composition over a base class: each sender picks what its service needs from her
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -126,3 +127,26 @@ def html_message(text: str, title: str | None, color: str | None = None) -> str:
 def with_title(text: str, title: str | None, bold: str = "*") -> str:
     """``*title*`` on its own line above the text (for Markdown-ish services)."""
     return f"{bold}{title}{bold}\n{text}" if title else text
+
+
+# CommonMark-style inline markup, and block markers at a line start (quote, heading, list).
+_MARKDOWN_INLINE = re.compile(r"([\\`*_~|\[\]])")
+_MARKDOWN_BLOCK = re.compile(r"^([>#+-])", re.MULTILINE)
+
+
+def literal_markdown(text: str) -> str:
+    """``text`` escaped so a Markdown renderer shows it as written (rule ``format: text``).
+
+    Log data is data: ``foo_bar_baz`` or ``**`` from a log line must not turn into emphasis.
+    """
+    return _MARKDOWN_BLOCK.sub(r"\\\1", _MARKDOWN_INLINE.sub(r"\\\1", text))
+
+
+def literal_slack(text: str) -> str:
+    """Slack's three control characters escaped: ``<!channel>`` in log data must not ping."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markup(text: str, fmt: str, escape: Callable[[str], str]) -> str:
+    """The text as the service should render it: escaped unless the rule says markdown."""
+    return text if fmt == "markdown" else escape(text)

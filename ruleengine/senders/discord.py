@@ -11,7 +11,7 @@ from typing import Any
 from ruleengine.config.destinations import DiscordDestination
 from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import color_int, truncate, url_secrets
+from ruleengine.senders.common import color_int, literal_markdown, markup, truncate, url_secrets
 from ruleengine.senders.http import HttpClient, HttpRequest
 
 SUPPRESS_NOTIFICATIONS = 1 << 12
@@ -34,7 +34,10 @@ class DiscordSender:
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         embed: dict[str, Any] = {
-            "description": truncate(notification.text, DESCRIPTION_CHARS),
+            "description": truncate(
+                markup(notification.text, notification.format, literal_markdown),
+                DESCRIPTION_CHARS,
+            ),
             "color": color_int(notification.color, notification.id),
         }
         if notification.title:

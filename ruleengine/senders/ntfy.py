@@ -54,7 +54,7 @@ class NtfySender:
         }
         if notification.title:
             payload["title"] = truncate(notification.title, TITLE_CHARS)
-        if self.settings.markdown:
+        if self.settings.markdown or notification.format == "markdown":
             payload["markdown"] = True
         return payload
 

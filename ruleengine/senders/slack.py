@@ -6,6 +6,7 @@ the only "ping" these webhooks have. The three differ in text limits, pacing and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,14 @@ from ruleengine.config.destinations import (
 from ruleengine.model import Delivered, Notification, Outcome, Permanent
 from ruleengine.redact import Redactor
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import truncate, url_secrets, with_title
+from ruleengine.senders.common import (
+    literal_markdown,
+    literal_slack,
+    markup,
+    truncate,
+    url_secrets,
+    with_title,
+)
 from ruleengine.senders.http import Check, HttpClient, HttpRequest, Response, classify
 
 FALLBACK_CHARS = 300  # the notification-preview text; Slack shows it where bars cannot be
@@ -40,16 +48,17 @@ class Flavor:
 
     limit: int  # characters of message text
     rate: float | None  # documented pacing, messages per second
+    escape: Callable[[str], str]  # shows text literally (rule format: text)
     check: Check = classify
 
 
 FLAVORS: dict[str, Flavor] = {
     # 40,000 chars is where Slack truncates text; ~1 message/s per webhook with short bursts.
-    "slack": Flavor(limit=40_000, rate=1.0),
+    "slack": Flavor(limit=40_000, rate=1.0, escape=literal_slack),
     # Posts are capped at 16,383 characters; the optional server rate limit is 10/s.
-    "mattermost": Flavor(limit=16_383, rate=10.0),
+    "mattermost": Flavor(limit=16_383, rate=10.0, escape=literal_markdown),
     # Message_MaxAllowedSize defaults to 5,000; the API rate limiter is per user and strict.
-    "rocketchat": Flavor(limit=5_000, rate=1.0, check=_rocketchat_check),
+    "rocketchat": Flavor(limit=5_000, rate=1.0, escape=literal_markdown, check=_rocketchat_check),
 }
 
 SlackStyle = SlackDestination | MattermostDestination | RocketChatDestination
@@ -69,7 +78,8 @@ class SlackSender:
     def payload(self, notification: Notification) -> dict[str, Any]:
         # The message sits in a coloured attachment; a mention only pings from the top-level
         # text, so that is where ``notify`` puts it.
-        text = truncate(with_title(notification.text, notification.title), self.flavor.limit)
+        body = markup(notification.text, notification.format, self.flavor.escape)
+        text = truncate(with_title(body, notification.title), self.flavor.limit)
         payload: dict[str, Any] = {}
         if notification.notify and self.settings.notify_mention:
             payload["text"] = self.settings.notify_mention
@@ -80,6 +90,8 @@ class SlackSender:
                 "fallback": truncate(text, FALLBACK_CHARS),
             }
         ]
+        if notification.format == "markdown" and self.settings.type == "slack":
+            payload["attachments"][0]["mrkdwn_in"] = ["text"]  # Slack formats only if asked
         return payload
 
     def request(self, notification: Notification) -> HttpRequest:

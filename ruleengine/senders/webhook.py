@@ -61,6 +61,7 @@ class WebhookSender:
             "color": notification.color,
             "color_hex": to_hex(notification.color, notification.id),
             "notify": notification.notify,
+            "format": notification.format,
             "time": notification.created,
             "fields": dict(notification.fields),
         }

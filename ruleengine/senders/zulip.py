@@ -8,7 +8,14 @@ from typing import Any
 from ruleengine.config.destinations import ZulipDestination
 from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import color_emoji, one_line, truncate, with_title
+from ruleengine.senders.common import (
+    color_emoji,
+    literal_markdown,
+    markup,
+    one_line,
+    truncate,
+    with_title,
+)
 from ruleengine.senders.http import HttpClient, HttpRequest
 
 CONTENT_CHARS = 10_000  # max_message_length of a default server
@@ -28,7 +35,7 @@ class ZulipSender:
         self.http = HttpClient(self.redactor, timeout=settings.timeout)
 
     def form(self, notification: Notification) -> dict[str, str]:
-        text = notification.text
+        text = markup(notification.text, notification.format, literal_markdown)
         if self.settings.topic and notification.title:  # the title is not the topic: keep it
             text = with_title(text, notification.title, "**")
         if self.settings.emoji:
