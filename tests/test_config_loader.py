@@ -206,3 +206,19 @@ def test_alias_bomb_is_refused_quickly(write_rules) -> None:  # type: ignore[no-
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     (problem,) = problems_of(write_rules("\n".join(lines) + "\n"))
     assert "alias expansion" in problem
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback() -> None:
+    """``ruleengine schema | head -1``: the reader goes away early."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ruleengine", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like head exiting after its first line
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    proc.wait(30)
+    assert "Traceback" not in err
