@@ -11,7 +11,15 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.config.destinations import Destination
 from ruleengine.config.sources import Source
-from ruleengine.config.types import SYNTAX_ENV, Color, Duration, Names, Strict, check_template
+from ruleengine.config.types import (
+    SYNTAX_ENV,
+    Color,
+    Duration,
+    Names,
+    Strict,
+    check_regex,
+    check_template,
+)
 
 
 class Defaults(Strict):
@@ -19,15 +27,6 @@ class Defaults(Strict):
     color: Color = "gray"
     notify: bool = False
     format: Literal["text", "markdown"] = "text"
-
-
-def _check_regex(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression: {exc}") from None
-    return value
 
 
 def is_template(value: str) -> bool:
@@ -144,7 +143,7 @@ class Rule(Strict):
     def origin(self) -> str:
         return self._origin
 
-    _regex = field_validator("match", "exclude")(_check_regex)
+    _regex = field_validator("match", "exclude")(check_regex)
     _templates = field_validator("message", "title")(check_template)
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from ruleengine.config.types import Duration, Strict
+from ruleengine.config.types import Duration, Strict, check_regex
 
 
 class Multiline(Strict):
@@ -18,14 +18,7 @@ class Multiline(Strict):
         2.0, description="Flush an open event after this long without a new line."
     )
 
-    @field_validator("start")
-    @classmethod
-    def _regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression: {exc}") from None
-        return value
+    _regex = field_validator("start")(check_regex)
 
     @field_validator("timeout")
     @classmethod
@@ -118,7 +111,6 @@ class MarkersSource(Strict):
     @field_validator("patterns")
     @classmethod
     def _valid_patterns(cls, value: list[str]) -> list[str]:
-        import re  # noqa: PLC0415 - only needed here
 
         from ruleengine.rules.patterns import name_pattern  # noqa: PLC0415 - avoid cycle
 

@@ -63,6 +63,16 @@ def check_template(value: str | None) -> str | None:
     return value
 
 
+def check_regex(value: str | None) -> str | None:
+    """Validator: ``value`` is None or a regular expression that compiles."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+    return value
+
+
 def one_or_many(value: Any) -> Any:
     """Validator: a single string stands for a list of one."""
     return [value] if isinstance(value, str) else value
