@@ -27,18 +27,19 @@ from ruleengine.engine import Engine
 from ruleengine.errors import ConfigError
 from ruleengine.metrics import Metrics
 from ruleengine.model import Batch
-from ruleengine.outbox import Store
-from ruleengine.outbox.report import (
+from ruleengine.redact import Redactor, destination_secrets
+from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.senders import SenderContext, make_sender
+from ruleengine.sources import make_source
+from ruleengine.sources.base import Source, SourceContext
+from ruleengine.sources.watch.dirwatch import DirectoryWatch
+from ruleengine.state import Store
+from ruleengine.state.report import (
     human_duration,
     open_readonly,
     queue_summary,
     record_daemon,
 )
-from ruleengine.redact import Redactor, destination_secrets
-from ruleengine.rules.engine import RuleSet, compile_rules
-from ruleengine.senders import SenderContext, make_sender
-from ruleengine.sources import Source, SourceContext, make_source
-from ruleengine.sources.watch import DirectoryWatch
 from ruleengine.systemd import Notifier
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from ruleengine.config.destinations import RetryPolicy
 from ruleengine.model import Delivered, Notification, Outcome, Retry, stable_id
-from ruleengine.outbox import OutboxRow, Store
 from ruleengine.redact import Redactor
 from ruleengine.senders import Sender
+from ruleengine.state import OutboxRow, Store
 
 log = logging.getLogger(__name__)
 # A wake-up after a commit is immediate; this poll only picks up rows changed by another

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ruleengine.model import Batch, Notification, Position
-from ruleengine.outbox import Store
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
-from ruleengine.rules.state import RuleState
+from ruleengine.state import Store
+from ruleengine.state.rules import RuleState
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 64  # bounded: a slow disk slows the sources down instead of growing memory

@@ -156,8 +156,8 @@ class _QueueCollector:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
 
-        from ruleengine.outbox.report import destination_status, open_readonly  # noqa: PLC0415
         from ruleengine.redact import Redactor  # noqa: PLC0415
+        from ruleengine.state.report import destination_status, open_readonly  # noqa: PLC0415
 
         pending = GaugeMetricFamily(
             "ruleengine_queue_pending", "Notifications waiting to be sent.", labels=["destination"]

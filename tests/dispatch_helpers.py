@@ -15,9 +15,9 @@ from pydantic import TypeAdapter
 from ruleengine.config.destinations import Destination
 from ruleengine.dispatch import Dispatcher, Route
 from ruleengine.model import Notification, stable_id
-from ruleengine.outbox import Store
 from ruleengine.redact import Redactor
 from ruleengine.senders import SenderContext, make_sender
+from ruleengine.state import Store
 
 _DESTINATION: TypeAdapter[Any] = TypeAdapter(Destination)
 

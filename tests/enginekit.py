@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ruleengine.engine import Engine
 from ruleengine.model import Batch, Event
-from ruleengine.outbox import Store
 from ruleengine.rules.engine import RuleSet
+from ruleengine.state import Store
 
 
 class Clock:

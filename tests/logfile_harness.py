@@ -17,10 +17,10 @@ from ruleengine.config.schema import Defaults, Rule
 from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.engine import Engine
 from ruleengine.model import Batch, Event
-from ruleengine.outbox import Store
 from ruleengine.rules.engine import compile_rules
-from ruleengine.sources import SourceContext
-from ruleengine.sources.logfile import LogfileSource
+from ruleengine.sources.base import SourceContext
+from ruleengine.sources.logfile.source import LogfileSource
+from ruleengine.state import Store
 
 SOURCE = "app"
 

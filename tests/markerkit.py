@@ -17,9 +17,10 @@ import yaml
 
 from ruleengine.config import load_config_text
 from ruleengine.engine import Engine
-from ruleengine.outbox import Store
 from ruleengine.rules.engine import compile_rules
-from ruleengine.sources import Source, SourceContext, make_source
+from ruleengine.sources import make_source
+from ruleengine.sources.base import Source, SourceContext
+from ruleengine.state import Store
 
 
 def rules_text(state: Path, source: dict[str, Any], rules: list[dict[str, Any]]) -> str:

@@ -13,8 +13,8 @@ from ruleengine import dispatch
 from ruleengine.cli import main
 from ruleengine.commands.deadletters import format_age
 from ruleengine.model import Notification
-from ruleengine.outbox import Store
 from ruleengine.redact import Redactor
+from ruleengine.state import Store
 from tests.dispatch_helpers import note, route, rows, running, wait_until
 from tests.receiver import Receiver
 

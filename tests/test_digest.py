@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ruleengine.model import Batch
-from ruleengine.outbox import Store
+from ruleengine.state import Store
 from tests.enginekit import Clock, feed, make_engine, texts
 from tests.rulekit import marker, ruleset
 

@@ -54,7 +54,7 @@ rules:
     file: '(?P<host>[^.]+)\\.rebooted\\.json'
     message: "{{{{ host }}}}"
     digest:
-      wait: 3s
+      wait: 8s
       message: "{{{{ count }}}} rebooted: {{{{ events | map(attribute='host') | join(', ') }}}}"
 """,
         encoding="utf-8",
@@ -67,10 +67,11 @@ rules:
         stop(daemon)
     assert receiver.requests == []  # still waiting: the digest is pending in the database
 
+    # Dropped before the restart, so a slow start cannot let the window close on web1 alone.
+    (drops / "web2.rebooted.json").write_text("{}", encoding="utf-8")
     daemon = start(config)
     try:
-        (drops / "web2.rebooted.json").write_text("{}", encoding="utf-8")
-        [request] = receiver.wait_for(1, timeout=20)
+        [request] = receiver.wait_for(1, timeout=30)
         time.sleep(0.5)  # nothing else may follow
     finally:
         stop(daemon)

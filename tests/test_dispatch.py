@@ -14,8 +14,8 @@ import pytest
 from ruleengine.config import load_config_text
 from ruleengine.dispatch import Dispatcher
 from ruleengine.errors import ConfigError
-from ruleengine.outbox import Store
 from ruleengine.redact import RedactingFilter, Redactor
+from ruleengine.state import Store
 from tests.dispatch_helpers import enqueue, note, route, rows, running, wait_until
 from tests.receiver import Receiver, Reply
 

@@ -10,7 +10,7 @@ import pytest
 
 from ruleengine.engine import _Swap
 from ruleengine.model import Batch, Position
-from ruleengine.outbox import Store
+from ruleengine.state import Store
 from tests.enginekit import Clock, make_engine, texts
 from tests.rulekit import line, ruleset
 

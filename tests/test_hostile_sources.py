@@ -30,9 +30,10 @@ from hypothesis import strategies as st
 
 from ruleengine.config.sources import LogfileSource, MarkersSource
 from ruleengine.model import Batch, Event
-from ruleengine.outbox import Store
-from ruleengine.sources import Source, SourceContext, make_source
-from ruleengine.sources.marker_files import reason_path
+from ruleengine.sources import make_source
+from ruleengine.sources.base import Source, SourceContext
+from ruleengine.sources.markers.files import reason_path
+from ruleengine.state import Store
 
 
 class Pipeline:

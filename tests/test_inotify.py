@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.sources import inotify
-from ruleengine.sources.inotify import DirEvent, InotifyWatch, decode
+from ruleengine.sources.watch import inotify
+from ruleengine.sources.watch.inotify import DirEvent, InotifyWatch, decode
 
 pytestmark = pytest.mark.skipif(not inotify.available(), reason="inotify is Linux-only")
 

@@ -14,10 +14,12 @@ import pytest
 
 from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.model import Batch, Position, stable_id
-from ruleengine.outbox import Store
-from ruleengine.sources import SourceContext, logfile, tailer
-from ruleengine.sources.logfile import LogfileSource
-from ruleengine.sources.watch import DirectoryWatch
+from ruleengine.sources.base import SourceContext
+from ruleengine.sources.logfile import source as logfile
+from ruleengine.sources.logfile import tailer
+from ruleengine.sources.logfile.source import LogfileSource
+from ruleengine.sources.watch.dirwatch import DirectoryWatch
+from ruleengine.state import Store
 from tests.logfile_harness import SOURCE, Harness, duplicates
 
 

@@ -8,8 +8,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ruleengine.sources.framing import LineSplitter, framing_for
-from ruleengine.sources.multiline import Grouper, Line
+from ruleengine.sources.logfile.framing import LineSplitter, framing_for
+from ruleengine.sources.logfile.multiline import Grouper, Line
 
 UTF8 = framing_for(b"x", "utf-8")
 assert UTF8 is not None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.sources.tailer import TRUNCATED
+from ruleengine.sources.logfile.tailer import TRUNCATED
 from tests.logfile_harness import Harness
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"

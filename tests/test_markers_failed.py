@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.sources import marker_files
+from ruleengine.sources.markers import files as marker_files
 from tests.markerkit import Pipeline, names, outbox, wait_for
 
 ECHO = {"name": "echo", "file": "*.json", "message": "{{ file }}"}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ruleengine.sources.marker_payload import MAX_DEPTH, BadMarker, decode, parse_payload
+from ruleengine.sources.markers.payload import MAX_DEPTH, BadMarker, decode, parse_payload
 
 
 def ps51_out_file(text: str) -> bytes:

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from ruleengine.model import Position
-from ruleengine.outbox import Store
+from ruleengine.state import Store
 from tests.dispatch_helpers import note, rows
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.sources import logfile
+from ruleengine.sources.logfile import source as logfile
 from tests.logfile_harness import (
     SOURCE,
     Harness,

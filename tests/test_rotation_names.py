@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ruleengine.sources.rotation import rotated_name
+from ruleengine.sources.logfile.rotation import rotated_name
 
 
 @pytest.mark.parametrize(

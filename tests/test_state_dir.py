@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.outbox import Store
+from ruleengine.state import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.outbox import Store
+from ruleengine.state import Store
 from tests.daemonproc import DaemonProcess, append, run_cli
 from tests.receiver import Receiver, Reply
 
@@ -168,7 +168,7 @@ def test_positions_in_both_stored_formats_are_understood(tmp_path: Path) -> None
     """The flat ``{dev, ino, offset}`` and the ``{active, rotated}`` logfile positions, and
     legacy and relative-path marker ledger keys, all read the same."""
     from ruleengine.model import Position  # noqa: PLC0415
-    from ruleengine.outbox.report import open_readonly, source_status  # noqa: PLC0415
+    from ruleengine.state.report import open_readonly, source_status  # noqa: PLC0415
 
     flat, nested = tmp_path / "flat.log", tmp_path / "nested.log"
     flat.write_text("0123456789")

@@ -9,7 +9,7 @@ import pytest
 
 from ruleengine.errors import StateError
 from ruleengine.model import Notification, Position
-from ruleengine.outbox import Store
+from ruleengine.state import Store
 
 
 def note(ident: str, destination: str = "a") -> Notification:

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from ruleengine.config.types import parse_duration
-from ruleengine.outbox import DeadLetter, Store
 from ruleengine.redact import Redactor
+from ruleengine.state import DeadLetter, Store
 
 NAME = "dead"
 HELP = "list, retry or purge dead letters (notifications that could not be delivered)"

@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ruleengine.daemon import SHUTDOWN_TIMEOUT, Daemon  # noqa: PLC0415 - keeps others light
-    from ruleengine.outbox.report import recovery_hint  # noqa: PLC0415
+    from ruleengine.state.report import recovery_hint  # noqa: PLC0415
     from ruleengine.systemd import Notifier  # noqa: PLC0415
 
     config = load_config(args.config)

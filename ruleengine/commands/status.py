@@ -16,14 +16,14 @@ import yaml
 
 from ruleengine.config import Config, load_config
 from ruleengine.errors import ConfigError
-from ruleengine.outbox.report import (
+from ruleengine.redact import Redactor
+from ruleengine.state.report import (
     DestinationStatus,
     Report,
     SourceStatus,
     build_report,
     human_duration,
 )
-from ruleengine.redact import Redactor
 
 NAME = "status"
 HELP = "show sources, lag, queues, errors and dead letters (safe while the daemon runs)"

@@ -24,7 +24,7 @@ from ruleengine.rules.actions import check_fired, render_fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import Fired, RuleSet, compile_rules
 from ruleengine.senders import Sender, SenderContext, make_sender
-from ruleengine.sources.markers import BadMarker, decode, parse
+from ruleengine.sources.markers.payload import BadMarker, decode, parse
 
 NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"

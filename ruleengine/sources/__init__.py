@@ -1,48 +1,15 @@
-"""Sources watch the outside world and emit ``Batch``es of events to the engine.
-
-A source never commits anything itself: each batch carries the position to persist, and the
-engine writes it in the same transaction as the batch's notifications.
-"""
+"""Sources: the registry of source types. Each type is a package; ``base`` holds the protocol."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from ruleengine.model import Batch
-from ruleengine.outbox import Store
+from ruleengine.sources.base import Source, SourceContext, SourceFactory
+from ruleengine.sources.logfile.source import LogfileSource
+from ruleengine.sources.markers.source import MarkersSource
 
-Emit = Callable[[Batch], None]
-
-
-class Source(Protocol):
-    name: str
-
-    def start(self, emit: Emit) -> None:
-        """Start watching; return once watching (files already there are then pending work)."""
-        ...
-
-    def stop(self) -> None:
-        """Stop watching and join the source's threads."""
-        ...
-
-
-@dataclass(frozen=True)
-class SourceContext:
-    name: str
-    store: Store
-    resolve: Callable[[str], Any]  # rules-file-relative path → Path
-
-
-SourceFactory = Callable[[Any, SourceContext], Source]
-
-
-def _registry() -> dict[str, SourceFactory]:
-    from ruleengine.sources import logfile, markers  # noqa: PLC0415 - registry is the index
-
-    return {"logfile": logfile.LogfileSource, "markers": markers.MarkersSource}
+REGISTRY: dict[str, SourceFactory] = {"logfile": LogfileSource, "markers": MarkersSource}
 
 
 def make_source(settings: Any, context: SourceContext) -> Source:
-    return _registry()[settings.type](settings, context)
+    return REGISTRY[settings.type](settings, context)

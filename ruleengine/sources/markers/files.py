@@ -9,7 +9,7 @@ import stat as stat_module
 import time
 from pathlib import Path
 
-from ruleengine.sources.marker_payload import BadMarker
+from ruleengine.sources.markers.payload import BadMarker
 
 log = logging.getLogger(__name__)
 PROCESSED, FAILED = "processed", "failed"

@@ -23,20 +23,21 @@ from watchdog.events import FileSystemEvent
 from ruleengine.config.sources import MarkersSource as MarkersSettings
 from ruleengine.model import Batch, Event, Position, stable_id
 from ruleengine.rules.patterns import match_name, name_pattern
-from ruleengine.sources import Emit, SourceContext, inotify
-from ruleengine.sources.inotify import DirEvent, InotifyWatch
-from ruleengine.sources.marker_event import Ledger, marker_event, marker_fields
-from ruleengine.sources.marker_files import (
+from ruleengine.sources.base import Emit, SourceContext
+from ruleengine.sources.markers.event import Ledger, marker_event
+from ruleengine.sources.markers.files import (
     FAILED,
     PROCESSED,
     ignored,
     move_unique,
     read_marker,
 )
-from ruleengine.sources.marker_payload import BadMarker, decode, parse
-from ruleengine.sources.watch import DirectoryWatch
+from ruleengine.sources.markers.payload import BadMarker
+from ruleengine.sources.watch import inotify
+from ruleengine.sources.watch.dirwatch import DirectoryWatch
+from ruleengine.sources.watch.inotify import DirEvent, InotifyWatch
 
-__all__ = ["BadMarker", "MarkersSource", "decode", "marker_event", "marker_fields", "parse"]
+__all__ = ["MarkersSource"]
 
 log = logging.getLogger(__name__)
 RESCAN = 2.0  # the safety net when OS notifications are used: a full look every so often

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.model import Batch, Event
-from ruleengine.sources import Emit, SourceContext
-from ruleengine.sources.generations import DONE_KEPT, Followed, Stored
-from ruleengine.sources.rotation import FileState, find_rotated, read_head, unseen_rotations
-from ruleengine.sources.tailer import Tail, TailOptions, end_of_last_line
-from ruleengine.sources.watch import DirectoryWatch
+from ruleengine.sources.base import Emit, SourceContext
+from ruleengine.sources.logfile.generations import DONE_KEPT, Followed, Stored
+from ruleengine.sources.logfile.rotation import FileState, find_rotated, read_head, unseen_rotations
+from ruleengine.sources.logfile.tailer import Tail, TailOptions, end_of_last_line
+from ruleengine.sources.watch.dirwatch import DirectoryWatch
 
 log = logging.getLogger(__name__)
 RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source at once

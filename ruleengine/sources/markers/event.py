@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ruleengine.model import Event, stable_id
-from ruleengine.sources.marker_payload import Format, decode, parse_payload
+from ruleengine.sources.markers.payload import Format, decode, parse_payload
 
 TEXT_LIMIT = 4096  # characters of the marker kept as the event's text
 

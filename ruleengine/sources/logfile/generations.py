@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruleengine.model import Position
-from ruleengine.sources.rotation import FileState
-from ruleengine.sources.tailer import Tail
+from ruleengine.sources.logfile.rotation import FileState
+from ruleengine.sources.logfile.tailer import Tail
 
 DONE_KEPT = 8  # finished generations remembered per path, so a glob never reads them again
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 from ruleengine.model import Event, stable_id
-from ruleengine.sources.framing import Framing, LineSplitter, RawLine, framing_for
-from ruleengine.sources.multiline import Grouper, Line
-from ruleengine.sources.rotation import FINGERPRINT_BYTES, FileState, fingerprint, read_head
+from ruleengine.sources.logfile.framing import Framing, LineSplitter, RawLine, framing_for
+from ruleengine.sources.logfile.multiline import Grouper, Line
+from ruleengine.sources.logfile.rotation import FINGERPRINT_BYTES, FileState, fingerprint, read_head
 
 CHUNK = 1024 * 1024
 TRUNCATED = " [… line truncated]"

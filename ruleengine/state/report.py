@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ruleengine.errors import StateError
-from ruleengine.outbox.store import SCHEMA_VERSION, Store
 from ruleengine.redact import Redactor
+from ruleengine.state.store import SCHEMA_VERSION, Store
 
 META_PREFIX = "daemon."
 BUSY_TIMEOUT_MS = 5000
@@ -243,7 +243,7 @@ def _ledger_name(key: str) -> str:
 
 
 def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> SourceStatus:
-    from ruleengine.sources.marker_files import FAILED, PROCESSED, ignored  # noqa: PLC0415
+    from ruleengine.sources.markers.files import FAILED, PROCESSED, ignored  # noqa: PLC0415
 
     # Markers no rule matched stay in place, recorded in the ledger as "unmatched …".
     unmatched = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from ruleengine.outbox import Store
 from ruleengine.rules import digest, throttle
+from ruleengine.state import Store
 
 
 @dataclass
