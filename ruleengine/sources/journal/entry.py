@@ -1,0 +1,79 @@
+"""A journal entry (as parsed from the export format) → an ``Event``. Pure.
+
+Templates see ``message``, ``unit``, ``priority`` (a number) and ``priority_name``, ``pid``,
+``hostname``, ``identifier``, ``timestamp`` (the entry's realtime, seconds) and every field under
+``journal`` (``journal._TRANSPORT`` …). Values are decoded as UTF-8 with replacement characters,
+NULs dropped; a field sent more than once becomes a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from ruleengine.model import Event, stable_id
+from ruleengine.sources.journal.export import Entry
+
+PRIORITY_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+CUT = " [truncated]"
+
+
+def text(values: list[bytes]) -> str:
+    return values[-1].decode("utf-8", "replace").replace("\x00", "")
+
+
+def cursor_of(entry: Entry) -> str | None:
+    values = entry.get("__CURSOR")
+    return text(values) if values else None
+
+
+def to_event(source: str, entry: Entry, truncated: Collection[str] = ()) -> Event | None:
+    """The event for one entry; None for an entry without a cursor (nothing to resume from)."""
+    cursor = cursor_of(entry)
+    if cursor is None:
+        return None
+    journal: dict[str, Any] = {}
+    for name, values in entry.items():
+        if name.startswith("__"):
+            continue  # addressing (cursor, timestamps), not content
+        decoded = [v.decode("utf-8", "replace").replace("\x00", "") for v in values]
+        journal[name] = decoded[0] if len(decoded) == 1 else decoded
+    message = text(entry["MESSAGE"]) if "MESSAGE" in entry else ""
+    if "MESSAGE" in truncated:
+        message += CUT
+    realtime = _number(entry.get("__REALTIME_TIMESTAMP"))
+    timestamp = realtime / 1e6 if realtime is not None else 0.0
+    priority = _number(entry.get("PRIORITY"))
+    if priority is not None and not 0 <= priority < len(PRIORITY_NAMES):
+        priority = None
+    fields: dict[str, Any] = {
+        "message": message,
+        "unit": _first(journal, "_SYSTEMD_UNIT", "_SYSTEMD_USER_UNIT", "UNIT"),
+        "priority": priority,
+        "priority_name": PRIORITY_NAMES[priority] if priority is not None else "",
+        "pid": _number(entry.get("_PID")),
+        "hostname": _first(journal, "_HOSTNAME"),
+        "identifier": _first(journal, "SYSLOG_IDENTIFIER", "_COMM"),
+        "timestamp": timestamp,
+        "journal": journal,
+    }
+    if truncated:
+        fields["truncated"] = sorted(truncated)
+    return Event(stable_id("journal", source, cursor), source, "line", message, timestamp, fields)
+
+
+def _first(journal: dict[str, Any], *names: str) -> str:
+    for name in names:
+        value = journal.get(name)
+        if value:
+            return value if isinstance(value, str) else str(value[-1])
+    return ""
+
+
+def _number(values: list[bytes] | None) -> int | None:
+    if not values:
+        return None
+    try:
+        return int(values[-1])
+    except ValueError:
+        return None
