@@ -41,7 +41,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--line", help="a log line, fed to every logfile source")
     what.add_argument("--marker", type=Path, help="a marker file, fed to every markers source")
     what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
-    parser.add_argument("--limit", type=int, help="with --file: stop after N lines")
+    what.add_argument(
+        "--journal",
+        type=Path,
+        help="a journal directory or file, replayed entry by entry through every journal "
+        "source's filters and rules",
+    )
+    parser.add_argument("--limit", type=int, help="with --file/--journal: stop after N lines")
     parser.add_argument("--source", help="only this source (default: every fitting source)")
     parser.add_argument("--json", action="store_true", help="with --file: summary as JSON")
     parser.add_argument(
@@ -58,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     rules = compile_rules(model.rules, model.defaults)
     redactor = Redactor(config.secrets)
     kind = "markers" if args.marker is not None else "logfile"
+    kind = "journal" if args.journal is not None else kind
     sources = [n for n, s in model.sources.items() if s.type == kind]
     if args.source is not None:
         if args.source not in sources:
@@ -71,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.file is not None:
             return _replay(args, config, rules, sources, senders)
+        if args.journal is not None:
+            from ruleengine.commands.journal_replay import replay_journal  # noqa: PLC0415
+
+            return replay_journal(args, config, rules, sources)
         events = _line_events(args.line, sources) if args.line is not None else None
         if events is None:
             events = _marker_events(args.marker, sources)

@@ -19,7 +19,7 @@ import select
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ruleengine.config.sources import JournalSource as JournalSettings
@@ -27,6 +27,7 @@ from ruleengine.sources.journal.entry import cursor_of
 from ruleengine.sources.journal.export import Entry, ExportParser
 
 READ = 1 << 16
+Parsed = tuple[Entry, set[str]]  # an entry and the names of its fields cut to the cap
 QUERY_TIMEOUT = 60.0
 QUERY_CAP = 4096  # one-shot queries only need the cursor and timestamps
 
@@ -91,6 +92,35 @@ def entry_at(location: list[str], cursor: str) -> Entry | None:
     return entries[0] if entries else None
 
 
+def dump(location: list[str], filters: list[str], cap: int) -> Iterator[list[Parsed]]:
+    """Every entry there is now, oldest first, a pipe-read at a time (``test --journal``)."""
+    with tempfile.TemporaryFile() as stderr:
+        try:
+            proc = subprocess.Popen(
+                [*_base(location), *filters],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            raise JournalError(f"cannot run journalctl: {exc.strerror}") from None
+        parser = ExportParser(cap)
+        try:
+            while data := os.read(proc.stdout.fileno(), READ) if proc.stdout else b"":
+                entries = parser.feed(data)
+                if entries:
+                    yield entries
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+            code = proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if code != 0:
+            stderr.seek(0)
+            raise JournalError(_complaint(stderr.read(4096), code))
+
+
 def _complaint(stderr: bytes, code: int) -> str:
     text = stderr.decode("utf-8", "replace").strip().splitlines()
     return f"journalctl exited with {code}: {text[-1] if text else 'no message'}"
@@ -119,7 +149,7 @@ class Follow:
         self._stdout = self._proc.stdout
         self._fd = self._stdout.fileno()
 
-    def read(self, timeout: float) -> list[tuple[Entry, set[str]]]:
+    def read(self, timeout: float) -> list[Parsed]:
         """Entries that arrived within ``timeout`` (maybe none); JournalError once it ended."""
         ready, _, _ = select.select([self._fd], [], [], timeout)
         if not ready:
