@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gen import patterns, rules_yaml, write_log
+from bench.journal import journal_replay
 from bench.measure import cpu_seconds, rss_mb, wait_peak_rss
 from tests.daemon_process import DaemonProcess
 from tests.receiver import Receiver
@@ -388,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         nargs="*",
         default=None,
-        choices=["throughput", "latency", "burst", "idle", "backlog"],
+        choices=["throughput", "journal", "latency", "burst", "idle", "backlog"],
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -396,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": lambda w: throughput(
             w, 200_000 if quick else 1_000_000, 50_000 if quick else 200_000
         ),
+        "journal": lambda w: [Figure(**f) for f in journal_replay(w, 50_000 if quick else 200_000)],
         "latency": lambda w: latency(w, 200 if quick else 1000, 100.0),
         "burst": lambda w: burst(w, 2000 if quick else 10_000),
         "idle": lambda w: idle(w, 10.0 if quick else 60.0),

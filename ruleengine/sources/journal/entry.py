@@ -18,13 +18,14 @@ PRIORITY_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", 
 CUT = " [truncated]"
 
 
-def text(values: list[bytes]) -> str:
-    return values[-1].decode("utf-8", "replace").replace("\x00", "")
+def text(value: bytes) -> str:
+    decoded = value.decode("utf-8", "replace")
+    return decoded.replace("\x00", "") if "\x00" in decoded else decoded
 
 
 def cursor_of(entry: Entry) -> str | None:
     values = entry.get("__CURSOR")
-    return text(values) if values else None
+    return text(values[-1]) if values else None
 
 
 def to_event(source: str, entry: Entry, truncated: Collection[str] = ()) -> Event | None:
@@ -32,13 +33,14 @@ def to_event(source: str, entry: Entry, truncated: Collection[str] = ()) -> Even
     cursor = cursor_of(entry)
     if cursor is None:
         return None
-    journal: dict[str, Any] = {}
-    for name, values in entry.items():
-        if name.startswith("__"):
-            continue  # addressing (cursor, timestamps), not content
-        decoded = [v.decode("utf-8", "replace").replace("\x00", "") for v in values]
-        journal[name] = decoded[0] if len(decoded) == 1 else decoded
-    message = text(entry["MESSAGE"]) if "MESSAGE" in entry else ""
+    journal: dict[str, Any] = {
+        name: text(values[0]) if len(values) == 1 else [text(v) for v in values]
+        for name, values in entry.items()
+        if not name.startswith("__")  # addressing (cursor, timestamps), not content
+    }
+    message = journal.get("MESSAGE", "")
+    if not isinstance(message, str):
+        message = message[-1]
     if "MESSAGE" in truncated:
         message += CUT
     realtime = _number(entry.get("__REALTIME_TIMESTAMP"))

@@ -38,44 +38,74 @@ class ExportParser:
             if self._name is not None:
                 pos = self._binary(buffer, pos, end)
                 continue
-            if self._skip_line:
-                newline = buffer.find(b"\n", pos)
-                if newline < 0:
-                    pos = end
-                    break
-                self._skip_line = False
-                pos = newline + 1
-                continue
-            newline = buffer.find(b"\n", pos)
-            if newline < 0:
-                if end - pos > self.cap + 256:  # a text field longer than the cap
-                    self._text_field(bytes(buffer[pos : pos + self.cap + 256]), cut=True)
-                    self._skip_line = True
-                    pos = end
-                break
-            if newline == pos:  # the empty line: the entry is complete
-                pos += 1
-                if self._entry:
-                    done.append((self._entry, self.truncated))
-                    self._entry, self.truncated = {}, set()
-                continue
-            line = buffer[pos:newline]
-            if b"=" in line:
-                self._text_field(bytes(line), cut=False)
-                pos = newline + 1
-                continue
-            if end - newline - 1 < SIZE:
-                break  # the size of a binary field has not arrived yet
-            size = int.from_bytes(buffer[newline + 1 : newline + 1 + SIZE], "little")
-            self._name = line.decode("ascii", "replace")
-            self._keep = min(size, self.cap)
-            self._drop = size - self._keep + 1
-            if size > self.cap:
-                self.truncated.add(self._name)
-            self._value = bytearray()
-            pos = newline + 1 + SIZE
+            if not self._entry and not self._skip_line:
+                fast = self._whole_text_entry(buffer, pos)
+                if fast is not None:
+                    done.append((fast[0], set()))
+                    pos = fast[1]
+                    continue
+            step = self._step(buffer, pos, end, done)
+            if step is None:
+                break  # the rest of a line or of a size has not arrived yet
+            pos = step
         del buffer[:pos]
         return done
+
+    def _step(
+        self, buffer: bytearray, pos: int, end: int, done: list[tuple[Entry, set[str]]]
+    ) -> int | None:
+        """Consume one line (or the head of a binary field); None when more data is needed."""
+        newline = buffer.find(b"\n", pos)
+        if self._skip_line or newline < 0:
+            return self._unfinished(buffer, pos, end, newline)
+        if newline == pos:  # the empty line: the entry is complete
+            if self._entry:
+                done.append((self._entry, self.truncated))
+                self._entry, self.truncated = {}, set()
+            return pos + 1
+        line = buffer[pos:newline]
+        if b"=" in line:
+            self._text_field(bytes(line), cut=False)
+            return newline + 1
+        return self._binary_head(buffer, bytes(line), newline, end)
+
+    def _unfinished(self, buffer: bytearray, pos: int, end: int, newline: int) -> int | None:
+        """Skipping the rest of an over-long line, or a line whose end has not arrived."""
+        if self._skip_line:
+            self._skip_line = newline < 0
+            return end if newline < 0 else newline + 1
+        if end - pos > self.cap + 256:  # a text field longer than the cap
+            self._text_field(bytes(buffer[pos : pos + self.cap + 256]), cut=True)
+            self._skip_line = True
+            return end
+        return None
+
+    def _binary_head(self, buffer: bytearray, line: bytes, newline: int, end: int) -> int | None:
+        if end - newline - 1 < SIZE:
+            return None
+        size = int.from_bytes(buffer[newline + 1 : newline + 1 + SIZE], "little")
+        self._name = line.decode("ascii", "replace")
+        self._keep = min(size, self.cap)
+        self._drop = size - self._keep + 1
+        if size > self.cap:
+            self.truncated.add(self._name)
+        self._value = bytearray()
+        return newline + 1 + SIZE
+
+    def _whole_text_entry(self, buffer: bytearray, pos: int) -> tuple[Entry, int] | None:
+        """The common case at C speed: a complete entry of short ``NAME=value`` fields, each
+        name once. Anything else (binary or over-long fields, repeats) takes the general path."""
+        stop = buffer.find(b"\n\n", pos)
+        if stop < 0 or stop - pos > self.cap:
+            return None
+        lines = bytes(buffer[pos:stop]).split(b"\n")
+        try:
+            pairs = dict(line.split(b"=", 1) for line in lines)
+        except ValueError:  # a line without '=': a binary field's name
+            return None
+        if len(pairs) != len(lines):
+            return None
+        return {k.decode("ascii", "replace"): [v] for k, v in pairs.items()}, stop + 2
 
     def _text_field(self, line: bytes, cut: bool) -> None:
         name, _, value = line.partition(b"=")
