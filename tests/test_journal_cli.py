@@ -74,3 +74,11 @@ def test_replay_of_a_missing_journal_says_so(write_rules, tmp_path: Path) -> Non
     assert result.returncode == 2
     assert "no such journal directory or file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_sample_line_reaches_journal_sources_with_journal_variables(write_rules) -> None:
+    rules = write_rules(RULES.format(extra=""))
+    result = run_cli("test", "-c", str(rules), "--line", "Failed password for root from x")
+    assert result.returncode == 0, result.stderr
+    assert "rule 'ssh-failed' fires" in result.stdout
+    assert "root on " in result.stdout and "(info, )" in result.stdout

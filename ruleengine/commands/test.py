@@ -20,10 +20,12 @@ from ruleengine.config import load_config
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Notification, stable_id
 from ruleengine.redact import Redactor
+from ruleengine.render import HOSTNAME
 from ruleengine.rules.actions import check_fired, render_fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import Fired, RuleSet, compile_rules
 from ruleengine.senders import Sender, SenderContext, make_sender
+from ruleengine.sources.journal.entry import sample
 from ruleengine.sources.markers.payload import BadMarker, decode, parse
 
 NAME = "test"
@@ -38,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_config_option(parser)
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--line", help="a log line, fed to every logfile source")
+    what.add_argument("--line", help="a log line, fed to every logfile and journal source")
     what.add_argument("--marker", type=Path, help="a marker file, fed to every markers source")
     what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
     what.add_argument(
@@ -65,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
     redactor = Redactor(config.secrets)
     kind = "markers" if args.marker is not None else "logfile"
     kind = "journal" if args.journal is not None else kind
-    sources = [n for n, s in model.sources.items() if s.type == kind]
+    kinds = ("logfile", "journal") if args.line is not None else (kind,)
+    sources = [n for n, s in model.sources.items() if s.type in kinds]
     if args.source is not None:
         if args.source not in sources:
-            print(f"no {kind} source named {args.source!r}", file=sys.stderr)
+            print(f"no {' or '.join(kinds)} source named {args.source!r}", file=sys.stderr)
             return 2
         sources = [args.source]
     senders = {
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             from ruleengine.commands.journal_replay import replay_journal  # noqa: PLC0415
 
             return replay_journal(args, config, rules, sources)
-        events = _line_events(args.line, sources) if args.line is not None else None
+        events = _line_events(args.line, sources, model) if args.line is not None else None
         if events is None:
             events = _marker_events(args.marker, sources)
             if events is None:
@@ -93,9 +96,12 @@ def run(args: argparse.Namespace) -> int:
             sender.close()
 
 
-def _line_events(line: str, sources: list[str]) -> list[Event]:
+def _line_events(line: str, sources: list[str], model: Any) -> list[Event]:
+    now = time.time()
     return [
-        Event(stable_id("test", n, line), n, "line", line, time.time(), {"line": line})
+        sample(n, line, now, HOSTNAME)
+        if model.sources[n].type == "journal"
+        else Event(stable_id("test", n, line), n, "line", line, now, {"line": line})
         for n in sources
     ]
 

@@ -64,6 +64,22 @@ def to_event(source: str, entry: Entry, truncated: Collection[str] = ()) -> Even
     return Event(stable_id("journal", source, cursor), source, "line", message, timestamp, fields)
 
 
+def sample(source: str, message: str, now: float, hostname: str) -> Event:
+    """The event of an entry holding only ``message`` (``test --line`` on journal sources)."""
+    fields: dict[str, Any] = {
+        "message": message,
+        "unit": "",
+        "priority": 6,
+        "priority_name": "info",
+        "pid": None,
+        "hostname": hostname,
+        "identifier": "",
+        "timestamp": now,
+        "journal": {"MESSAGE": message},
+    }
+    return Event(stable_id("test", source, message), source, "line", message, now, fields)
+
+
 def _first(journal: dict[str, Any], *names: str) -> str:
     for name in names:
         value = journal.get(name)
