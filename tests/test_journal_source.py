@@ -202,3 +202,25 @@ def test_a_journal_directory_appearing_after_start_is_read_from_its_start(
             time.sleep(0.05)
         write(directory / "a.journal", [entry("hello"), entry(END)])
         assert harness.until_end() == ["hello"]
+
+
+def test_status_shows_how_far_a_journal_source_has_read(
+    harness: Harness, tmp_path: Path, write_rules
+) -> None:
+    from tests.daemonproc import run_cli  # noqa: PLC0415
+
+    directory = tmp_path / "journal"
+    rules = write_rules(
+        f"state_dir: {tmp_path / 'state'}\n"
+        "destinations: { sink: { type: console } }\n"
+        f"sources: {{ {SOURCE}: {{ type: journal, directory: {directory} }} }}\n"
+        f"rules: [{{ name: r, source: {SOURCE}, match: x, message: x, to: [sink] }}]\n"
+    )
+    before = run_cli("status", "-c", str(rules))
+    assert f"{SOURCE} (journal {directory}): no entry read yet" in before.stdout, before.stderr
+    write(directory / "a.journal", [entry("one"), entry(END)])
+    harness.start(directory=str(directory), start_at="beginning")
+    harness.until_end()
+    harness.stop()
+    after = run_cli("status", "-c", str(rules))
+    assert f"{SOURCE} (journal {directory}): read up to the entry of " in after.stdout

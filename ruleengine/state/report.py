@@ -189,6 +189,7 @@ class SourceStatus:
     markers_pending: int | None = None  # waiting to be read
     markers_unmatched: int | None = None  # read, no rule matched, left in place
     markers_failed: int | None = None  # moved to failed/ with a .reason file
+    journal_at: float | None = None  # realtime of the last journal entry committed
 
 
 def _positions(conn: sqlite3.Connection, source: str) -> dict[str, str]:
@@ -284,9 +285,24 @@ def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[So
             out.append(_logfile_status(conn, name, [str(p) for p in spec.get("paths", [])]))
         elif kind == "markers":
             out.append(_markers_status(conn, name, str(spec.get("directory", ""))))
+        elif kind == "journal":
+            out.append(_journal_status(conn, name, [str(p) for p in spec.get("paths", [])]))
         else:
             out.append(SourceStatus(name, str(kind)))
     return out
+
+
+def _journal_status(conn: sqlite3.Connection, name: str, paths: list[str]) -> SourceStatus:
+    from ruleengine.sources.journal import cursor as position  # noqa: PLC0415
+
+    where = ", ".join(paths) or "the local journal"
+    value = _positions(conn, name).get(position.KEY)
+    try:
+        saved = position.decode(value) if value is not None else None
+    except ValueError:
+        saved = None
+    at = position.Cursor.parse(saved).realtime if saved is not None else None
+    return SourceStatus(name, "journal", directory=where, journal_at=at)
 
 
 @dataclass(frozen=True)
