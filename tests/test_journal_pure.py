@@ -88,6 +88,13 @@ def test_an_entry_becomes_an_event_with_the_documented_variables() -> None:
     assert to_event("j", entry(MESSAGE=b"x")) == to_event("j", entry(MESSAGE=b"x"))  # stable id
 
 
+def test_unit_is_what_systemd_reports_about_only_from_pid_1() -> None:
+    about = entry(MESSAGE=b"x", _PID=b"1", UNIT=b"db.service", _SYSTEMD_UNIT=b"init.scope")
+    spoof = entry(MESSAGE=b"x", _PID=b"9", UNIT=b"db.service", _SYSTEMD_UNIT=b"app.service")
+    assert to_event("j", about).fields["unit"] == "db.service"  # type: ignore[union-attr]
+    assert to_event("j", spoof).fields["unit"] == "app.service"  # type: ignore[union-attr]
+
+
 def test_odd_entries_do_not_crash() -> None:
     event = to_event("j", entry(PRIORITY=b"99", _PID=b"x"), truncated={"MESSAGE"})
     assert event is not None

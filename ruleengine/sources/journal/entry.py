@@ -50,7 +50,7 @@ def to_event(source: str, entry: Entry, truncated: Collection[str] = ()) -> Even
         priority = None
     fields: dict[str, Any] = {
         "message": message,
-        "unit": _first(journal, "_SYSTEMD_UNIT", "_SYSTEMD_USER_UNIT", "UNIT"),
+        "unit": _unit(journal),
         "priority": priority,
         "priority_name": PRIORITY_NAMES[priority] if priority is not None else "",
         "pid": _number(entry.get("_PID")),
@@ -78,6 +78,14 @@ def sample(source: str, message: str, now: float, hostname: str) -> Event:
         "journal": {"MESSAGE": message},
     }
     return Event(stable_id("test", source, message), source, "line", message, now, fields)
+
+
+def _unit(journal: dict[str, Any]) -> str:
+    """The unit an entry is about: for systemd's own entries ("x.service: Failed …") the
+    UNIT it names, trusted only from PID 1; otherwise the unit that logged it."""
+    if journal.get("_PID") == "1" and journal.get("UNIT"):
+        return _first(journal, "UNIT")
+    return _first(journal, "_SYSTEMD_UNIT", "_SYSTEMD_USER_UNIT")
 
 
 def _first(journal: dict[str, Any], *names: str) -> str:
