@@ -27,7 +27,7 @@ from ruleengine.config import Config, load_config
 from ruleengine.model import Event, Notification, stable_id
 from ruleengine.pipeline import SHUTDOWN_TIMEOUT, Supervisor
 from ruleengine.redact import Redactor
-from ruleengine.rules.actions import render_fired
+from ruleengine.render import render_fired
 from ruleengine.rules.engine import RuleSet, compile_rules
 from ruleengine.senders import Sender, SenderContext, make_sender
 from ruleengine.sources.markers.payload import decode, parse

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ruleengine.model import Batch, Notification, Position
+from ruleengine.render import render
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
 from ruleengine.state import Store
@@ -134,7 +135,7 @@ class Engine(threading.Thread):
         digesting = {r.name for r in rules.rules if r.digest is not None}
         orphans = [g for g in self.state.digests.groups.values() if g.rule not in digesting]
         # A digest already collected is news someone expects: send it with the old templates.
-        notifications = [n for g in orphans for n in self.outputs.flush(g, old)]
+        notifications = render(d for g in orphans for d in self.outputs.flush(g, old))
         self._commit(notifications, ())
 
     def _more_batches(self, first: Batch, held: list[Batch | _Swap | _Tick | None]) -> list[Batch]:
@@ -164,7 +165,7 @@ class Engine(threading.Thread):
         matched: list[bool] = []
         for batch in batches:
             fired = self.rules.fire(batch.events)
-            notifications += self.outputs.apply(fired, self.rules, self.clock())
+            notifications += render(self.outputs.apply(fired, self.rules, self.clock()))
             # "Matched" means a rule fired, even if a throttle or digest held its message back.
             matched.append(bool(fired))
         self._commit(notifications, [p for batch in batches for p in batch.positions])
@@ -178,7 +179,7 @@ class Engine(threading.Thread):
 
     def flush_due(self) -> list[Notification]:
         """Send every digest whose wait is over, in one transaction with removing its rows."""
-        notifications = self.outputs.due(self.rules, self.clock())
+        notifications = render(self.outputs.due(self.rules, self.clock()))
         if notifications or self.state.dirty:
             self._commit(notifications, ())
         return notifications

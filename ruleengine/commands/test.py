@@ -20,7 +20,7 @@ from ruleengine.api import line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Notification
-from ruleengine.rules.actions import check_fired, render_digest, render_fired
+from ruleengine.render import check_fired, render_digest, render_fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import Fired, RuleSet
 from ruleengine.senders import Sender
