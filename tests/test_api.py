@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine import api
-from ruleengine.errors import ConfigError
+from ruleengine.errors import ConfigError, StateError
 from tests.daemonproc import append, rules_text
 from tests.receiver import Receiver, Reply
 
@@ -90,3 +90,15 @@ def test_reload_through_the_api_keeps_the_daemon_on_a_broken_file(
         append(log, "ERROR after reloads\n")
         assert receiver.wait_for(1)[0].json()["text"] == "now after reloads"
         assert daemon.wait_drained(10)
+
+
+def test_a_broken_state_database_is_reported_and_nothing_runs(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Embedded, a user mistake is an exception naming the file (the CLI prints it); no
+    thread is left behind (the autouse leak guard checks)."""
+    _, rules = _rules(tmp_path, receiver.url)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "state.db").write_text("not a database")
+    with pytest.raises(StateError, match=r"state\.db"), api.running(rules):
+        pass

@@ -117,8 +117,9 @@ class Supervisor:
         self._watch.stop()
         for source in self.sources.values():
             source.stop()
-        self.engine.stop()
-        self.engine.join(max(deadline - time.monotonic(), 0.0))
+        if self.engine.ident is not None:  # a start that failed early never started it
+            self.engine.stop()
+            self.engine.join(max(deadline - time.monotonic(), 0.0))
         engine_done = not self.engine.is_alive()
         sent = self.dispatcher.stop(max(deadline - time.monotonic(), 0.0))
         clean = engine_done and sent
