@@ -103,7 +103,7 @@ class DaemonProcess:
         self._files: list[IO[Any]] = []
         self._reader: threading.Thread | None = None
         self._recorded = False
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[Any] | None = None
 
     # -- starting -----------------------------------------------------------------------------
 
@@ -116,7 +116,13 @@ class DaemonProcess:
             self.proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=REPO, env=self.env)
         else:
             self.proc = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, env=self.env
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env=self.env,
+                text=True,
+                errors="replace",
             )
             self._reader = threading.Thread(target=self._read, name="daemon-log", daemon=True)
             self._reader.start()
@@ -130,9 +136,9 @@ class DaemonProcess:
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        for raw in self.proc.stdout:
+        for line in self.proc.stdout:
             with self._cond:
-                self._lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self._lines.append(line.rstrip("\n"))
                 self._cond.notify_all()
 
     # -- output -------------------------------------------------------------------------------
