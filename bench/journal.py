@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gen import patterns, rules_yaml, write_log
-from tests.journalkit import REMOTE, export
+from tests.support.journalkit import REMOTE, export
 
 
 def _journal(work: Path, entries: int) -> Path:

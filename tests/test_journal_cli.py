@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.daemonproc import run_cli
-from tests.journalkit import entry, needs_journal, write
+from tests.support.daemon import run_cli
+from tests.support.journalkit import entry, needs_journal, write
 
 RULES = """\
 state_dir: state

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.journalkit import entry, needs_journal, write
-from tests.test_logfile_daemon import kill, outbox, start, wait_rows
+from tests.support.journalkit import entry, needs_journal, write
+from tests.support.outbox import outbox_texts
+from tests.support.poll import eventually
+from tests.test_logfile_daemon import kill, start
 
 RULES = """\
 state_dir: state
@@ -26,6 +28,20 @@ rules:
     message: "{{ message }} {{ unit }}"
     to: [sink]
 """
+
+
+def outbox(state: Path) -> list[str]:
+    return outbox_texts(state, missing_ok=True)
+
+
+def wait_rows(state: Path, more_than: int) -> int:
+    """Until the daemon committed more than ``more_than`` rows (a loaded machine is slow)."""
+
+    def count() -> int:
+        rows = len(outbox(state))
+        return rows if rows > more_than else 0
+
+    return eventually(count, timeout=90.0, what=f"more than {more_than} rows", interval=0.05)
 
 
 class JournalWriter(threading.Thread):
@@ -68,10 +84,10 @@ def test_sigkill_while_the_journal_grows_loses_nothing(tmp_path: Path, write_rul
     try:
         rows = 0
         for _ in range(kills):
-            rows = wait_rows(state, rows + 50, timeout=90)  # killed while entries are flowing
+            rows = wait_rows(state, rows + 50)  # killed while entries are flowing
             kill(daemon)
             daemon = start(rules)
-        rows = wait_rows(state, rows + 50, timeout=90)
+        rows = wait_rows(state, rows + 50)
     finally:
         writer.stop()
     try:

@@ -10,7 +10,7 @@ from ruleengine.config.sources import JournalSource, Source
 from ruleengine.sources.journal import cursor as position
 from ruleengine.sources.journal.entry import to_event
 from ruleengine.sources.journal.export import ExportParser
-from tests.journalkit import export
+from tests.support.journalkit import export
 
 CURSOR = "s=aa;i=10;b=bb;m=1;t=5f5e1000;x=cc"
 

@@ -20,7 +20,7 @@ from ruleengine.rules.engine import compile_rules
 from ruleengine.sources.base import SourceContext
 from ruleengine.sources.journal.source import JournalSource
 from ruleengine.state import Store
-from tests.journalkit import entry, needs_journal, write
+from tests.support.journalkit import entry, needs_journal, write
 
 pytestmark = needs_journal
 SOURCE = "j"
@@ -207,7 +207,7 @@ def test_a_journal_directory_appearing_after_start_is_read_from_its_start(
 def test_status_shows_how_far_a_journal_source_has_read(
     harness: Harness, tmp_path: Path, write_rules
 ) -> None:
-    from tests.daemonproc import run_cli  # noqa: PLC0415
+    from tests.support.daemon import run_cli  # noqa: PLC0415
 
     directory = tmp_path / "journal"
     rules = write_rules(

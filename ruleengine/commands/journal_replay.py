@@ -13,7 +13,7 @@ from typing import Any
 
 from ruleengine.config.loader import Config
 from ruleengine.model import Event
-from ruleengine.rules.actions import check_fired, render_fired
+from ruleengine.render import check_fired, render_fired
 from ruleengine.rules.engine import RuleSet
 from ruleengine.sources.journal.entry import to_event
 from ruleengine.sources.journal.reader import JournalError, dump, filter_args, location_args
