@@ -99,9 +99,11 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """The service accepted the notification."""
+    """The service accepted the notification; ``warning`` says what went only partly right
+    (some mail recipients refused), for the log and ``status``."""
 
     detail: str = ""
+    warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,7 +235,9 @@ class EmailDestination(DestinationBase):
     ca_file: str | None = Field(None, description="CA bundle for a private relay's certificate.")
     username: str | None = None
     password: str | None = None
-    from_: Email = Field("ruleengine@localhost", alias="from")
+    from_: Email | None = Field(
+        None, alias="from", description="Default: ruleengine@ this host's fully qualified name."
+    )
     to: Annotated[list[Email], BeforeValidator(one_or_many), Field(min_length=1)]
     subject_prefix: str = "[ruleengine] "
     timeout: Timeout = 30.0

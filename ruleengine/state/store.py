@@ -235,12 +235,14 @@ class Store:
             last_error=row[5],
         )
 
-    def mark_delivered(self, seq: int) -> None:
+    def mark_delivered(self, seq: int, warning: str | None = None) -> None:
+        """``warning`` (a partial success) is kept as the row's last error, so ``status``
+        shows it like any other problem of the destination."""
         with self.transaction(durable=False) as conn:
             conn.execute(
-                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"
-                " WHERE seq = ?",
-                (time.time(), seq),
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
+                " last_error = COALESCE(?, last_error) WHERE seq = ?",
+                (time.time(), warning and f"warning: {warning}", seq),
             )
 
     def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:
