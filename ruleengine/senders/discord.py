@@ -11,8 +11,9 @@ from typing import Any
 from ruleengine.config.destinations import DiscordDestination
 from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import color_int, literal_markdown, markup, truncate, url_secrets
+from ruleengine.senders.common import color_int, truncate, url_secrets
 from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.senders.text import MARKDOWN, render
 
 SUPPRESS_NOTIFICATIONS = 1 << 12
 DESCRIPTION_CHARS = 4_096
@@ -35,13 +36,16 @@ class DiscordSender:
     def payload(self, notification: Notification) -> dict[str, Any]:
         embed: dict[str, Any] = {
             "description": truncate(
-                markup(notification.text, notification.format, literal_markdown),
+                render(notification.text, notification.format, MARKDOWN),
                 DESCRIPTION_CHARS,
             ),
             "color": color_int(notification.color, notification.id),
         }
         if notification.title:
-            embed["title"] = truncate(notification.title, TITLE_CHARS)
+            # Embed titles render inline Markdown (links too) but never ping.
+            embed["title"] = truncate(
+                render(notification.title, notification.format, MARKDOWN), TITLE_CHARS
+            )
         payload: dict[str, Any] = {"embeds": [embed], "allowed_mentions": {"parse": []}}
         if not notification.notify:
             payload["flags"] = SUPPRESS_NOTIFICATIONS

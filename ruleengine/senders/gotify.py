@@ -1,4 +1,8 @@
-"""Gotify application messages; ``notify`` picks the priority (0 silent … ≥ 8 sound)."""
+"""Gotify application messages; ``notify`` picks the priority (0 silent … ≥ 8 sound).
+
+Gotify shows text as written unless ``extras.client::display.contentType`` says Markdown,
+which a rule's ``format: markdown`` sets.
+"""
 
 from __future__ import annotations
 
@@ -27,13 +31,16 @@ class GotifySender:
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         settings = self.settings
-        return {
+        payload: dict[str, Any] = {
             "title": truncate(notification.title or notification.rule, TITLE_CHARS),
             "message": truncate(notification.text, MESSAGE_CHARS),
             "priority": settings.priority_notify
             if notification.notify
             else settings.priority_silent,
         }
+        if notification.format == "markdown":
+            payload["extras"] = {"client::display": {"contentType": "text/markdown"}}
+        return payload
 
     def request(self, notification: Notification) -> HttpRequest:
         return HttpRequest(

@@ -15,8 +15,9 @@ from ruleengine.colors import to_hex
 from ruleengine.config.destinations import MatrixDestination
 from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import fit, html_message, truncate, with_title
+from ruleengine.senders.common import fit, truncate
 from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.senders.text import HTML, escape_html, render
 
 # Events are limited to 65,536 bytes in total; body and formatted_body share that budget.
 EVENT_BYTES = 60_000
@@ -44,11 +45,16 @@ class MatrixSender:
 
     def _content(self, notification: Notification, text: str, color: str) -> dict[str, Any]:
         title = notification.title and truncate(notification.title, TITLE_CHARS)
+        # ``body`` is the plain fallback (clients show it literally); ``formatted_body`` is
+        # HTML: escaped text, or the rule's Markdown rendered by markdown-it-py.
+        html = render(text, notification.format, HTML)
+        if title:
+            html = f"<b>{escape_html(title)}</b><br>{html}"
         return {
             "msgtype": "m.text" if notification.notify else "m.notice",
-            "body": with_title(text, title, bold=""),
+            "body": f"{title}\n{text}" if title else text,
             "format": "org.matrix.custom.html",
-            "formatted_body": html_message(text, title, color),
+            "formatted_body": f'<span data-mx-color="{color}">{html}</span>',
             # Intentional mentions: none, so names inside event text never ping anyone.
             "m.mentions": {},
         }

@@ -13,6 +13,7 @@ from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
 from ruleengine.senders.common import palette_name, truncate
 from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.senders.text import MARKDOWN, PLAIN, render
 
 # Larger messages become attachments (which a server may not allow): stay under 4 KB.
 MESSAGE_BYTES = 4_096
@@ -46,15 +47,19 @@ class NtfySender:
         self.http = HttpClient(self.redactor, timeout=settings.timeout)
 
     def payload(self, notification: Notification) -> dict[str, Any]:
+        # With ``markdown: true`` on the destination ntfy renders every message: literal text
+        # is then escaped; a rule's ``format: markdown`` turns rendering on for its messages.
+        markdown = self.settings.markdown or notification.format == "markdown"
+        text = render(notification.text, notification.format, MARKDOWN if markdown else PLAIN)
         payload: dict[str, Any] = {
             "topic": self.settings.topic,
-            "message": truncate(notification.text, MESSAGE_BYTES, "bytes"),
+            "message": truncate(text, MESSAGE_BYTES, "bytes"),
             "priority": PRIORITY_NOTIFY if notification.notify else PRIORITY_SILENT,
             "tags": [TAGS[palette_name(notification.color, notification.id)]],
         }
         if notification.title:
             payload["title"] = truncate(notification.title, TITLE_CHARS)
-        if self.settings.markdown or notification.format == "markdown":
+        if markdown:
             payload["markdown"] = True
         return payload
 

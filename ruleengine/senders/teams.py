@@ -12,6 +12,7 @@ from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
 from ruleengine.senders.common import palette_name, truncate, url_secrets
 from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.senders.text import MARKDOWN_LITE, render
 
 # Adaptive Card TextBlock colours: Default, Accent, Good, Warning, Attention (hex is rejected).
 COLORS = {
@@ -45,7 +46,10 @@ class TeamsSender:
             body.append(
                 {
                     "type": "TextBlock",
-                    "text": truncate(notification.title, TITLE_CHARS),
+                    "text": truncate(
+                        render(notification.title, notification.format, MARKDOWN_LITE),
+                        TITLE_CHARS,
+                    ),
                     "wrap": True,
                     "weight": "Bolder",
                     "size": "Medium",
@@ -55,7 +59,12 @@ class TeamsSender:
         body.append(
             {
                 "type": "TextBlock",
-                "text": truncate(notification.text, TEXT_BYTES, "bytes"),
+                # TextBlocks render a Markdown subset: links and mentions from data are broken.
+                "text": truncate(
+                    render(notification.text, notification.format, MARKDOWN_LITE),
+                    TEXT_BYTES,
+                    "bytes",
+                ),
                 "wrap": True,
                 "color": color,
             }

@@ -8,15 +8,9 @@ from typing import Any
 from ruleengine.config.destinations import ZulipDestination
 from ruleengine.model import Notification, Outcome
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import (
-    color_emoji,
-    literal_markdown,
-    markup,
-    one_line,
-    truncate,
-    with_title,
-)
+from ruleengine.senders.common import color_emoji, one_line, truncate
 from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.senders.text import MARKDOWN, MARKDOWN_LITE, render
 
 CONTENT_CHARS = 10_000  # max_message_length of a default server
 TOPIC_CHARS = 60
@@ -35,12 +29,16 @@ class ZulipSender:
         self.http = HttpClient(self.redactor, timeout=settings.timeout)
 
     def form(self, notification: Notification) -> dict[str, str]:
-        text = markup(notification.text, notification.format, literal_markdown)
+        text = render(notification.text, notification.format, MARKDOWN)
         if self.settings.topic and notification.title:  # the title is not the topic: keep it
-            text = with_title(text, notification.title, "**")
+            title = render(notification.title, notification.format, MARKDOWN)
+            text = f"**{title}**\n{text}"
         if self.settings.emoji:
             text = f"{color_emoji(notification.color, notification.id)} {text}"
-        topic = self.settings.topic or notification.title or notification.rule
+        # Topics are plain text, but a mention in one is still a mention.
+        topic = self.settings.topic or MARKDOWN_LITE.literal(
+            notification.title or notification.rule
+        )
         # Form encoding is UTF-8: undecodable log bytes (lone surrogates) become "?".
         text = text.encode("utf-8", "replace").decode()
         topic = topic.encode("utf-8", "replace").decode()
