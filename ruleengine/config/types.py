@@ -83,3 +83,18 @@ Names = Annotated[list[str], BeforeValidator(one_or_many)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Credential:
+    """Type marker: the field holds a credential (token, password, a URL that is its own key).
+
+    Redaction is derived from it (``redact.credentials``), never guessed from key names.
+    """
+
+    def __repr__(self) -> str:
+        return "Credential"
+
+
+CREDENTIAL = _Credential()
+#: A credential string (``${env:…}``/``${file:…}`` keep it out of the rules file).
+Secret = Annotated[str, CREDENTIAL, Field(json_schema_extra={"writeOnly": True})]

@@ -22,9 +22,9 @@ from typing import Any
 from ruleengine.config.destinations import AppriseDestination
 from ruleengine.errors import ConfigError
 from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
-from ruleengine.redact import MASK
+from ruleengine.redact import MASK, credentials
 from ruleengine.senders import SenderContext
-from ruleengine.senders.common import SECRET_PART_CHARS, palette_name
+from ruleengine.senders.common import palette_name
 
 # Apprise's notify types, by colour: it styles each service's message after them.
 NOTIFY_TYPES = {
@@ -92,9 +92,8 @@ class AppriseSender:
         self.settings = settings
         self.name = context.name
         self.redactor = context.redactor
-        # Apprise URLs carry tokens anywhere (tgram://bot:token/chat): mask every long piece.
-        pieces = re.split(r"[/:@?&=#]", settings.url)
-        self.redactor.add(settings.url, *(p for p in pieces if len(p) >= SECRET_PART_CHARS))
+        # Apprise URLs carry tokens anywhere (tgram://bot:token/chat): every long piece too.
+        self.redactor.add(*credentials(settings))
         # Apprise imports its plugins (some using modules Python deprecates, like imghdr) on
         # first use: do that here, at start-up in the main thread, with those warnings quiet.
         with warnings.catch_warnings():

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ruleengine.colors import PALETTE, to_hex, to_rgb
 
 TRUNCATED = "… [truncated]"
-SECRET_PART_CHARS = 16
 Unit = Literal["chars", "bytes"]
 
 # The named colours (without ``random``) a hex colour is snapped to for services that only
@@ -64,18 +62,6 @@ def fit(text: str, limit: int, render: Callable[[str], str], unit: Unit = "chars
         else:
             high = middle - 1
     return truncate(text, low, unit)
-
-
-def url_secrets(url: str) -> list[str]:
-    """A webhook URL and its token-like parts (long path segments, query values).
-
-    Services echo the token alone in errors ("unknown webhook abc…"), so masking only the
-    whole URL is not enough; short segments ("hooks", "api") are words, not credentials.
-    """
-    parts = urlsplit(url)
-    pieces = [unquote(p) for p in parts.path.split("/")]
-    pieces += [value for _, value in parse_qsl(parts.query)]
-    return [url, *(piece for piece in pieces if len(piece) >= SECRET_PART_CHARS)]
 
 
 def palette_name(color: str, seed: str = "") -> str:

@@ -15,11 +15,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import GoogleChatDestination
-from ruleengine.model import Notification, Outcome
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import color_emoji, fit, truncate, url_secrets
-from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.model import Notification
+from ruleengine.senders.common import color_emoji, fit, truncate
+from ruleengine.senders.http import HttpRequest, classify
 from ruleengine.senders.text import HTML, MARKDOWN_LITE, render
+from ruleengine.senders.web import http_sender
 
 TEXT_BYTES = 32_000  # message size limit, in bytes
 TITLE_CHARS = 200
@@ -32,17 +32,13 @@ def with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, *params.items()])))
 
 
-class GoogleChatSender:
+class GoogleChatService:
     # 60 writes per minute per space, shared by everything posting there.
     default_rate: float | None = 1.0
+    check = staticmethod(classify)
 
-    def __init__(self, settings: GoogleChatDestination, context: SenderContext) -> None:
-        self.settings = settings
-        self.redactor = context.redactor
-        # key= and token= in the query are the credential, whole and each on its own.
-        query = parse_qsl(urlsplit(settings.webhook_url).query)
-        self.redactor.add(*url_secrets(settings.webhook_url), *(value for _, value in query))
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
+    def __init__(self, settings: GoogleChatDestination) -> None:
+        self.settings = settings  # key= and token= in the URL's query are the credential
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         payload: dict[str, Any]
@@ -85,15 +81,12 @@ class GoogleChatSender:
         return with_query(self.settings.webhook_url, **params)
 
     def request(self, notification: Notification) -> HttpRequest:
-        return HttpRequest("POST", self.url(notification), json=self.payload(notification))
+        return HttpRequest(
+            "POST",
+            self.url(notification),
+            json=self.payload(notification),
+            notes={"added_query": {"requestId": notification.id}},  # the URL itself is masked
+        )
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        shown = self.request(notification).preview()
-        shown["added_query"] = {"requestId": notification.id}  # the URL itself is masked
-        return shown
 
-    def send(self, notification: Notification) -> Outcome:
-        return self.http.send(self.request(notification))
-
-    def close(self) -> None:
-        self.http.close()
+GoogleChatSender = http_sender(GoogleChatService)

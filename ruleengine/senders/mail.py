@@ -25,7 +25,7 @@ from typing import Any
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import EmailDestination
 from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
-from ruleengine.redact import Redactor
+from ruleengine.redact import Redactor, credentials
 from ruleengine.senders import SenderContext
 from ruleengine.senders.common import first_line, one_line, truncate
 from ruleengine.senders.text import HTML, escape_html, render
@@ -55,8 +55,7 @@ class EmailSender:
     def __init__(self, settings: EmailDestination, context: SenderContext) -> None:
         self.settings = settings
         self.redactor = context.redactor
-        if settings.password:
-            self.redactor.add(settings.password)
+        self.redactor.add(*credentials(settings))
         self.port = settings.port or DEFAULT_PORTS[settings.security]
         self.sender = settings.from_ or f"ruleengine@{fqdn()}"
 

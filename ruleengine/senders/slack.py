@@ -17,10 +17,10 @@ from ruleengine.config.destinations import (
 )
 from ruleengine.model import Delivered, Notification, Outcome, Permanent
 from ruleengine.redact import Redactor
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import truncate, url_secrets
-from ruleengine.senders.http import Check, HttpClient, HttpRequest, Response, classify
+from ruleengine.senders.common import truncate
+from ruleengine.senders.http import Check, HttpRequest, Response, classify
 from ruleengine.senders.text import MARKDOWN, MARKDOWN_LITE, SLACK, Dialect, render
+from ruleengine.senders.web import http_sender
 
 FALLBACK_CHARS = 300  # the notification-preview text; Slack shows it where bars cannot be
 TITLE_CHARS = 250
@@ -61,16 +61,14 @@ FLAVORS: dict[str, Flavor] = {
 SlackStyle = SlackDestination | MattermostDestination | RocketChatDestination
 
 
-class SlackSender:
+class SlackService:
     """One webhook of the Slack family; ``settings.type`` picks the flavour."""
 
-    def __init__(self, settings: SlackStyle, context: SenderContext) -> None:
+    def __init__(self, settings: SlackStyle) -> None:
         self.settings = settings
         self.flavor = FLAVORS[settings.type]
         self.default_rate: float | None = self.flavor.rate
-        self.redactor = context.redactor
-        self.redactor.add(*url_secrets(settings.webhook_url))  # the URL is the credential
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
+        self.check = self.flavor.check
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         # The message sits in a coloured attachment; a mention only pings from the top-level
@@ -98,11 +96,5 @@ class SlackSender:
     def request(self, notification: Notification) -> HttpRequest:
         return HttpRequest("POST", self.settings.webhook_url, json=self.payload(notification))
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        return self.request(notification).preview()
 
-    def send(self, notification: Notification) -> Outcome:
-        return self.http.send(self.request(notification), self.flavor.check)
-
-    def close(self) -> None:
-        self.http.close()
+SlackSender = http_sender(SlackService)
