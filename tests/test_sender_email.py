@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,9 +11,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ruleengine.dispatch import Route
 from ruleengine.model import Delivered, Permanent, Retry
+from ruleengine.redact import Redactor
 from ruleengine.senders import Sender
 from ruleengine.senders.mail import fqdn
+from ruleengine.state import Store
+from ruleengine.state.report import destination_status
+from tests.dispatch_helpers import enqueue, rows, running, wait_until
+from tests.dispatch_helpers import note as queued
 from tests.smtp import SmtpServer, free_port, self_signed
 from tests.test_senders_common import make, note, settings_for
 
@@ -277,3 +285,26 @@ def test_default_sender_is_ruleengine_at_this_hosts_fqdn(smtp: SmtpServer) -> No
     assert isinstance(_send(make("email", **values)), Delivered)
     assert smtp.mails[0].sender == f"ruleengine@{fqdn()}"
     assert smtp.mails[0].message["From"] == f"ruleengine@{fqdn()}"
+
+
+def test_partial_refusal_is_a_warning_in_the_log_and_in_status(
+    tmp_path: Path, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Through the real dispatcher and store: delivered, but the refusal is not lost."""
+    smtp.handler.refuse_rcpt = {"oncall@example.org": "550 5.1.1 No such user"}
+    settings = settings_for(
+        "email", host="127.0.0.1", port=smtp.port, security="none",
+        to=["ops@example.org", "oncall@example.org"],
+    )  # fmt: skip
+    redactor = Redactor()
+    sender = make("email", **settings.model_dump(by_alias=True, exclude={"type"}))
+    routes = {"mail": Route("mail", sender, settings.retry, None, None)}
+    store = Store(tmp_path)
+    with caplog.at_level("WARNING"), running(routes, store, redactor) as dispatcher:
+        enqueue(store, dispatcher, queued("mail", "backup done"))
+        wait_until(lambda: rows(tmp_path)["backup done"]["state"] == "delivered")
+    store.close()
+    assert "oncall@example.org: SMTP 550 5.1.1 No such user" in caplog.text
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        (status,) = destination_status(conn, ["mail"], redactor, time.time())
+    assert status.last_error is not None and status.last_error.startswith("warning: refused")
