@@ -100,7 +100,7 @@ def secret_parts(value: str) -> set[str]:
     pieces = {unquote(p) for p in re.split(r"[/:@?&=#]", tail)}
     parts = {p for p in pieces if len(p) >= SECRET_PART_CHARS}
     parts |= {p for p in pieces if len(p) >= _TOKENISH_CHARS and _tokenish(p)}
-    if url is not None and len(tail) > 1:
+    if url is not None and len(tail) > _TOKENISH_CHARS:  # "/room" is a word, not a key
         parts.add(tail.lstrip("/"))
     return {value, *parts}
 
