@@ -7,7 +7,7 @@ A new sender adds its model here and to ``Destination``; the loader, the JSON Sc
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -268,21 +268,49 @@ class AppriseDestination(DestinationBase):
     url: SecretText = Field(description="An Apprise URL such as tgram://bottoken/chat_id.")
 
 
-Destination = Annotated[
-    ConsoleDestination
-    | WebhookDestination
-    | SlackDestination
-    | MattermostDestination
-    | RocketChatDestination
-    | TeamsDestination
-    | DiscordDestination
-    | GoogleChatDestination
-    | MatrixDestination
-    | HipChatDestination
-    | NtfyDestination
-    | GotifyDestination
-    | ZulipDestination
-    | EmailDestination
-    | AppriseDestination,
-    Field(discriminator="type"),
-]
+def _plugin_settings() -> tuple[type[DestinationBase], ...]:
+    """Settings models of installed third-party senders (entry-point group
+    ``ruleengine.senders``); loaded here, after every base class above is defined."""
+    from ruleengine.senders.plugins import plugins  # noqa: PLC0415 - needs the classes above
+
+    return tuple(plugin.settings for plugin in plugins().values())
+
+
+if TYPE_CHECKING:  # the built-in types; plugins add theirs at run time
+    Destination = Annotated[
+        ConsoleDestination
+        | WebhookDestination
+        | SlackDestination
+        | MattermostDestination
+        | RocketChatDestination
+        | TeamsDestination
+        | DiscordDestination
+        | GoogleChatDestination
+        | MatrixDestination
+        | HipChatDestination
+        | NtfyDestination
+        | GotifyDestination
+        | ZulipDestination
+        | EmailDestination
+        | AppriseDestination,
+        Field(discriminator="type"),
+    ]
+else:
+    BUILTIN = (
+        ConsoleDestination,
+        WebhookDestination,
+        SlackDestination,
+        MattermostDestination,
+        RocketChatDestination,
+        TeamsDestination,
+        DiscordDestination,
+        GoogleChatDestination,
+        MatrixDestination,
+        HipChatDestination,
+        NtfyDestination,
+        GotifyDestination,
+        ZulipDestination,
+        EmailDestination,
+        AppriseDestination,
+    )
+    Destination = Annotated[Union[BUILTIN + _plugin_settings()], Field(discriminator="type")]  # noqa: UP007
