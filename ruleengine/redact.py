@@ -10,9 +10,18 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel
 
-from ruleengine.config.types import CREDENTIAL
-
 MASK = "***"
+
+
+class _Credential:
+    """Type marker: the settings field holds a credential (token, password, a URL that is its
+    own key). ``config.types.Secret`` carries it; ``credentials`` finds values by it."""
+
+    def __repr__(self) -> str:
+        return "Credential"
+
+
+CREDENTIAL = _Credential()
 _URL = re.compile(r"(?P<head>https?://[^/\s?#]+)(?P<rest>[^\s\"'<>]*)")
 
 

@@ -19,13 +19,13 @@ from pydantic import (
 )
 
 from ruleengine.config.types import (
-    CREDENTIAL,
     Duration,
     Secret,
     Strict,
     check_template,
     one_or_many,
 )
+from ruleengine.redact import CREDENTIAL
 
 
 def _http_url(value: str) -> str:

@@ -9,6 +9,7 @@ import jinja2
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ruleengine.colors import PALETTE, is_color
+from ruleengine.redact import CREDENTIAL
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -85,16 +86,5 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Credential:
-    """Type marker: the field holds a credential (token, password, a URL that is its own key).
-
-    Redaction is derived from it (``redact.credentials``), never guessed from key names.
-    """
-
-    def __repr__(self) -> str:
-        return "Credential"
-
-
-CREDENTIAL = _Credential()
 #: A credential string (``${env:…}``/``${file:…}`` keep it out of the rules file).
 Secret = Annotated[str, CREDENTIAL, Field(json_schema_extra={"writeOnly": True})]
