@@ -14,9 +14,9 @@ import jinja2
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import WebhookDestination
 from ruleengine.model import Notification
-from ruleengine.render import make_environment
 from ruleengine.senders.http import HttpRequest, classify
 from ruleengine.senders.web import RequestError, http_sender
+from ruleengine.templates import make_environment
 
 VARIABLES = (
     "id",
