@@ -139,7 +139,7 @@ class Engine(threading.Thread):
 
         One transaction for many small batches (a burst of markers) instead of one fsync each.
         """
-        batches, events = [first], len(first.events)
+        batches, events = [first], first.size
         while len(batches) < COALESCE_BATCHES and events < COALESCE_EVENTS:
             try:
                 item = self.queue.get_nowait()
@@ -149,7 +149,7 @@ class Engine(threading.Thread):
                 held.append(item)  # a swap or the stop sentinel: handled after these batches
                 break
             batches.append(item)
-            events += len(item.events)
+            events += item.size
         return batches
 
     def process(self, batch: Batch) -> list[Notification]:
@@ -163,12 +163,13 @@ class Engine(threading.Thread):
         notifications: list[Notification] = []
         matched: list[bool] = []
         for batch in batches:
-            fired = self.rules.fire(batch.events)
+            fired = self.rules.fire_lines(batch.lines) if batch.lines is not None else []
+            fired += self.rules.fire(batch.events)
             notifications += self.outputs.apply(fired, self.rules, self.clock())
             # "Matched" means a rule fired, even if a throttle or digest held its message back.
             matched.append(bool(fired))
             lines = sum(1 for event in batch.events if event.kind == "line")
-            counters.lines += lines
+            counters.lines += lines + (len(batch.lines) if batch.lines is not None else 0)
             counters.events += len(batch.events) - lines
             counters.matched += len({id(f.event) for f in fired})
         self._commit(notifications, [p for batch in batches for p in batch.positions])

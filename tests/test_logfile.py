@@ -183,12 +183,12 @@ def test_backlog_is_read_in_chunks_with_exact_positions(tmp_path: Path, make) ->
     harness.start()
     assert harness.wait_for(lambda t: len(t) >= len(lines), timeout=30)
     assert harness.texts() == lines
-    with_events = [b for b in harness.batches if b.events]
+    with_events = [b for b in harness.batches if b.size]
     assert len(with_events) >= 3
     size = log.stat().st_size
     for batch in with_events:
         offset = json.loads(batch.positions[0].value)["active"]["offset"]
-        last = batch.events[-1]
+        last = batch.every_event()[-1]
         assert offset == last.fields["offset"] + len(last.text) + 1  # just past its newline
         assert offset <= size
     assert tailer.CHUNK >= 1024 * 1024
@@ -231,7 +231,7 @@ def test_reading_pauses_while_the_engine_is_behind(tmp_path: Path) -> None:
         source.start(queued.append)  # an engine that never gets round to committing
 
         def reading() -> list[Batch]:
-            return [batch for batch in queued if batch.events]
+            return [batch for batch in queued if batch.size]
 
         deadline = time.monotonic() + 5
         while len(reading()) < logfile.IN_FLIGHT and time.monotonic() < deadline:

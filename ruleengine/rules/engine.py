@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import jinja2
 
 from ruleengine.config.schema import Defaults, Rule, is_template
 from ruleengine.errors import RenderError
-from ruleengine.model import Event
+from ruleengine.model import Event, Lines
 from ruleengine.render import context, make_environment
 from ruleengine.rules.conditions import Where, compile_where, holds
 from ruleengine.rules.patterns import match_name, name_pattern
@@ -231,6 +231,26 @@ class RuleSet:
             for start, _end, chosen in group.select_text(text):
                 out[starts[start]] = chosen
         return out
+
+    def select_lines(self, source: str, text: str) -> Iterator[tuple[int, str, Selection]]:
+        """(index, text, selections) of each line of ``text`` (lines joined by ``\\n``) that a
+        rule of ``source`` selects: the one scan shared by the daemon and ``test --file``."""
+        group = self.by_source.get(source)
+        if group is None:
+            return
+        index = previous = 0
+        for start, end, chosen in group.select_text(text):
+            index += text.count("\n", previous, start)  # one pass over the text in all
+            previous = start
+            yield index, text[start:end], chosen
+
+    def fire_lines(self, lines: Lines) -> list[Fired]:
+        """``fire`` for lines in bulk: events are built only for the lines a rule selects."""
+        fired: list[Fired] = []
+        if len(lines):
+            for index, text, chosen in self.select_lines(lines.source, lines.text):
+                fired.extend(self.apply_when(lines.event(index, text), chosen))
+        return fired
 
     def fire(self, events: Sequence[Event]) -> list[Fired]:
         """Every rule that fires, event by event, in rule order; ``stop`` ends an event's turn."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from itertools import accumulate
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -37,6 +38,18 @@ class Framing:
             # carry no meaning and break receivers that use C strings.
             text = text.replace("\x00", "")
         return text
+
+    def decode_block(self, body: bytes, count: int) -> str | None:
+        """``count`` lines joined by newlines (``feed_block``) as text joined by ``\\n``, each
+        line as ``decode`` makes it; None where one pass cannot be exact."""
+        if self.unit != 1:
+            return None
+        text = body.decode(self.codec, errors="replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").removesuffix("\r")
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        return text if text.count("\n") == count - 1 else None
 
     def decode_many(self, raws: list[bytes]) -> list[str]:
         """``decode`` of each line, done in one pass over the chunk where that is exact."""
@@ -128,6 +141,29 @@ class LineSplitter:
         self.pending = rest
         self.pending_start = cursor
         return lines
+
+    def feed_block(self, data: bytes) -> tuple[list[int], bytes] | None:
+        """The complete lines of the next chunk in bulk: (start offset of each line, their
+        bytes joined by newlines). None, with nothing consumed, when ``feed`` must do it: a
+        multi-byte code unit, an over-long line, or no complete line yet. No per-line Python
+        work: this is the path of a backlog.
+        """
+        newline = self.framing.newline
+        if self.framing.unit != 1 or self.skipping:
+            return None
+        buffer = self.pending + data if self.pending else data
+        cut = buffer.rfind(newline)
+        if cut < 0 or len(buffer) - cut - 1 > self.max_line:
+            return None
+        body = buffer[:cut]
+        lengths = list(map(len, body.split(newline)))
+        if max(lengths) > self.max_line:
+            return None
+        starts = list(accumulate(map((1).__add__, lengths), initial=self.pending_start))
+        starts.pop()
+        self.pending = buffer[cut + 1 :]
+        self.pending_start += cut + 1
+        return starts, body
 
     def take_pending(self) -> RawLine | None:
         """The unfinished last line as a complete one (its file will not grow any more)."""

@@ -21,11 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from ruleengine.config.sources import LogfileSource as LogfileSettings
-from ruleengine.model import Batch, Event
+from ruleengine.model import Batch, Lines
 from ruleengine.sources.base import Emit, SourceContext
 from ruleengine.sources.logfile.generations import DONE_KEPT, Followed, Stored
 from ruleengine.sources.logfile.rotation import FileState, find_rotated, read_head, unseen_rotations
-from ruleengine.sources.logfile.tailer import Tail, TailOptions, end_of_last_line
+from ruleengine.sources.logfile.tailer import Chunk, Tail, TailOptions, end_of_last_line
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 
 log = logging.getLogger(__name__)
@@ -417,10 +417,14 @@ class LogfileSource:
             self._send(followed, events)
             self._backpressure()
 
-    def _send(self, followed: Followed, events: list[Event]) -> None:
+    def _send(self, followed: Followed, chunk: Chunk) -> None:
         with self._committed:
             self._in_flight += 1
-        self._emit(Batch(tuple(events), (followed.position(self.name),), self._on_committed))
+        position = (followed.position(self.name),)
+        if isinstance(chunk, Lines):
+            self._emit(Batch((), position, self._on_committed, lines=chunk))
+        else:
+            self._emit(Batch(tuple(chunk), position, self._on_committed))
 
     def _on_committed(self, _matched: bool) -> None:
         with self._committed:

@@ -7,20 +7,23 @@ open multi-line group). Only the second is persisted.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from ruleengine.model import Event, stable_id
+from ruleengine.model import Event, Lines, stable_id
 from ruleengine.sources.logfile.framing import Framing, LineSplitter, RawLine, framing_for
 from ruleengine.sources.logfile.multiline import Grouper, Line
 from ruleengine.sources.logfile.rotation import FINGERPRINT_BYTES, FileState, fingerprint, read_head
 
 CHUNK = 1024 * 1024
 TRUNCATED = " [… line truncated]"
+
+#: What a read yields: lines in bulk, or events (multi-line groups, or lines whose text does
+#: not split back into lines on ``\n``).
+Chunk = Lines | list[Event]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +60,6 @@ class Tail:
             else None
         )
         self.splitter: LineSplitter | None = None
-        self._id_prefix: Any = None
-        self._id_token = ""
         self.idle_since = time.monotonic()  # last time the file grew
 
     # -- identity ---------------------------------------------------------------------------
@@ -89,8 +90,8 @@ class Tail:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def read_chunk(self) -> list[Event] | None:
-        """Events completed by the next chunk of the file; None at end of file."""
+    def read_chunk(self) -> Chunk | None:
+        """The lines (or events) completed by the next chunk of the file; None at its end."""
         splitter = self.splitter or self._start_splitter()
         if splitter is None:
             return None
@@ -102,7 +103,18 @@ class Tail:
         if self.state.fp_len < FINGERPRINT_BYTES:
             head = read_head(self.handle)
             self.state = replace(self.state, fp_len=len(head), fp=fingerprint(head))
-        return self._events(splitter.framing, splitter.feed(data))
+        if self.grouper is None:
+            block = splitter.feed_block(data)
+            if block is not None:
+                starts, body = block
+                text = splitter.framing.decode_block(body, len(starts))
+                if text is not None:
+                    return self._lines(text, starts)
+                newline = splitter.framing.newline
+                pieces = body.split(newline)
+                raws = [(start, 0, raw, False) for start, raw in zip(starts, pieces, strict=True)]
+                return self._chunk(splitter.framing, raws)
+        return self._chunk(splitter.framing, splitter.feed(data))
 
     def due(self, now: float) -> list[Event]:
         """A multi-line group whose timeout has passed."""
@@ -117,7 +129,8 @@ class Tail:
         if self.splitter is not None:
             last = self.splitter.take_pending()
             if last is not None:
-                events = self._events(self.splitter.framing, [last])
+                chunk = self._chunk(self.splitter.framing, [last])
+                events = chunk.events() if isinstance(chunk, Lines) else chunk
         if self.grouper is not None:
             group = self.grouper.flush()
             if group is not None:
@@ -137,7 +150,7 @@ class Tail:
         self.splitter = LineSplitter(framing, self.options.max_line, start, self.state.skip)
         return self.splitter
 
-    def _events(self, framing: Framing, raws: list[RawLine]) -> list[Event]:
+    def _chunk(self, framing: Framing, raws: list[RawLine]) -> Chunk:
         decode = framing.decode
         if self.grouper is not None:
             now = time.monotonic()
@@ -146,26 +159,24 @@ class Tail:
                 for start, end, raw, cut in raws
             ]
             return [self._event(group) for group in groups if group is not None]
-        # The hot path of a backlog: one event per line, nothing recomputed per line.
-        ids = self._ids()
-        source, path, stamp = self.source, self.label, time.time()
-        events = []
+        if not raws:
+            return []
         texts = framing.decode_many([raw for _start, _end, raw, _cut in raws])
-        for (start, _end, _raw, cut), line in zip(raws, texts, strict=True):
-            text = line + TRUNCATED if cut else line
-            digest = ids.copy()
-            digest.update(b"%d\x1f" % start)
-            events.append(
-                Event(
-                    digest.hexdigest(),
-                    source,
-                    "line",
-                    text,
-                    stamp,
-                    {"line": text, "path": path, "offset": start},
-                )
-            )
-        return events
+        if any(cut for _start, _end, _raw, cut in raws):
+            texts = [
+                text + TRUNCATED if cut else text
+                for text, (_start, _end, _raw, cut) in zip(texts, raws, strict=True)
+            ]
+        text = "\n".join(texts)
+        if text.count("\n") != len(texts) - 1:  # a codec decoded a line holding \n
+            return [
+                self._event(Line(start, end, line, False))
+                for (start, end, _raw, _cut), line in zip(raws, texts, strict=True)
+            ]
+        return self._lines(text, [start for start, _end, _raw, _cut in raws])
+
+    def _lines(self, text: str, starts: list[int]) -> Lines:
+        return Lines(self.source, self.label, self.state.token, text, starts, time.time())
 
     def _event(self, line: Line) -> Event:
         text = line.text + TRUNCATED if line.truncated else line.text
@@ -177,16 +188,6 @@ class Tail:
             time=time.time(),
             fields={"line": text, "path": self.label, "offset": line.start},
         )
-
-    def _ids(self) -> Any:
-        """``stable_id(source, token, start)`` with the common prefix hashed once: within one
-        file generation a start offset names exactly one line or group."""
-        if self._id_prefix is None or self._id_token != self.state.token:
-            digest = hashlib.blake2b(digest_size=16)
-            for part in (self.source, self.state.token):
-                digest.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
-            self._id_prefix, self._id_token = digest, self.state.token
-        return self._id_prefix
 
 
 BACKSCAN = 65536  # start_at: end looks this far back for the end of the last complete line
