@@ -38,39 +38,45 @@ class Position:
 class Lines:
     """Complete log lines of one file generation, read together and not yet made into events.
 
-    ``text`` holds the decoded lines separated by ``\\n`` (no line contains one); line ``i``
-    starts at byte ``offsets[i]`` of the file. The rules scan ``text`` in one pass, and an
-    ``Event`` (with its stable id) is built only for a line that a rule selects.
+    ``text`` holds ``count`` decoded lines separated by ``\\n`` (no line contains one). The
+    line starting at ``text[start]`` starts at byte ``base + start`` of the file when
+    ``offsets`` is None (one byte per character), else at ``offsets[index]``. The rules scan
+    ``text`` in one pass, and an ``Event`` (with its stable id) is built only for a line that
+    a rule selects.
     """
 
     source: str
     path: str  # the configured path the events name
     token: str  # identity of the file generation: with an offset, names one line for ever
     text: str
-    offsets: Sequence[int]
+    count: int
+    base: int = 0
+    offsets: Sequence[int] | None = None
     time: float = 0.0
 
     def __len__(self) -> int:
-        return len(self.offsets)
+        return self.count
 
-    def event(self, index: int, text: str) -> Event:
-        """The event of line ``index`` (whose text is ``text``), for a rule that selects it."""
-        start = self.offsets[index]
+    def event(self, index: int, start: int, text: str) -> Event:
+        """The event of line ``index``, found at ``text[start:]`` (for a rule that selects it)."""
+        offset = self.base + start if self.offsets is None else self.offsets[index]
         return Event(
-            stable_id(self.source, self.token, start),
+            stable_id(self.source, self.token, offset),
             self.source,
             "line",
             text,
             self.time,
-            {"line": text, "path": self.path, "offset": start},
+            {"line": text, "path": self.path, "offset": offset},
         )
 
     def events(self) -> list[Event]:
-        """Every line as an event (the slow path, for a text that does not split cleanly)."""
-        texts = self.text.split("\n") if self.offsets else []
-        if len(texts) != len(self.offsets):
-            raise ValueError("lines and offsets disagree")
-        return [self.event(index, text) for index, text in enumerate(texts)]
+        """Every line as an event (tests, and a file's last unfinished line)."""
+        events: list[Event] = []
+        start = 0
+        for index, line in enumerate(self.text.split("\n") if self.count else ()):
+            events.append(self.event(index, start, line))
+            start += len(line) + 1
+        return events
 
 
 @dataclass(frozen=True, slots=True)

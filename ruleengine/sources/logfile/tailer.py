@@ -11,6 +11,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import BinaryIO
 
 from ruleengine.model import Event, Lines, stable_id
@@ -106,15 +107,25 @@ class Tail:
         if self.grouper is None:
             block = splitter.feed_block(data)
             if block is not None:
-                starts, body = block
-                text = splitter.framing.decode_block(body, len(starts))
-                if text is not None:
-                    return self._lines(text, starts)
-                newline = splitter.framing.newline
-                pieces = body.split(newline)
-                raws = [(start, 0, raw, False) for start, raw in zip(starts, pieces, strict=True)]
-                return self._chunk(splitter.framing, raws)
+                return self._block(splitter.framing, *block)
         return self._chunk(splitter.framing, splitter.feed(data))
+
+    def _block(self, framing: Framing, base: int, body: memoryview) -> Chunk:
+        """Lines from ``feed_block``, decoded in one pass. Per-line offsets are computed only
+        when the text is not one byte per character (else a line's offset is its index)."""
+        decoded = framing.decode_block(body)
+        token, now = self.state.token, time.time()
+        if decoded is not None and decoded[0].isascii() and len(decoded[0]) == len(body):
+            return Lines(self.source, self.label, token, decoded[0], decoded[1], base, None, now)
+        newline = framing.newline
+        pieces = body.tobytes().split(newline)
+        starts = list(accumulate(map(len(newline).__add__, map(len, pieces)), initial=base))
+        del starts[-1]
+        if decoded is not None:
+            text, count = decoded
+            return Lines(self.source, self.label, token, text, count, base, starts, now)
+        raws = [(start, 0, raw, False) for start, raw in zip(starts, pieces, strict=True)]
+        return self._chunk(framing, raws)
 
     def due(self, now: float) -> list[Event]:
         """A multi-line group whose timeout has passed."""
@@ -176,7 +187,8 @@ class Tail:
         return self._lines(text, [start for start, _end, _raw, _cut in raws])
 
     def _lines(self, text: str, starts: list[int]) -> Lines:
-        return Lines(self.source, self.label, self.state.token, text, starts, time.time())
+        token = self.state.token
+        return Lines(self.source, self.label, token, text, len(starts), 0, starts, time.time())
 
     def _event(self, line: Line) -> Event:
         text = line.text + TRUNCATED if line.truncated else line.text
