@@ -232,24 +232,26 @@ class RuleSet:
                 out[starts[start]] = chosen
         return out
 
-    def select_lines(self, source: str, text: str) -> Iterator[tuple[int, int, str, Selection]]:
-        """(index, start, text, selections) of each line of ``text`` (lines joined by ``\\n``)
-        that a rule of ``source`` selects: the one scan shared by the daemon and ``test --file``."""
+    def select_lines(self, source: str, text: str) -> Iterator[tuple[int, str, Selection]]:
+        """(start, text, selections) of each line of ``text`` (lines joined by ``\\n``) that a
+        rule of ``source`` selects, in order: the scan the daemon and ``test --file`` share."""
         group = self.by_source.get(source)
-        if group is None:
-            return
-        index = previous = 0
-        for start, end, chosen in group.select_text(text):
-            index += text.count("\n", previous, start)  # one pass over the text in all
-            previous = start
-            yield index, start, text[start:end], chosen
+        if group is not None:
+            for start, end, chosen in group.select_text(text):
+                yield start, text[start:end], chosen
 
     def fire_lines(self, lines: Lines) -> list[Fired]:
         """``fire`` for lines in bulk: events are built only for the lines a rule selects."""
         fired: list[Fired] = []
-        if len(lines):
-            for index, start, text, chosen in self.select_lines(lines.source, lines.text):
-                fired.extend(self.apply_when(lines.event(index, start, text), chosen))
+        if not len(lines):
+            return fired
+        index = previous = 0
+        whole = lines.text
+        for start, text, chosen in self.select_lines(lines.source, whole):
+            if lines.offsets is not None:  # counting as we go: one pass over the text
+                index += whole.count("\n", previous, start)
+                previous = start
+            fired.extend(self.apply_when(lines.event(index, start, text), chosen))
         return fired
 
     def fire(self, events: Sequence[Event]) -> list[Fired]:

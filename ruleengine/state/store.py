@@ -168,14 +168,15 @@ class Store:
         """
         now = time.time()
         added = 0
+        rows = [(n.id, n.destination, json.dumps(n.to_record()), now, now) for n in notifications]
         with self.transaction() as conn:
-            for item in notifications:
-                cursor = conn.execute(
+            if rows:
+                cursor = conn.executemany(
                     "INSERT OR IGNORE INTO outbox (id, destination, record, created, updated)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (item.id, item.destination, json.dumps(item.to_record()), now, now),
+                    rows,
                 )
-                added += cursor.rowcount
+                added = cursor.rowcount  # the rows inserted, ignored ones not counted
             conn.executemany(
                 "INSERT INTO positions (source, key, value, updated) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (source, key) DO UPDATE SET value = excluded.value,"
