@@ -216,32 +216,40 @@ class Store:
 
     def next_pending(self, destination: str) -> OutboxRow | None:
         """The oldest pending row of a destination (FIFO), or None."""
-        row = (
+        rows = self.pending(destination, 1)
+        return rows[0] if rows else None
+
+    def pending(self, destination: str, limit: int) -> list[OutboxRow]:
+        """The oldest pending rows of a destination, at most ``limit``, oldest first."""
+        rows = (
             self._conn()
             .execute(
                 "SELECT seq, record, attempts, next_attempt, created, last_error FROM outbox"
-                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT 1",
-                (destination,),
+                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT ?",
+                (destination, limit),
             )
-            .fetchone()
+            .fetchall()
         )
-        if row is None:
-            return None
-        return OutboxRow(
-            seq=row[0],
-            notification=Notification.from_record(json.loads(row[1])),
-            attempts=row[2],
-            next_attempt=row[3],
-            enqueued=row[4],
-            last_error=row[5],
-        )
+        return [
+            OutboxRow(
+                seq=row[0],
+                notification=Notification.from_record(json.loads(row[1])),
+                attempts=row[2],
+                next_attempt=row[3],
+                enqueued=row[4],
+                last_error=row[5],
+            )
+            for row in rows
+        ]
 
-    def mark_delivered(self, seq: int) -> None:
+    def mark_delivered(self, *seqs: int) -> None:
+        """Record deliveries: one transaction for a drained group of rows."""
+        now = time.time()
         with self.transaction(durable=False) as conn:
-            conn.execute(
+            conn.executemany(
                 "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"
                 " WHERE seq = ?",
-                (time.time(), seq),
+                [(now, seq) for seq in seqs],
             )
 
     def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:
