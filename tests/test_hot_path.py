@@ -272,3 +272,32 @@ def test_a_drained_group_records_deliveries_up_to_the_first_failure(tmp_path: Pa
     assert sorted(states) == ["m3", "m4", "m5"]  # m0..m2 delivered in the group
     assert states["m3"] == 1
     store.close()
+
+
+def test_replay_reads_the_lines_the_daemon_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``test --file`` goes through the daemon's tail: NULs dropped, the line cap applied, a
+    BOM skipped, exactly as the daemon would see the file."""
+    from ruleengine.cli import main  # noqa: PLC0415 - the CLI only for this test
+
+    log = tmp_path / "app.log"
+    log.write_bytes(
+        b"\xef\xbb\xbfERROR first\n"  # BOM, then a matching line
+        b"ERR\x00OR nul\n"  # the daemon drops the NUL: this line matches
+        + b"z"
+        * 70_000
+        + b" ERROR beyond the line cap\n"  # cut at max_line: no match
+        b"ERROR last"  # no newline: the file's last line still counts
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        f"state_dir: {tmp_path / 'state'}\n"
+        "destinations: {sink: {type: console}}\n"
+        "defaults: {to: [sink]}\n"
+        f"sources: {{app: {{type: logfile, paths: ['{log}']}}}}\n"
+        "rules:\n  - {name: error, source: app, match: 'ERROR (?P<what>\\w+)', message: m}\n"
+    )
+    assert main(["test", "-c", str(rules), "--file", str(log), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["sources"]["app"]
+    assert (summary["lines"], summary["rules"]) == (4, {"error": 3})

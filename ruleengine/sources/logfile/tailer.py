@@ -202,6 +202,17 @@ class Tail:
         )
 
 
+def open_tail(path: str, options: TailOptions) -> Tail:
+    """A tail reading ``path`` from its start (``test --file``: the daemon's own reading)."""
+    handle = open(path, "rb")  # noqa: SIM115 - the tail owns and closes it
+    try:
+        state = FileState.new(os.fstat(handle.fileno()), read_head(handle), 0)
+    except OSError:
+        handle.close()
+        raise
+    return Tail(path, handle, state, options)
+
+
 BACKSCAN = 65536  # start_at: end looks this far back for the end of the last complete line
 
 
