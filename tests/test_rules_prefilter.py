@@ -9,9 +9,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ruleengine.rules import hs, scan
-from ruleengine.rules.engine import CompiledRule, RuleSet, SourceRules
+from ruleengine.rules.compiled import CompiledRule
+from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.literals import _CASE_EXTRAS, case_variants
 from ruleengine.rules.prefilter import required_literals
-from ruleengine.rules.scan import _CASE_EXTRAS, case_variants
+from ruleengine.rules.select import SourceRules
 from tests.rulekit import line, ruleset
 
 BACKENDS = [

@@ -21,8 +21,9 @@ from ruleengine.config.loader import Config
 from ruleengine.model import Event, Lines, Notification, stable_id
 from ruleengine.redact import Redactor
 from ruleengine.rules.actions import check_fired, render_fired
+from ruleengine.rules.compiled import Fired
 from ruleengine.rules.digest import Group
-from ruleengine.rules.engine import Fired, RuleSet, compile_rules
+from ruleengine.rules.engine import RuleSet, compile_rules
 from ruleengine.senders import Sender, SenderContext, make_sender
 from ruleengine.sources.logfile.tailer import TailOptions, open_tail
 from ruleengine.sources.markers.payload import BadMarker, decode, parse

@@ -14,8 +14,9 @@ from ruleengine.errors import RenderError
 from ruleengine.model import Event, Notification, stable_id
 from ruleengine.render import HOSTNAME, build_notifications, context, jsonable, render_color
 from ruleengine.render import render_text as _render
+from ruleengine.rules.compiled import CompiledRule, Fired, Output
 from ruleengine.rules.digest import Digests, Group
-from ruleengine.rules.engine import CompiledRule, Fired, Output, RuleSet
+from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.throttle import Throttles
 
 log = logging.getLogger(__name__)
