@@ -5,10 +5,11 @@ from the first chunk scanned). All keys are joined into one trie-shaped alternat
 alternatives each start with a plain character, so ``re`` can skip ahead with its first-character
 set at C speed instead of trying every alternative at every position. The cost of a scan grows
 with the text, hardly with the number of literals. Where Hyperscan is installed (a default
-dependency on platforms with wheels), ASCII chunks are scanned by Hyperscan instead (see ``hs.py``), on each rule's whole regex translated
-to a superset (``hsregex.py``), so a line holding a rule's literals but not matching it costs no
-Python work; rules that do not translate are found by their literals there. A scanner is not
-thread-safe: each RuleSet is used by one thread (the engine's, or a dry run's).
+dependency on platforms with wheels), ASCII chunks are scanned by Hyperscan instead (``hs.py``),
+on each rule's whole regex translated to a superset (``hsregex.py``), so a line holding a rule's
+literals but not matching it costs no Python work; rules that do not translate are found by
+their literals there. A scanner is not thread-safe: each RuleSet is used by one thread (the
+engine's, or a dry run's).
 """
 
 from __future__ import annotations
