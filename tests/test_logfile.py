@@ -17,6 +17,7 @@ from ruleengine.model import Batch, Position, stable_id
 from ruleengine.sources.base import SourceContext
 from ruleengine.sources.logfile import source as logfile
 from ruleengine.sources.logfile import tailer
+from ruleengine.sources.logfile.flow import IN_FLIGHT
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.state import Store
@@ -234,17 +235,17 @@ def test_reading_pauses_while_the_engine_is_behind(tmp_path: Path) -> None:
             return [batch for batch in queued if batch.size]
 
         deadline = time.monotonic() + 5
-        while len(reading()) < logfile.IN_FLIGHT and time.monotonic() < deadline:
+        while len(reading()) < IN_FLIGHT and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.3)  # time to read more, were it not paused
-        assert len(reading()) == logfile.IN_FLIGHT  # the position batch at start is the +1
+        assert len(reading()) == IN_FLIGHT  # the position batch at start is the +1
         for batch in list(queued):  # the engine catches up
             assert batch.on_committed is not None
             batch.on_committed(False)
         deadline = time.monotonic() + 5
-        while len(reading()) <= logfile.IN_FLIGHT and time.monotonic() < deadline:
+        while len(reading()) <= IN_FLIGHT and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert len(reading()) > logfile.IN_FLIGHT
+        assert len(reading()) > IN_FLIGHT
     finally:
         source.stop()
         store.close()

@@ -202,15 +202,41 @@ class Tail:
         )
 
 
-def open_tail(path: str, options: TailOptions) -> Tail:
-    """A tail reading ``path`` from its start (``test --file``: the daemon's own reading)."""
-    handle = open(path, "rb")  # noqa: SIM115 - the tail owns and closes it
+def open_generation(  # noqa: PLR0917 - the source's one call shape
+    path: str,
+    state: FileState | None,
+    offset: int,
+    shrunk_ok: bool,
+    options: TailOptions,
+    label: str,
+) -> Tail | None:
+    """A tail on ``path``: a new generation read from ``offset`` (``state`` None), or the
+    generation ``state`` describes if the file still starts like it (and, unless
+    ``shrunk_ok``, is not shorter than its offset); None when it does not. OSError when the
+    file cannot be opened."""
+    handle = open(path, "rb")  # noqa: SIM115 - kept open to drain after rotation
     try:
-        state = FileState.new(os.fstat(handle.fileno()), read_head(handle), 0)
+        opened = os.fstat(handle.fileno())
+        head = read_head(handle)
+        if state is None:
+            state = FileState.new(opened, head, offset)
+        elif not state.head_matches(head) or (not shrunk_ok and opened.st_size < state.offset):
+            handle.close()
+            return None
+        else:
+            state = replace(state, dev=opened.st_dev, ino=opened.st_ino)
     except OSError:
         handle.close()
-        raise
-    return Tail(path, handle, state, options)
+        return None
+    return Tail(path, handle, state, options, label=label)
+
+
+def open_tail(path: str, options: TailOptions) -> Tail:
+    """A tail reading ``path`` from its start (``test --file``: the daemon's own reading)."""
+    tail = open_generation(path, None, 0, True, options, path)
+    if tail is None:
+        raise OSError(f"cannot read {path}")
+    return tail
 
 
 BACKSCAN = 65536  # start_at: end looks this far back for the end of the last complete line
