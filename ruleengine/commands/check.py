@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ruleengine.config import load_config
 
@@ -27,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
             (model.destinations, "destination"),
         )
     )
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)
     print(f"{config.path}: OK ({counts})")
     return 0
 
