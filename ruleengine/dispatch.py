@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 # A wake-up after a commit is immediate; this poll only picks up rows changed by another
 # process (``ruleengine dead retry`` while the daemon runs) and is a safety net.
 IDLE_RECHECK = 5.0
-GROUP_ROWS = 64  # rows read, sent and recorded as delivered together
-GROUP_SECONDS = 0.05  # ... for at most this long: what a crash may send twice stays small
+GROUP_ROWS = 64  # rows read from the queue at once
+GROUP_SECONDS = 0.05  # ... and attempted for at most this long before the queue is read again
 ERROR_PAUSE = 5.0  # after an unexpected error (database trouble), before trying again
 MIN_DELAY = 0.05  # full jitter may draw ~0; never spin on a failing service
 MIN_RETRY_AFTER = 0.5  # a "retry after 0" (or a reset time in the past) still gets a pause
@@ -151,45 +151,31 @@ class Worker(threading.Thread):
     def _step(self) -> float:
         """Attempt the rows at the head of the queue, in order, until one is not delivered,
         one must wait, or GROUP_SECONDS have passed; return how long to wait before the next
-        step. Deliveries are recorded in one transaction per group (a crash before it
-        re-sends at most that group)."""
+        step. The rows are read together; each delivery is recorded as soon as it is made, so
+        a crash re-sends at most the one row in flight."""
         rows = self.store.pending(self.route.name, GROUP_ROWS)
         if not rows:
             return IDLE_RECHECK
-        delivered: list[int] = []
         ends = time.monotonic() + GROUP_SECONDS
-        try:
-            for row in rows:
-                due = row.next_attempt - time.time()
-                if due > 0:
-                    return due
-                pace = self._pace_wait()
-                if pace > 0 or self._stopping:
-                    return pace
-                self._last_send = time.monotonic()
-                log.debug(
-                    "sending %s to %s (attempt %d)",
-                    row.notification.id,
-                    self.route.name,
-                    row.attempts + 1,
-                )
-                outcome = self._send(row.notification)
-                if not isinstance(outcome, Delivered):
-                    self._flush(delivered)
-                    self._record(row, outcome)
-                    return 0.0
-                delivered.append(row.seq)
-                log.debug("delivered %s to %s", row.notification.id, self.route.name)
-                if self._last_send > ends:
-                    break
-        finally:
-            self._flush(delivered)
+        for row in rows:
+            due = row.next_attempt - time.time()
+            if due > 0:
+                return due
+            pace = self._pace_wait()
+            if pace > 0 or self._stopping:
+                return pace
+            self._last_send = time.monotonic()
+            log.debug(
+                "sending %s to %s (attempt %d)",
+                row.notification.id,
+                self.route.name,
+                row.attempts + 1,
+            )
+            outcome = self._send(row.notification)
+            self._record(row, outcome)
+            if not isinstance(outcome, Delivered) or self._last_send > ends:
+                break
         return 0.0
-
-    def _flush(self, delivered: list[int]) -> None:
-        if delivered:
-            self.store.mark_delivered(*delivered)
-            delivered.clear()
 
     def _pace_wait(self) -> float:
         """Seconds until the destination's rate allows another request (retries count too)."""

@@ -257,8 +257,8 @@ class _Scripted:
         """Nothing to release."""
 
 
-def test_a_drained_group_records_deliveries_up_to_the_first_failure(tmp_path: Path) -> None:
-    """Rows are sent in order and recorded in one transaction per group; a failure stops the
+def test_a_group_of_rows_is_attempted_up_to_the_first_failure(tmp_path: Path) -> None:
+    """Rows read together are sent in order, each recorded once sent; a failure stops the
     group: rows before it are delivered, it is scheduled for retry, rows after it wait."""
     store = Store(tmp_path / "state")
     notes = [Notification(f"id{i}", "room", "r", SOURCE, f"m{i}") for i in range(6)]
@@ -269,7 +269,7 @@ def test_a_drained_group_records_deliveries_up_to_the_first_failure(tmp_path: Pa
     assert worker._step() == 0.0
     assert sender.sent == ["m0", "m1", "m2", "m3"]
     states = {row.notification.text: row.attempts for row in store.pending("room", 10)}
-    assert sorted(states) == ["m3", "m4", "m5"]  # m0..m2 delivered in the group
+    assert sorted(states) == ["m3", "m4", "m5"]  # m0..m2 delivered
     assert states["m3"] == 1
     store.close()
 

@@ -242,14 +242,12 @@ class Store:
             for row in rows
         ]
 
-    def mark_delivered(self, *seqs: int) -> None:
-        """Record deliveries: one transaction for a drained group of rows."""
-        now = time.time()
+    def mark_delivered(self, seq: int) -> None:
         with self.transaction(durable=False) as conn:
-            conn.executemany(
+            conn.execute(
                 "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"
                 " WHERE seq = ?",
-                [(now, seq) for seq in seqs],
+                (time.time(), seq),
             )
 
     def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:

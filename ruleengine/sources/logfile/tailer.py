@@ -112,7 +112,7 @@ class Tail:
 
     def _block(self, framing: Framing, base: int, body: memoryview) -> Chunk:
         """Lines from ``feed_block``, decoded in one pass. Per-line offsets are computed only
-        when the text is not one byte per character (else a line's offset is its index)."""
+        when the text is not one byte per character (else the text position gives it)."""
         decoded = framing.decode_block(body)
         token, now = self.state.token, time.time()
         if decoded is not None and decoded[0].isascii() and len(decoded[0]) == len(body):
