@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.figures import Figure, ruleengine
 from bench.gen import patterns, rules_yaml, write_log
-from bench.replay import replay
+from bench.replay import REPEAT, replay
 
 _COUNTERS = re.compile(
     r"engine: (?P<lines>\d+) lines, \d+ other events, (?P<matched>\d+) matched, "
@@ -43,7 +43,7 @@ def swatchdog_seconds(regexes: list[str], log: Path, work: Path) -> tuple[float,
         cwd=work,
     )
     elapsed = time.perf_counter() - start
-    return elapsed, sum(1 for line in done.stdout.splitlines() if line.startswith("Nov "))
+    return elapsed, sum(1 for line in done.stdout.splitlines() if "Nov " in line)  # after ESC[0m
 
 
 def daemon_catchup(
@@ -93,10 +93,15 @@ def catchup(work: Path, lines: int) -> list[Figure]:
             "stream: stderr", "stream: stdout"
         )
     )
-    replay_s, _peak, report = replay(rules, log)
+    # Best of REPEAT for every timed command, references included.
+    replay_s, _peak, report = min((replay(rules, log) for _ in range(REPEAT)), key=lambda r: r[0])
     expected = int(report["notifications"])
-    whole, counters = daemon_catchup(rules, expected)
-    rate = counters["lines"] / counters["span"] if counters["span"] else 0.0
+    runs = []
+    for _ in range(REPEAT):
+        shutil.rmtree(work / "state", ignore_errors=True)  # a backlog each time, not a restart
+        runs.append(daemon_catchup(rules, expected))
+    whole, counters = min(runs, key=lambda run: run[0])
+    rate = max(c["lines"] / c["span"] for _w, c in runs if c["span"])
     figures = [
         Figure(
             "catch-up 20 rules",
@@ -109,7 +114,8 @@ def catchup(work: Path, lines: int) -> list[Figure]:
             f"delivered; whole process {whole:.2f} s",
         )
     ]
-    swatch = swatchdog_seconds(regexes, log, work)
+    timed = [swatchdog_seconds(regexes, log, work) for _ in range(REPEAT)]
+    swatch = min((t for t in timed if t is not None), default=None)
     if swatch is None:
         print("swatchdog not installed (Debian package swatch): no reference for catch-up")
         return figures
