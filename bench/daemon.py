@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bench.figures import Figure
 from bench.measure import cpu_seconds, rss_mb
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver
+from tests.support.daemon import DaemonProcess
+from tests.support.receiver import Receiver
 
 # -- 2. latency and 3. burst -----------------------------------------------------------------
 

@@ -15,12 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.config.destinations import RetryPolicy
 from ruleengine.config.schema import Defaults, Rule
-from ruleengine.dispatch import Route, Worker
 from ruleengine.engine import Engine
-from ruleengine.model import Batch, Delivered, Lines, Notification, Outcome, Retry, stable_id
-from ruleengine.redact import Redactor
+from ruleengine.model import Batch, Lines, stable_id
 from ruleengine.rules import hs, hsregex, reparse
 from ruleengine.rules.engine import compile_rules
 from ruleengine.sources.logfile import tailer
@@ -234,43 +231,6 @@ def test_engine_counts_lines_matches_and_notifications(
     engine.stop()
     engine.join(10)
     assert "engine: 4 lines, 0 other events, 2 matched, 3 notifications in" in caplog.text
-    store.close()
-
-
-class _Scripted:
-    """A sender answering from a script: one outcome per send, in order."""
-
-    default_rate = None
-
-    def __init__(self, outcomes: list[Outcome]) -> None:
-        self.outcomes = outcomes
-        self.sent: list[str] = []
-
-    def send(self, notification: Notification) -> Outcome:
-        self.sent.append(notification.text)
-        return self.outcomes.pop(0) if self.outcomes else Delivered()
-
-    def preview(self, notification: Notification) -> dict[str, object]:
-        return {}
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-def test_a_group_of_rows_is_attempted_up_to_the_first_failure(tmp_path: Path) -> None:
-    """Rows read together are sent in order, each recorded once sent; a failure stops the
-    group: rows before it are delivered, it is scheduled for retry, rows after it wait."""
-    store = Store(tmp_path / "state")
-    notes = [Notification(f"id{i}", "room", "r", SOURCE, f"m{i}") for i in range(6)]
-    store.commit(notes, [])
-    sender = _Scripted([Delivered(), Delivered(), Delivered(), Retry("busy")])
-    route = Route("room", sender, RetryPolicy(), None, None)  # type: ignore[arg-type]
-    worker = Worker(route, store, Redactor(), lambda _d: None)
-    assert worker._step() == 0.0
-    assert sender.sent == ["m0", "m1", "m2", "m3"]
-    states = {row.notification.text: row.attempts for row in store.pending("room", 10)}
-    assert sorted(states) == ["m3", "m4", "m5"]  # m0..m2 delivered
-    assert states["m3"] == 1
     store.close()
 
 

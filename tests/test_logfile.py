@@ -21,7 +21,7 @@ from ruleengine.sources.logfile.flow import IN_FLIGHT
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.state import Store
-from tests.logfile_harness import SOURCE, Harness, duplicates
+from tests.support.logfile_harness import SOURCE, Harness, duplicates
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from ruleengine.cli import main
-from ruleengine.rules.actions import check_fired, render_fired
-from tests.rulekit import line, rules_yaml, ruleset
+from ruleengine.render import check_fired, render_fired
+from tests.support.rulekit import line, rules_yaml, ruleset
 
 
 @pytest.mark.parametrize(

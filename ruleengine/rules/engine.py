@@ -19,7 +19,6 @@ import jinja2
 from ruleengine.config.schema import Defaults, Rule, is_template
 from ruleengine.errors import RenderError
 from ruleengine.model import Event, Lines
-from ruleengine.render import context, make_environment
 from ruleengine.rules.compiled import (
     CompiledRule,
     DigestSpec,
@@ -33,6 +32,7 @@ from ruleengine.rules.literals import scannable
 from ruleengine.rules.patterns import name_pattern
 from ruleengine.rules.prefilter import candidate_requirements
 from ruleengine.rules.select import SourceRules
+from ruleengine.templates import context, make_environment
 
 log = logging.getLogger(__name__)
 
