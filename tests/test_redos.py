@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.cli import main
-from ruleengine.rules import redos
+from ruleengine.rules import redos, reparse
 
 
 @pytest.mark.parametrize(
@@ -35,10 +35,10 @@ def test_a_parser_surprise_means_no_judgement(monkeypatch: pytest.MonkeyPatch) -
 
     class Broken:
         @staticmethod
-        def parse(pattern: str) -> None:
+        def parse(pattern: str, flags: int) -> None:
             raise AttributeError("changed in a later Python")
 
-    monkeypatch.setattr(redos, "sre_parse", Broken)
+    monkeypatch.setattr(reparse, "sre_parse", Broken)
     assert redos.nested_quantifier(r"^(a+)+$") is False
 
 
