@@ -18,10 +18,10 @@ from ruleengine.senders import Sender
 from ruleengine.senders.mail import fqdn
 from ruleengine.state import Store
 from ruleengine.state.report import destination_status
-from tests.dispatch_helpers import enqueue, rows, running, wait_until
-from tests.dispatch_helpers import note as queued
-from tests.smtp import SmtpServer, free_port, self_signed
-from tests.test_senders_common import make, note, settings_for
+from tests.support.dispatch_helpers import enqueue, rows, running, wait_until
+from tests.support.dispatch_helpers import note as queued
+from tests.support.senders import make, note, settings_for
+from tests.support.smtp import SmtpServer, free_port, self_signed
 
 PASSWORD = "mail-p4ssw0rd-secret"  # noqa: S105 - fake
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ruleengine.senders.text import MARKDOWN, SLACK, escape_markdown
-from tests.test_senders_common import make, note
+from tests.support.senders import make, note
 
 DATA = "job foo_bar *failed* <!channel> [x](y)\n> quoted & done"
 

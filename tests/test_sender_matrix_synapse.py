@@ -17,8 +17,8 @@ import pytest
 
 from ruleengine.model import Delivered, Retry
 from ruleengine.senders import Sender
-from tests.synapse_server import DroppingProxy, Synapse, User, install_hint, synapse_python
-from tests.test_senders_common import make, note
+from tests.support.senders import make, note
+from tests.support.synapse import DroppingProxy, Synapse, User, install_hint, synapse_python
 
 pytestmark = pytest.mark.synapse
 

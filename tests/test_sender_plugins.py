@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.receiver import Receiver
+from tests.support.receiver import Receiver
 
 EXAMPLE = Path(__file__).parent / "plugin_example"
 SECRET = "echo-secret-0123456789abcdef"  # noqa: S105 - fake
