@@ -18,8 +18,10 @@ from ruleengine.senders import Sender
 from ruleengine.senders.mail import fqdn
 from ruleengine.state import Store
 from ruleengine.state.report import destination_status
-from tests.support.dispatch_helpers import enqueue, rows, running, wait_until
+from tests.support.dispatch_helpers import enqueue, running
 from tests.support.dispatch_helpers import note as queued
+from tests.support.outbox import rows_by_text
+from tests.support.poll import eventually
 from tests.support.senders import make, note, settings_for
 from tests.support.smtp import SmtpServer, free_port, self_signed
 
@@ -302,7 +304,10 @@ def test_partial_refusal_is_a_warning_in_the_log_and_in_status(
     store = Store(tmp_path)
     with caplog.at_level("WARNING"), running(routes, store, redactor) as dispatcher:
         enqueue(store, dispatcher, queued("mail", "backup done"))
-        wait_until(lambda: rows(tmp_path)["backup done"]["state"] == "delivered")
+        eventually(
+            lambda: rows_by_text(tmp_path).get("backup done", {}).get("state") == "delivered",
+            what="the mail delivered",
+        )
     store.close()
     assert "oncall@example.org: SMTP 550 5.1.1 No such user" in caplog.text
     with sqlite3.connect(tmp_path / "state.db") as conn:
