@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
+from bench.figures import Figure
 from bench.gen import patterns, rules_yaml, write_log
 from tests.support.journalkit import REMOTE, export
 
@@ -36,8 +36,8 @@ def _journal(work: Path, entries: int) -> Path:
     return directory
 
 
-def journal_replay(work: Path, entries: int) -> list[dict[str, Any]]:
-    """Figures (as dicts of bench.run.Figure) for the journal replay."""
+def journal_replay(work: Path, entries: int) -> list[Figure]:
+    """Entries/s of ``test --journal`` and the ratio to journalctl | grep."""
     if REMOTE is None:
         raise RuntimeError("systemd-journal-remote is not installed")
     directory = _journal(work, entries)
@@ -87,23 +87,23 @@ def journal_replay(work: Path, entries: int) -> list[dict[str, Any]]:
     ours = float(report["entries_per_second"])
     theirs = report["entries"] / grep_s
     return [
-        {
-            "workload": "journal replay 20 rules",
-            "metric": "throughput",
-            "value": ours,
-            "unit": "entries/s",
-            "target": "",
-            "ok": None,
-            "reference": f"{report['entries']:,} entries, {matched} matches; "
+        Figure(
+            "journal replay 20 rules",
+            "throughput",
+            ours,
+            "entries/s",
+            "",
+            None,
+            f"{report['entries']:,} entries, {matched} matches; "
             f"{report['entries'] / wall:,.0f}/s with start-up",
-        },
-        {
-            "workload": "journal replay 20 rules",
-            "metric": "vs journalctl -o json|grep",
-            "value": ours / theirs,
-            "unit": "x",
-            "target": "",
-            "ok": None,
-            "reference": f"journalctl | grep -cP {theirs:,.0f} entries/s ({grep_matched} matches)",
-        },
+        ),
+        Figure(
+            "journal replay 20 rules",
+            "vs journalctl -o json|grep",
+            ours / theirs,
+            "x",
+            "",
+            None,
+            f"journalctl | grep -cP {theirs:,.0f} entries/s ({grep_matched} matches)",
+        ),
     ]
