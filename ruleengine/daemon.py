@@ -30,8 +30,8 @@ from ruleengine.model import Batch
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.rules.engine import RuleSet, compile_rules
 from ruleengine.senders import SenderContext, make_sender
-from ruleengine.sources import make_source
 from ruleengine.sources.base import Source, SourceContext
+from ruleengine.sources.registry import make_source
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.state import Store
 from ruleengine.state.report import (
@@ -39,6 +39,7 @@ from ruleengine.state.report import (
     open_readonly,
     queue_summary,
     record_daemon,
+    source_specs,
 )
 from ruleengine.systemd import Notifier
 
@@ -56,23 +57,6 @@ def file_hash(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     except OSError:
         return None
-
-
-def source_specs(config: Config) -> dict[str, dict[str, Any]]:
-    """What each source watches, resolved, for ``status`` (no secrets: paths only)."""
-    specs: dict[str, dict[str, Any]] = {}
-    for name, settings in config.model.sources.items():
-        if settings.type == "logfile":
-            specs[name] = {
-                "type": "logfile",
-                "paths": [str(config.resolve(p)) for p in settings.paths],
-            }
-        else:
-            specs[name] = {
-                "type": settings.type,
-                "directory": str(config.resolve(settings.directory)),
-            }
-    return specs
 
 
 def make_route(
@@ -142,7 +126,9 @@ class Daemon:
             self.engine.on_batch = metrics.on_batch
             self._emit = metrics.count_emit(self.engine.emit)
         self.sources: dict[str, Source] = {
-            name: make_source(settings, SourceContext(name, self.store, config.resolve))
+            name: make_source(
+                settings, SourceContext(name, self.store.positions_of(name), config.resolve)
+            )
             for name, settings in model.sources.items()
         }
         self._watch = DirectoryWatch(self._on_rules_dir_event, "rules")
@@ -364,7 +350,7 @@ class Daemon:
         added, removed, changed = _diff(old.sources, model.sources)
         plan.stop_sources = [*removed, *changed]
         for name in [*added, *changed]:
-            context = SourceContext(name, self.store, config.resolve)
+            context = SourceContext(name, self.store.positions_of(name), config.resolve)
             plan.start_sources[name] = make_source(model.sources[name], context)
         _describe(plan.summary, "sources", added, removed, changed)
         added, removed, changed = _diff(old.destinations, model.destinations)

@@ -137,12 +137,14 @@ class Engine(threading.Thread):
         """Evaluate batches in order and commit all their notifications and positions at once."""
         notifications: list[Notification] = []
         matched: list[bool] = []
+        positions: list[Position] = []
         for batch in batches:
             fired = self.rules.fire(batch.events)
             notifications += self.outputs.apply(fired, self.rules, self.clock())
             # "Matched" means a rule fired, even if a throttle or digest held its message back.
             matched.append(bool(fired))
-        self._commit(notifications, [p for batch in batches for p in batch.positions])
+            positions += [p.settled(bool(fired)) for p in batch.positions]
+        self._commit(notifications, positions)
         for batch, hit in zip(batches, matched, strict=True):
             if batch.on_committed is not None:
                 try:

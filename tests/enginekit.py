@@ -29,7 +29,7 @@ def make_engine(rules: RuleSet, state: Path, clock: Clock) -> tuple[Engine, Stor
 
 def texts(store: Store) -> list[str]:
     """Every queued notification's text, in outbox order."""
-    rows = store._conn().execute("SELECT record FROM outbox ORDER BY seq").fetchall()
+    rows = store.db.conn().execute("SELECT record FROM outbox ORDER BY seq").fetchall()
     import json  # noqa: PLC0415
 
     return [json.loads(r[0])["text"] for r in rows]

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from ruleengine.commands.options import add_config_option
 from ruleengine.config.types import parse_duration
 from ruleengine.redact import Redactor
 from ruleengine.state import DeadLetter, Store
@@ -31,8 +32,6 @@ def _duration(text: str) -> float:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
-
     common = argparse.ArgumentParser(add_help=False)
     add_config_option(common)
     common.add_argument(

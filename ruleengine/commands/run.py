@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from ruleengine.commands.options import add_config_option
 from ruleengine.config import load_config
 from ruleengine.errors import StateError
 from ruleengine.logsetup import setup_logging
 from ruleengine.redact import Redactor
+from ruleengine.state.db import recovery_hint
 
 NAME = "run"
 HELP = "run the daemon in the foreground"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
-
     add_config_option(parser)
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
@@ -37,7 +37,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ruleengine.daemon import SHUTDOWN_TIMEOUT, Daemon  # noqa: PLC0415 - keeps others light
-    from ruleengine.state.report import recovery_hint  # noqa: PLC0415
     from ruleengine.systemd import Notifier  # noqa: PLC0415
 
     config = load_config(args.config)

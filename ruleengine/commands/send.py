@@ -22,6 +22,7 @@ import pydantic
 import yaml
 
 from ruleengine.colors import PALETTE, is_color
+from ruleengine.commands.options import add_config_option
 from ruleengine.config.destinations import Destination, RetryPolicy
 from ruleengine.config.types import parse_duration
 from ruleengine.dispatch import next_delay
@@ -64,8 +65,6 @@ examples:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
-
     parser.epilog = _EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 

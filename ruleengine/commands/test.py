@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruleengine.commands.options import add_config_option
 from ruleengine.config import load_config
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Notification, stable_id
 from ruleengine.redact import Redactor
-from ruleengine.rules.actions import check_fired, render_fired
+from ruleengine.rules.actions import check_fired, render_digest, render_fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import Fired, RuleSet, compile_rules
 from ruleengine.senders import Sender, SenderContext, make_sender
@@ -34,8 +35,6 @@ _TRAILING_CR = re.compile(r"\r+$", re.MULTILINE)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
-
     add_config_option(parser)
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--line", help="a log line, fed to every logfile source")
@@ -137,8 +136,6 @@ def _print_fired(fired: Fired, senders: dict[str, Sender]) -> None:
     if rule.throttle is not None:
         print(f"  throttle: at most one per key per {rule.throttle.window:g}s")
     if rule.digest is not None:
-        from ruleengine.rules.actions import render_digest  # noqa: PLC0415
-
         record = dict(notifications[0].fields) if notifications else {}
         record["message"] = notifications[0].text if notifications else ""
         by = "\x1f".join(str(record.get(name, "")) for name in rule.digest.by)
