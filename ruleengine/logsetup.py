@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 from typing import IO
 
+from ruleengine.escape import visible
 from ruleengine.redact import RedactingFilter, Redactor
 
 
@@ -18,7 +19,7 @@ class _JsonFormatter(logging.Formatter):
             "time": round(record.created, 3),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": visible(record.getMessage()),
         }
         if record.exc_text:  # already redacted by RedactingFilter
             entry["exception"] = record.exc_text
@@ -29,7 +30,15 @@ class _JsonFormatter(logging.Formatter):
 _PRIORITY = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG": 7}
 
 
-class _JournalFormatter(logging.Formatter):
+class _TextFormatter(logging.Formatter):
+    """One line per record: text from outside cannot start a line of its own (see ``escape``)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = visible(record.message)
+        return super().formatMessage(record)
+
+
+class _JournalFormatter(_TextFormatter):
     """Text for journald: the level as a ``<N>`` prefix, no timestamp (the journal adds one)."""
 
     def __init__(self) -> None:
@@ -61,7 +70,7 @@ def setup_logging(level: str, fmt: str, redactor: Redactor) -> None:
     elif journal_stream(sys.stderr, os.environ):
         handler.setFormatter(_JournalFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -191,6 +191,8 @@ def test_unit_file_declares_the_service_contract() -> None:
         "NoNewPrivileges=yes",
         "CapabilityBoundingSet=\n",
         "UMask=0077",
+        "MemoryMax=",
+        "TasksMax=",
     ):
         assert line in text, line
     assert f"ExecStart={INSTALLED_BINARY} run" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ruleengine.commands.options import add_config_option
 from ruleengine.config import load_config
@@ -26,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
             (model.destinations, "destination"),
         )
     )
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)
     print(f"{config.path}: OK ({counts})")
     return 0
 

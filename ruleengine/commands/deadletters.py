@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ruleengine.commands.options import add_config_option
 from ruleengine.config.types import parse_duration
+from ruleengine.escape import visible
 from ruleengine.redact import Redactor
 from ruleengine.state import DeadLetter, Store
 
@@ -97,8 +98,8 @@ def _list(store: Store, args: argparse.Namespace, redactor: Redactor) -> int:
                 letter.id[:SHORT_ID],
                 format_age(now - letter.enqueued),
                 str(letter.attempts),
-                _clip(redactor(letter.last_error or ""), _ERROR_WIDTH),
-                _clip(redactor(_first_line(letter.notification.text)), _TEXT_WIDTH),
+                _clip(visible(redactor(letter.last_error or "")), _ERROR_WIDTH),
+                _clip(visible(redactor(_first_line(letter.notification.text))), _TEXT_WIDTH),
             )
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]

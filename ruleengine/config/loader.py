@@ -14,6 +14,7 @@ import yaml
 
 from ruleengine.config.destinations import Destination
 from ruleengine.config.interpolate import interpolate
+from ruleengine.config.lint import lint
 from ruleengine.config.schema import Rule, RulesFile
 from ruleengine.config.sources import Source
 from ruleengine.config.yamlmarks import MarkedYaml, Path_, StructureError, load_marked
@@ -29,6 +30,7 @@ class Config:
     model: RulesFile
     path: Path
     secrets: frozenset[str] = field(default_factory=frozenset)
+    warnings: tuple[str, ...] = ()  # "file:line: key: warning: …", valid but probably unintended
 
     @property
     def base_dir(self) -> Path:
@@ -98,7 +100,8 @@ def _load_config_text(text: str, path: Path, environ: Mapping[str, str] | None) 
     assert model is not None  # noqa: S101 - no problems means validation succeeded
     for index, rule in enumerate(model.rules):
         rule._origin = f"{path}:{marked.line_of(('rules', index)) or 1}"
-    return Config(model=model, path=path, secrets=frozenset(secrets))
+    warnings = _format(lint(model), marked, path)
+    return Config(model=model, path=path, secrets=frozenset(secrets), warnings=tuple(warnings))
 
 
 def _format(problems: list[tuple[Path_, str]], marked: MarkedYaml, path: Path) -> list[str]:
