@@ -8,9 +8,21 @@ from __future__ import annotations
 from types import ModuleType
 
 from ruleengine.commands import check, deadletters, emit, run, schema, send, status, test
-from ruleengine.commands.options import DEFAULT_RULES, add_config_option
+from ruleengine.commands.options import (
+    DEFAULT_RULES,
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_config_option,
+)
 
 COMMANDS: tuple[ModuleType, ...] = (run, check, test, send, status, deadletters, schema, emit)
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-__all__ = ["COMMANDS", "DEFAULT_RULES", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "add_config_option"]
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_RULES",
+    "EXIT_FAIL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "add_config_option",
+]

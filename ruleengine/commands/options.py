@@ -1,10 +1,11 @@
-"""Options shared by several subcommands."""
+"""Options and exit codes shared by several commands (a leaf module: no command imports)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 DEFAULT_RULES = "/etc/ruleengine/rules.yaml"
 
 

@@ -17,6 +17,7 @@ import yaml
 from ruleengine.commands.options import add_config_option
 from ruleengine.config import Config, load_config
 from ruleengine.errors import ConfigError
+from ruleengine.pipeline.build import source_specs
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.state.report import (
     DestinationStatus,
@@ -24,7 +25,6 @@ from ruleengine.state.report import (
     SourceStatus,
     build_report,
     human_duration,
-    source_specs,
 )
 
 NAME = "status"

@@ -166,6 +166,7 @@ class Rule(Strict):
     @field_validator("file")
     @classmethod
     def _file_pattern(cls, value: str | None) -> str | None:
+
         if value is not None:
             try:
                 name_pattern(value)

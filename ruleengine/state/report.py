@@ -30,7 +30,6 @@ from ruleengine.state.queues import (
 from ruleengine.state.source_status import (
     FileStatus,
     SourceStatus,
-    source_specs,
     source_status,
 )
 
@@ -50,7 +49,6 @@ __all__ = [
     "read_meta",
     "record_daemon",
     "recovery_hint",
-    "source_specs",
     "source_status",
 ]
 

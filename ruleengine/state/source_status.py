@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruleengine.config import Config
 from ruleengine.sources.logfile.position import active_offset
 from ruleengine.sources.markers.ledger import FAILED, PROCESSED, ignored, unmatched_names
 from ruleengine.state.positions import read_all
@@ -37,23 +36,6 @@ class SourceStatus:
     markers_pending: int | None = None  # waiting to be read
     markers_unmatched: int | None = None  # read, no rule matched, left in place
     markers_failed: int | None = None  # moved to failed/ with a .reason file
-
-
-def source_specs(config: Config) -> dict[str, dict[str, Any]]:
-    """What each source watches, resolved, for ``status`` (no secrets: paths only)."""
-    specs: dict[str, dict[str, Any]] = {}
-    for name, settings in config.model.sources.items():
-        if settings.type == "logfile":
-            specs[name] = {
-                "type": "logfile",
-                "paths": [str(config.resolve(p)) for p in settings.paths],
-            }
-        else:
-            specs[name] = {
-                "type": settings.type,
-                "directory": str(config.resolve(settings.directory)),
-            }
-    return specs
 
 
 def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[SourceStatus]:
