@@ -20,7 +20,7 @@ from ruleengine.sources.logfile import tailer
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.state import Store
-from tests.logfile_harness import SOURCE, Harness, duplicates
+from tests.support.logfile_harness import SOURCE, Harness, duplicates
 
 
 @pytest.fixture

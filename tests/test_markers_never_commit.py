@@ -16,7 +16,8 @@ from ruleengine.sources.base import SourceContext
 from ruleengine.sources.markers.ledger import Ledger
 from ruleengine.sources.registry import make_source
 from ruleengine.state import Store
-from tests.markerkit import rules_text, wait_for
+from tests.support.markerkit import rules_text
+from tests.support.poll import eventually
 
 
 class CountingStore(Store):
@@ -60,7 +61,7 @@ def test_an_unmatched_kept_marker_is_recorded_by_the_engine_not_the_source(
 
     source.start(emit)
     try:
-        wait_for(lambda: batches, what="the stray marker's batch")
+        eventually(lambda: batches, what="the stray marker's batch")
     finally:
         source.stop()
     assert store.writers == []  # read, handed over, left in place: no write of its own
