@@ -50,13 +50,10 @@ def enqueue(conn: sqlite3.Connection, notifications: Iterable[Notification], now
     A notification whose id is already known (the same event re-read after a crash) is
     ignored, which is what keeps duplicates rare.
     """
-    added = 0
-    for item in notifications:
-        cursor = conn.execute(
-            _INSERT, (item.id, item.destination, json.dumps(item.to_record()), now, now)
-        )
-        added += cursor.rowcount
-    return added
+    rows = [(n.id, n.destination, json.dumps(n.to_record()), now, now) for n in notifications]
+    if not rows:
+        return 0
+    return conn.executemany(_INSERT, rows).rowcount  # ignored (known) ids are not counted
 
 
 class Outbox:
@@ -67,28 +64,41 @@ class Outbox:
 
     def next_pending(self, destination: str) -> OutboxRow | None:
         """The oldest pending row of a destination (FIFO), or None."""
-        row = (
+        rows = self.pending(destination, 1)
+        return rows[0] if rows else None
+
+    def pending(self, destination: str, limit: int) -> list[OutboxRow]:
+        """The oldest pending rows of a destination, at most ``limit``, oldest first."""
+        rows = (
             self._db.conn()
             .execute(
                 "SELECT seq, record, attempts, next_attempt, created, last_error FROM outbox"
-                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT 1",
-                (destination,),
+                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT ?",
+                (destination, limit),
             )
-            .fetchone()
+            .fetchall()
         )
-        if row is None:
-            return None
-        return OutboxRow(
-            seq=row[0],
-            notification=Notification.from_record(json.loads(row[1])),
-            attempts=row[2],
-            next_attempt=row[3],
-            enqueued=row[4],
-            last_error=row[5],
-        )
+        return [
+            OutboxRow(
+                seq=row[0],
+                notification=Notification.from_record(json.loads(row[1])),
+                attempts=row[2],
+                next_attempt=row[3],
+                enqueued=row[4],
+                last_error=row[5],
+            )
+            for row in rows
+        ]
 
-    def mark_delivered(self, seq: int) -> None:
-        self.mark_delivered_many((seq,))
+    def mark_delivered(self, seq: int, warning: str | None = None) -> None:
+        """``warning`` (a partial success) is kept as the row's last error, so ``status``
+        shows it like any other problem of the destination."""
+        with self._db.transaction(durable=False) as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
+                " last_error = COALESCE(?, last_error) WHERE seq = ?",
+                (time.time(), warning and f"warning: {warning}", seq),
+            )
 
     def mark_delivered_many(self, seqs: Sequence[int]) -> None:
         """Mark rows delivered in one transaction (a worker catching up sends many)."""

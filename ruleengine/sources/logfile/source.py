@@ -10,23 +10,28 @@ the same directory, and its remaining lines are read first.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import re
 import stat as stat_module
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from ruleengine.config.sources import LogfileSource as LogfileSettings
-from ruleengine.model import Batch, Event
 from ruleengine.sources.base import Emit, SourceContext
+from ruleengine.sources.logfile.flow import Flow
 from ruleengine.sources.logfile.generations import DONE_KEPT, Followed
+from ruleengine.sources.logfile.paths import Patterns
 from ruleengine.sources.logfile.position import Stored
 from ruleengine.sources.logfile.rotation import FileState, find_rotated, read_head, unseen_rotations
-from ruleengine.sources.logfile.tailer import Tail, TailOptions, end_of_last_line
+from ruleengine.sources.logfile.tailer import (
+    Chunk,
+    Tail,
+    TailOptions,
+    end_of_last_line,
+    open_generation,
+)
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,6 @@ RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source 
 FALLBACK_POLL = 1.0  # when the OS refuses to watch (inotify limits reached)
 DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
-IN_FLIGHT = 4  # batches emitted but not yet committed before reading pauses
 
 
 class LogfileSource:
@@ -61,25 +65,22 @@ class LogfileSource:
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
         self._unreadable: set[str] = set()
-        self._matched: set[str] = set()  # patterns that matched a file at least once
-        self._waiting: set[str] = set()  # patterns whose "waiting for" line was logged
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._committed = threading.Condition()
-        self._in_flight = 0
+        self._paths = Patterns(context.name, self.patterns)
+        self._flow = Flow()
         self._thread: threading.Thread | None = None
         self._watch = (
             None
             if settings.poll is not None
             else DirectoryWatch(lambda _event: self._wake.set(), context.name)
         )
-        self._emit: Emit = lambda _batch: None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self, emit: Emit) -> None:
         """Restore positions and open the files; reading happens on the source's thread."""
-        self._emit = emit
+        self._flow.emit = emit
         self._restore()
         if self._watch is not None:
             for pattern in self.patterns:
@@ -96,8 +97,7 @@ class LogfileSource:
         """Stop reading; unfinished lines and open groups are re-read after a restart."""
         self._stop.set()
         self._wake.set()
-        with self._committed:
-            self._committed.notify_all()
+        self._flow.stop()
         if self._watch is not None:
             self._watch.stop()
         if self._thread is not None:
@@ -132,41 +132,10 @@ class LogfileSource:
 
     # -- what to follow -------------------------------------------------------------------
 
-    def _paths(self) -> list[tuple[str, bool]]:
-        """Existing files matching the patterns, each with whether it came from a glob."""
-        found: dict[str, bool] = {}
-        for pattern in self.patterns:
-            magic = glob.has_magic(pattern)
-            matches = sorted(glob.glob(pattern)) if magic else [pattern]
-            matches = [m for m in matches if os.path.isfile(m)]
-            # One line while a file is awaited; a rotation's brief gap is not news.
-            if not matches and pattern not in self._matched | self._waiting:
-                log.info("source %s: waiting for %s to appear", self.name, pattern)
-                self._waiting.add(pattern)
-            elif matches and pattern not in self._matched:
-                self._matched.add(pattern)
-                if pattern in self._waiting:
-                    log.info("source %s: %s appeared", self.name, pattern)
-            for path in matches:
-                found.setdefault(path, magic)
-                if self._watch is not None:
-                    self._watch.add(Path(path).parent)
-        return list(found.items())
-
-    def _configured(self, path: str) -> tuple[bool, bool]:
-        """(matches a configured path or glob, came from a glob)."""
-        for pattern in self.patterns:
-            if glob.has_magic(pattern):
-                if Path(path).match(pattern) and path.count(os.sep) == pattern.count(os.sep):
-                    return True, True
-            elif path == pattern:
-                return True, False
-        return False, False
-
     def _restore(self) -> None:
         """Pick up every generation the state database knows, wherever it is now."""
         for path, value in self.positions.all().items():
-            wanted, is_glob = self._configured(path)
+            wanted, is_glob = self._paths.configured(path)
             if not wanted:
                 continue  # no longer configured: leave its record alone
             self._known.add(path)
@@ -204,7 +173,7 @@ class LogfileSource:
         known = [*stored.done, *stored.rotated, *([stored.active] if stored.active else [])]
         known += [tail.state for tail in followed.tails()]
         for where in unseen_rotations(followed.path, known, since):
-            if self._configured(where)[0]:
+            if self._paths.configured(where)[0]:
                 continue  # followed under its own name
             tail = self._open(where, None, offset=0, label=followed.path)
             if tail is not None:
@@ -243,7 +212,7 @@ class LogfileSource:
     # -- scanning -------------------------------------------------------------------------
 
     def _scan(self, startup: bool = False) -> None:
-        seen = dict(self._paths())
+        seen = dict(self._paths.files(self._watch.add if self._watch else None))
         for alias in [path for path in self._aliases if path not in seen]:
             del self._aliases[alias]  # only matched paths are ever looked up
         for path in [*seen, *(p for p in self._followed if p not in seen)]:
@@ -362,27 +331,14 @@ class LogfileSource:
         """Open a file as a tail; with ``state``, only if it still starts like that file.
         ``label`` is the configured path its events name, whatever the file is called now."""
         try:
-            handle = open(path, "rb")  # noqa: SIM115 - kept open to drain after rotation
+            tail = open_generation(path, state, offset, shrunk_ok, self.options, label)
         except OSError as exc:
             if path not in self._unreadable:  # once, not at every rescan
                 log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
                 self._unreadable.add(path)
             return None
         self._unreadable.discard(path)
-        try:
-            opened = os.fstat(handle.fileno())
-            head = read_head(handle)
-            if state is None:
-                state = FileState.new(opened, head, offset)
-            elif not state.head_matches(head) or (not shrunk_ok and opened.st_size < state.offset):
-                handle.close()
-                return None
-            else:
-                state = replace(state, dev=opened.st_dev, ino=opened.st_ino)
-        except OSError:
-            handle.close()
-            return None
-        return Tail(path, handle, state, self.options, label=label)
+        return tail
 
     # -- reading --------------------------------------------------------------------------
 
@@ -416,24 +372,10 @@ class LogfileSource:
             if events is None:
                 return
             self._send(followed, events)
-            self._backpressure()
+            self._flow.wait()
 
-    def _send(self, followed: Followed, events: list[Event]) -> None:
-        with self._committed:
-            self._in_flight += 1
-        self._emit(Batch(tuple(events), (followed.position(self.name),), self._on_committed))
-
-    def _on_committed(self, _matched: bool) -> None:
-        with self._committed:
-            self._in_flight -= 1
-            self._committed.notify_all()
-
-    def _backpressure(self) -> None:
-        """Read ahead of the engine by at most IN_FLIGHT batches: a backlog's events are
-        objects several times the size of their bytes, and the engine's queue counts batches."""
-        with self._committed:
-            while self._in_flight > IN_FLIGHT and not self._stop.is_set():
-                self._committed.wait(0.5)
+    def _send(self, followed: Followed, chunk: Chunk) -> None:
+        self._flow.send(chunk, followed.position(self.name))
 
     def _save(self, followed: Followed) -> None:
         self._send(followed, [])
