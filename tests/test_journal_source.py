@@ -44,7 +44,9 @@ class Harness:
     def start(self, **settings: Any) -> None:
         self.events.clear()
         config = JournalSettings(type="journal", **settings)
-        self.source = JournalSource(config, SourceContext(SOURCE, self.store, Path))
+        self.source = JournalSource(
+            config, SourceContext(SOURCE, self.store.positions_of(SOURCE), Path)
+        )
         self.source.start(self.emit)
 
     def stop(self) -> None:

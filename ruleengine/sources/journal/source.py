@@ -41,7 +41,7 @@ class JournalSource:
     def __init__(self, settings: JournalSettings, context: SourceContext) -> None:
         self.name = context.name
         self.settings = settings
-        self.store = context.store
+        self.positions = context.positions
         self.directory = (
             Path(context.resolve(settings.directory)) if settings.directory is not None else None
         )
@@ -63,7 +63,7 @@ class JournalSource:
 
     def _stored(self) -> tuple[str | None] | None:
         """(cursor,) as last committed, or None for a first start."""
-        value = self.store.position(self.name, position.KEY)
+        value = self.positions.get(position.KEY)
         if value is None:
             return None
         try:
