@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from ruleengine.cli import main
+from ruleengine.config.destinations import ConsoleDestination
 from ruleengine.escape import visible
 from ruleengine.logsetup import setup_logging
 from ruleengine.model import Notification
 from ruleengine.redact import Redactor
+from ruleengine.senders import SenderContext
+from ruleengine.senders.console import ConsoleSender
 from ruleengine.state import Store
 
 
@@ -69,3 +72,21 @@ def test_dead_list_shows_escapes_not_terminal_sequences(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "\\e]0;owned\\x07\\e[2Jwiped" in out and "\\e[31mred" in out
+
+
+def test_console_destination_shows_escapes_and_keeps_message_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sender = ConsoleSender(ConsoleDestination(type="console"), SenderContext("screen", Redactor()))
+    item = Notification(
+        id="c" * 32,
+        destination="screen",
+        rule="r",
+        source="s",
+        text="first \x1b[2Jline\nsecond\rline",
+        title="t\x1b]0;x\x07",
+    )
+    sender.send(item)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\x07" not in out
+    assert "t\\e]0;x\\x07: first \\e[2Jline\nsecond\\rline" in out
