@@ -90,3 +90,25 @@ def test_console_destination_shows_escapes_and_keeps_message_lines(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\r" not in out and "\x07" not in out
     assert "t\\e]0;x\\x07: first \\e[2Jline\nsecond\\rline" in out
+
+
+def test_status_shows_a_servers_escape_sequences_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Store(tmp_path)
+    item = Notification(id="d" * 32, destination="room", rule="r", source="s", text="x")
+    store.commit([item], [])
+    row = store.next_pending("room")
+    assert row is not None
+    store.mark_retry(row.seq, 0.0, "HTTP 500: \x1b[2J\x1b]0;pwned\x07")
+    store.close()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        f"state_dir: {tmp_path}\ndestinations: {{room: {{type: console}}}}\n"
+        "sources: {}\nrules: []\n",
+        encoding="utf-8",
+    )
+    assert main(["status", "-c", str(rules)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "HTTP 500: \\e[2J\\e]0;pwned\\x07" in out
