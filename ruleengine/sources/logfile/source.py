@@ -2,10 +2,11 @@
 
 Every configured path (or glob match) is a key whose persisted position lists the file now at
 that path and the rotated generations still being drained. Rotation is detected by identity
-(inode + head fingerprint): rename+create and delete+recreate leave the old handle open to be
-read to its end; copytruncate and inode reuse show as a shrink or a changed head. After a
-restart, a generation that is no longer at its path is looked for among the rotated names in
-the same directory, and its remaining lines are read first.
+(device + inode + head fingerprint): rename+create and delete+recreate leave the old handle open
+to be read to its end; copytruncate and inode reuse show as a shrink or a changed head. Whenever
+the file at a path changes identity (and after a restart), generations that came and went in
+between are looked for among the rotated names (``discover``: the log's directory and the
+``rotated:`` places, plain or compressed), and their lines are read first.
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from pathlib import Path
 from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.model import Batch, Event
 from ruleengine.sources.base import Emit, SourceContext
+from ruleengine.sources.logfile import compressed
+from ruleengine.sources.logfile.discover import (
+    Places,
+    find_rotated,
+    open_generation,
+    unseen_rotations,
+)
 from ruleengine.sources.logfile.generations import DONE_KEPT, Followed, Stored
-from ruleengine.sources.logfile.rotation import FileState, find_rotated, read_head, unseen_rotations
+from ruleengine.sources.logfile.rotation import FileState, read_head
 from ruleengine.sources.logfile.tailer import Tail, TailOptions, end_of_last_line
-from ruleengine.sources.watch.dirwatch import DirectoryWatch
+from ruleengine.sources.watch.dirwatch import watch_directories
 
 log = logging.getLogger(__name__)
 RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source at once
@@ -34,6 +42,7 @@ FALLBACK_POLL = 1.0  # when the OS refuses to watch (inotify limits reached)
 DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
 IN_FLIGHT = 4  # batches emitted but not yet committed before reading pauses
+MTIME_SLACK = 0.1  # file times are a clock tick coarse: a generation's mtime may trail its birth
 
 
 class LogfileSource:
@@ -56,6 +65,9 @@ class LogfileSource:
             ),
         )
         self.interval = settings.poll if settings.poll is not None else RESCAN
+        self.rotated = tuple(str(context.resolve(place)) for place in settings.rotated)
+        # With one log, whatever a ``rotated:`` glob matches is a rotation of it.
+        self.single = len(self.patterns) == 1 and not glob.has_magic(self.patterns[0])
         self._followed: dict[str, Followed] = {}
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
@@ -70,7 +82,7 @@ class LogfileSource:
         self._watch = (
             None
             if settings.poll is not None
-            else DirectoryWatch(lambda _event: self._wake.set(), context.name)
+            else watch_directories(lambda _event: self._wake.set(), context.name)
         )
         self._emit: Emit = lambda _batch: None
 
@@ -176,15 +188,16 @@ class LogfileSource:
                 continue
             followed = Followed(path, is_glob, done=stored.done)
             for state in stored.rotated:
-                self._reattach(followed, state)
+                self._reattach(followed, state, was_rotated=True)
             if stored.active is not None:
                 tail = self._resume(path, stored.active)
                 if tail is not None:
                     followed.active = tail
                 else:
-                    self._reattach(followed, stored.active)
+                    self._reattach(followed, stored.active, was_rotated=False)
             if stored.saved is not None:
-                self._unseen(followed, stored, stored.saved)
+                also = [*stored.rotated, *([stored.active] if stored.active else [])]
+                self._unseen(followed, stored.saved, also)
             self._followed[path] = followed
             self._save(followed)
 
@@ -198,46 +211,69 @@ class LogfileSource:
             return None
         return self._open(path, state, shrunk_ok=False, label=path)
 
-    def _unseen(self, followed: Followed, stored: Stored, since: float) -> None:
-        """Read, from their start, rotated files no committed position ever named."""
-        known = [*stored.done, *stored.rotated, *([stored.active] if stored.active else [])]
-        known += [tail.state for tail in followed.tails()]
-        for where in unseen_rotations(followed.path, known, since):
-            if self._configured(where)[0]:
+    def _places(self, path: str) -> Places:
+        return Places(path, self.rotated, self.single)
+
+    def _unseen(
+        self, followed: Followed, since: float, also: list[FileState] | None = None
+    ) -> None:
+        """Read, from their start, rotated generations no position ever named: they came and
+        went since ``since`` (while the daemon was stopped, or between two looks)."""
+        known = [*followed.done, *(tail.state for tail in followed.tails()), *(also or [])]
+        for found in unseen_rotations(self._places(followed.path), known, since):
+            if self._configured(found.path)[0]:
                 continue  # followed under its own name
-            tail = self._open(where, None, offset=0, label=followed.path)
+            tail = self._open(found.path, None, offset=0, label=followed.path, packed=found.packed)
             if tail is not None:
                 log.info(
-                    "source %s: %s is an unread rotation of %s; reading it first",
+                    "source %s: %s is a rotated generation of %s that was never read; "
+                    "reading it first",
                     self.name,
-                    where,
+                    found.path,
                     followed.path,
                 )
                 followed.rotated.append(tail)
-                self._aliases[where] = tail.key
+                self._aliases[found.path] = tail.key
 
-    def _reattach(self, followed: Followed, state: FileState) -> None:
+    def _reattach(self, followed: Followed, state: FileState, *, was_rotated: bool) -> None:
         """Find a generation that moved away while the daemon was stopped; drain it."""
-        where = find_rotated(followed.path, state)
-        if where is None:
-            log.warning(
-                "source %s: the file last read at %s (offset %d) is gone and no rotated copy "
-                "was found; lines written to it after that are lost",
+        found = find_rotated(self._places(followed.path), state)
+        tail = (
+            self._open(found.path, state, shrunk_ok=False, label=followed.path, packed=found.packed)
+            if found is not None
+            else None
+        )
+        if found is None or tail is None:
+            self._missing(followed, state, was_rotated)
+            return
+        log.info(
+            "source %s: %s was rotated to %s; reading its remaining lines first",
+            self.name,
+            followed.path,
+            found.path,
+        )
+        followed.rotated.append(tail)
+        self._aliases[found.path] = tail.key
+
+    def _missing(self, followed: Followed, state: FileState, was_rotated: bool) -> None:
+        """A generation is nowhere. A rotated one we had read to its end is no loss (logrotate
+        deleted it: ``rotate N``); anything else may have held lines we never read."""
+        if was_rotated and state.read_to_end:
+            log.info(
+                "source %s: a rotated generation of %s, read to its end (offset %d), "
+                "has since been deleted",
                 self.name,
                 followed.path,
                 state.offset,
             )
             return
-        tail = self._open(where, state, shrunk_ok=False, label=followed.path)
-        if tail is not None:
-            log.info(
-                "source %s: %s was rotated to %s; reading its remaining lines first",
-                self.name,
-                followed.path,
-                where,
-            )
-            followed.rotated.append(tail)
-            self._aliases[where] = tail.key
+        log.warning(
+            "source %s: the file last read at %s (offset %d) is gone and no rotated copy "
+            "was found; lines written to it after that are lost",
+            self.name,
+            followed.path,
+            state.offset,
+        )
 
     # -- scanning -------------------------------------------------------------------------
 
@@ -265,6 +301,7 @@ class LogfileSource:
     def _check(self, followed: Followed, startup: bool) -> None:
         """Notice rotation, truncation or a new file at the path."""
         path = followed.path
+        now = time.time()
         try:
             stat: os.stat_result | None = os.stat(path)
         except OSError:
@@ -279,7 +316,9 @@ class LogfileSource:
                 followed.rotated.append(active)
                 followed.active = None
             elif stat.st_size < active.read_pos or active.head_changed():
-                self._truncated(followed, active)
+                self._truncated(followed, active, now)
+            else:
+                followed.checked = now
         if followed.active is None and stat is not None:
             identity = (stat.st_dev, stat.st_ino)
             if self._aliases.get(path) == identity or self._already_read(path, stat):
@@ -293,27 +332,37 @@ class LogfileSource:
             followed.active = self._open(path, None, offset=offset, label=path)
             if followed.active is not None:
                 self._known.add(path)
+                self._between(followed, now)
                 self._save(followed)
 
-    def _truncated(self, followed: Followed, old: Tail) -> None:
+    def _between(self, followed: Followed, now: float) -> None:
+        """The file at the path changed identity: generations created after our last look at
+        the previous one were rotated away before we saw them. Only their rotated names tell."""
+        if followed.checked is not None:
+            self._unseen(followed, followed.checked - MTIME_SLACK)
+        followed.checked = now
+
+    def _truncated(self, followed: Followed, old: Tail, now: float) -> None:
         """copytruncate (or inode reuse): read what the copy holds beyond our offset, then
         follow the truncated file from its start."""
         state = old.current()
         old.close()
         followed.active = None
-        copy = find_rotated(followed.path, state, exclude_ino=state.ino)
+        copy = find_rotated(self._places(followed.path), state, exclude_ino=state.ino)
         if copy is not None:
-            tail = self._open(copy, state, shrunk_ok=True, label=followed.path)
+            tail = self._open(
+                copy.path, state, shrunk_ok=True, label=followed.path, packed=copy.packed
+            )
             if tail is not None:
                 tail.idle_since = time.monotonic()
                 followed.rotated.append(tail)
-                self._aliases[copy] = tail.key
+                self._aliases[copy.path] = tail.key
         if copy is not None:
             log.info(
                 "source %s: %s was truncated; its unread lines are read from the copy %s",
                 self.name,
                 followed.path,
-                copy,
+                copy.path,
             )
         else:
             log.warning(
@@ -323,6 +372,8 @@ class LogfileSource:
                 followed.path,
             )
         followed.active = self._open(followed.path, None, offset=0, label=followed.path)
+        if followed.active is not None:
+            self._between(followed, now)
         self._save(followed)
 
     def _already_read(self, path: str, stat: os.stat_result) -> bool:
@@ -357,28 +408,33 @@ class LogfileSource:
         shrunk_ok: bool = True,
         *,
         label: str,
+        packed: bool = False,
     ) -> Tail | None:
         """Open a file as a tail; with ``state``, only if it still starts like that file.
-        ``label`` is the configured path its events name, whatever the file is called now."""
+        ``label`` is the configured path its events name, whatever the file is called now;
+        ``packed``: a compressed generation, read as the bytes it holds."""
         try:
-            handle = open(path, "rb")  # noqa: SIM115 - kept open to drain after rotation
+            handle = open_generation(path, packed)  # kept open to drain after rotation
         except OSError as exc:
             if path not in self._unreadable:  # once, not at every rescan
                 log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
                 self._unreadable.add(path)
             return None
         self._unreadable.discard(path)
+        if handle is None:
+            return None  # compressed in a format the standard library cannot read
         try:
             opened = os.fstat(handle.fileno())
             head = read_head(handle)
+            shrunk = not packed and opened.st_size < (state.offset if state else 0)
             if state is None:
                 state = FileState.new(opened, head, offset)
-            elif not state.head_matches(head) or (not shrunk_ok and opened.st_size < state.offset):
+            elif not state.head_matches(head) or (not shrunk_ok and shrunk):
                 handle.close()
                 return None
             else:
                 state = replace(state, dev=opened.st_dev, ino=opened.st_ino)
-        except OSError:
+        except compressed.ERRORS:
             handle.close()
             return None
         return Tail(path, handle, state, self.options, label=label)
@@ -408,14 +464,23 @@ class LogfileSource:
     def _read(self, followed: Followed, tail: Tail) -> None:
         while not self._stop.is_set():
             try:
+                if tail is followed.active and self._truncated_since_check(tail):
+                    return  # the next check reads the rest from the copy
                 events = tail.read_chunk()
-            except OSError as exc:
+            except compressed.ERRORS as exc:
                 log.warning("source %s: cannot read %s: %s", self.name, tail.path, exc)
                 return
             if events is None:
                 return
             self._send(followed, events)
             self._backpressure()
+
+    @staticmethod
+    def _truncated_since_check(tail: Tail) -> bool:
+        """copytruncate while we were reading: the writer's next lines, at the start of the
+        file, would be read as the continuation of the old content once it regrows past
+        our offset. Checked before each chunk, so that window is a single read."""
+        return os.fstat(tail.handle.fileno()).st_size < tail.read_pos or tail.head_changed()
 
     def _send(self, followed: Followed, events: list[Event]) -> None:
         with self._committed:

@@ -83,9 +83,12 @@ class Tail:
         if self.splitter is None:
             return self.state
         group = self.grouper.open_start if self.grouper is not None else None
+        end = self.splitter.read_pos
         if group is not None:
-            return replace(self.state, offset=group, skip=False)
-        return replace(self.state, offset=self.splitter.pending_start, skip=self.splitter.skipping)
+            return replace(self.state, offset=group, skip=False, end=end)
+        return replace(
+            self.state, offset=self.splitter.pending_start, skip=self.splitter.skipping, end=end
+        )
 
     # -- reading ----------------------------------------------------------------------------
 

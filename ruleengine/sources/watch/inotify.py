@@ -110,6 +110,8 @@ class InotifyWatch:
     def add(self, directory: Path, recursive: bool = False) -> bool:
         if recursive:
             return False
+        if str(directory) in self._paths.values():
+            return True
         wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), _MASK)
         if wd < 0:
             log.debug("cannot watch %s: %s", directory, os.strerror(ctypes.get_errno()))
@@ -117,8 +119,9 @@ class InotifyWatch:
         self._paths[wd] = str(directory)
         return True
 
-    def start(self) -> None:
+    def start(self) -> bool:
         self._thread.start()
+        return True
 
     def stop(self) -> None:
         if self._thread.is_alive():
