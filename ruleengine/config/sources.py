@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
 
 from ruleengine.config.types import Duration, Strict, check_regex
 
@@ -53,7 +53,13 @@ class LogfileSource(Strict):
         None,
         description="Poll at this interval instead of inotify (NFS/SMB mounts), e.g. 2s.",
     )
-    rotated: Annotated[list[str], BeforeValidator(_one_or_more)] = Field(
+    rotated: Annotated[
+        list[str],
+        BeforeValidator(_one_or_more),
+        WithJsonSchema(
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        ),
+    ] = Field(
         default_factory=list,
         description=(
             "Where rotated generations go besides the log's own directory: logrotate's olddir,"
