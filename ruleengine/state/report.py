@@ -20,6 +20,9 @@ from typing import Any
 
 from ruleengine.errors import StateError
 from ruleengine.redact import Redactor
+from ruleengine.sources.logfile.compressed import compressed_name
+from ruleengine.sources.logfile.generations import draining
+from ruleengine.sources.logfile.rotation import FileState
 from ruleengine.state.store import SCHEMA_VERSION, Store
 
 META_PREFIX = "daemon."
@@ -173,11 +176,21 @@ def destination_status(
 
 
 @dataclass(frozen=True)
+class RotatedStatus:
+    """A rotated generation still being read: where it was last read, and how far."""
+
+    path: str | None  # None: recorded before names were stored
+    offset: int
+    size: int | None  # None: gone, or compressed (its size says nothing about the text)
+
+
+@dataclass(frozen=True)
 class FileStatus:
     path: str
     size: int | None  # None: the file is gone
     offset: int | None  # None: not read yet
     behind: int | None  # bytes not yet read
+    rotated: tuple[RotatedStatus, ...] = ()  # older generations still being read
 
 
 @dataclass(frozen=True)
@@ -222,15 +235,27 @@ def _logfile_status(conn: sqlite3.Connection, name: str, patterns: list[str]) ->
             )
         except (KeyError, ValueError, TypeError):
             pass
+        rotated = tuple(_rotated_status(state) for state in draining(stored.get(path, "")))
         if info is None:
-            files.append(FileStatus(path, None, offset, None))
+            files.append(FileStatus(path, None, offset, None, rotated))
             continue
         # A different file at a known path (rotated) is read from its start.
         behind = max(info.st_size - offset, 0) if same_file and offset is not None else None
         if offset is not None and not same_file:
             behind, offset = info.st_size, 0
-        files.append(FileStatus(path, info.st_size, offset, behind))
+        files.append(FileStatus(path, info.st_size, offset, behind, rotated))
     return SourceStatus(name, "logfile", files=tuple(files))
+
+
+def _rotated_status(state: FileState) -> RotatedStatus:
+    size = None
+    if state.where is not None and not compressed_name(state.where):
+        try:
+            info = os.stat(state.where)
+            size = info.st_size if (info.st_dev, info.st_ino) == (state.dev, state.ino) else None
+        except OSError:
+            pass
+    return RotatedStatus(state.where, state.offset, size)
 
 
 _LEGACY_LEDGER_KEY = re.compile(r"^(?P<name>.+)/\d+:\d+:\d+:[0-9a-f]+$")

@@ -43,6 +43,15 @@ class Followed:
         return Position(source, self.path, json.dumps(value, sort_keys=True))
 
 
+def draining(value: str) -> list[FileState]:
+    """The rotated generations a stored position says are still being read (for status);
+    empty when the value cannot be read."""
+    try:
+        return Stored.parse(value).rotated
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
 @dataclass(frozen=True)
 class Stored:
     """A parsed stored position."""

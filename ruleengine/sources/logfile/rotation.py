@@ -50,6 +50,7 @@ class FileState:
     offset: int
     skip: bool = False  # resuming inside an over-long line whose head was already emitted
     end: int | None = None  # how far the file had been read when this state was taken
+    where: str | None = None  # the name it was read under last (for status)
 
     @classmethod
     def new(cls, stat: os.stat_result, head: bytes, offset: int) -> FileState:
@@ -78,6 +79,7 @@ class FileState:
             offset=int(data["offset"]),
             skip=bool(data.get("skip", False)),
             end=int(data["end"]) if data.get("end") is not None else None,
+            where=str(data["where"]) if data.get("where") is not None else None,
         )
 
     def moved(self, stat: os.stat_result) -> FileState:

@@ -437,7 +437,7 @@ class LogfileSource:
         except compressed.ERRORS:
             handle.close()
             return None
-        return Tail(path, handle, state, self.options, label=label)
+        return Tail(path, handle, replace(state, where=path), self.options, label=label)
 
     # -- reading --------------------------------------------------------------------------
 
