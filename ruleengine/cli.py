@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from ruleengine import __version__
 from ruleengine.commands import COMMANDS, EXIT_FAIL, EXIT_USAGE
-from ruleengine.errors import ConfigError, RuleEngineError
+from ruleengine.errors import ConfigError, ExitNow, RuleEngineError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the only place that ends the process without unwinding (``ExitNow``)."""
     args = build_parser().parse_args(argv)
     try:
         result: int = args.handler(args)
@@ -40,6 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuleEngineError as exc:
         print(f"ruleengine: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    except ExitNow as exc:
+        # Threads still inside a send must not delay the exit; every write was a transaction.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.code)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ruleengine.model import Batch, Notification, Position
+from ruleengine.render import render
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
 from ruleengine.state import Store
@@ -57,19 +58,39 @@ class Engine(threading.Thread):
         self.heartbeat = time.monotonic()
         self.on_tick: Callable[[], None] | None = None  # called from this thread on each turn
         self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
+        self._drained = threading.Condition()
+        self._queued = self._handled = 0  # items put on the queue / taken off and handled
+
+    def _put(self, item: Batch | _Swap | _Tick | None) -> None:
+        with self._drained:
+            self._queued += 1
+        self.queue.put(item)
+
+    def wait_drained(self, timeout: float) -> bool:
+        """Wait until everything emitted so far is evaluated and committed; False on timeout.
+
+        Workers are woken by then, so a test can go on to ``Dispatcher.wait_drained``.
+        """
+        with self._drained:
+            return self._drained.wait_for(lambda: self._handled >= self._queued, timeout)
+
+    def _done(self, count: int) -> None:
+        with self._drained:
+            self._handled += count
+            self._drained.notify_all()
 
     def emit(self, batch: Batch) -> None:
         """Called by source threads; blocks while the engine is behind."""
-        self.queue.put(batch)
+        self._put(batch)
 
     def stop(self) -> None:
         """Process everything already queued, then exit (pending digests stay in the database)."""
-        self.queue.put(None)
+        self._put(None)
 
     def swap_rules(self, rules: RuleSet) -> None:
         """Adopt new rules between two batches; state of rules keeping their name is kept."""
         if self.is_alive():
-            self.queue.put(_Swap(rules))
+            self._put(_Swap(rules))
         else:
             self.adopt(rules)
 
@@ -84,12 +105,17 @@ class Engine(threading.Thread):
                 except queue.Empty:
                     item = _TICK  # a digest is due, or time for a heartbeat
             if item is None:
+                self._done(1)
                 return
+            handled = 0 if item is _TICK else 1
             if isinstance(item, _Swap):
                 self.adopt(item.rules)
             elif isinstance(item, Batch):
-                self.process_many(self._more_batches(item, held))
+                batches = self._more_batches(item, held)
+                self.process_many(batches)
+                handled = len(batches)
             self.flush_due()
+            self._done(handled)
             self.heartbeat = time.monotonic()
             if self.on_tick is not None:
                 self.on_tick()
@@ -109,7 +135,7 @@ class Engine(threading.Thread):
         digesting = {r.name for r in rules.rules if r.digest is not None}
         orphans = [g for g in self.state.digests.groups.values() if g.rule not in digesting]
         # A digest already collected is news someone expects: send it with the old templates.
-        notifications = [n for g in orphans for n in self.outputs.flush(g, old)]
+        notifications = render(d for g in orphans for d in self.outputs.flush(g, old))
         self._commit(notifications, ())
 
     def _more_batches(self, first: Batch, held: list[Batch | _Swap | _Tick | None]) -> list[Batch]:
@@ -139,7 +165,7 @@ class Engine(threading.Thread):
         matched: list[bool] = []
         for batch in batches:
             fired = self.rules.fire(batch.events)
-            notifications += self.outputs.apply(fired, self.rules, self.clock())
+            notifications += render(self.outputs.apply(fired, self.rules, self.clock()))
             # "Matched" means a rule fired, even if a throttle or digest held its message back.
             matched.append(bool(fired))
         self._commit(notifications, [p for batch in batches for p in batch.positions])
@@ -153,7 +179,7 @@ class Engine(threading.Thread):
 
     def flush_due(self) -> list[Notification]:
         """Send every digest whose wait is over, in one transaction with removing its rows."""
-        notifications = self.outputs.due(self.rules, self.clock())
+        notifications = render(self.outputs.due(self.rules, self.clock()))
         if notifications or self.state.dirty:
             self._commit(notifications, ())
         return notifications

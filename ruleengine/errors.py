@@ -25,3 +25,15 @@ class DeliveryError(RuleEngineError):
 
 class StateError(RuleEngineError):
     """The state database cannot be opened or written."""
+
+
+class ExitNow(BaseException):
+    """Leave the process at once with ``code``, without waiting for threads still in a send.
+
+    Raised by the ``run`` command (a second SIGTERM, or a stop that left a send in flight);
+    only the CLI entry point turns it into ``os._exit``, so embedders decide for themselves.
+    """
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(code)

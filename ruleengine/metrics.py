@@ -17,7 +17,9 @@ from typing import Any
 
 from ruleengine.errors import ConfigError, RuleEngineError
 from ruleengine.model import Batch, Delivered, Notification, Outcome, Permanent
+from ruleengine.redact import Redactor
 from ruleengine.senders import Sender
+from ruleengine.state.report import destination_status, open_readonly
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0)
 
@@ -155,9 +157,6 @@ class _QueueCollector:
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
-
-        from ruleengine.redact import Redactor  # noqa: PLC0415
-        from ruleengine.state.report import destination_status, open_readonly  # noqa: PLC0415
 
         pending = GaugeMetricFamily(
             "ruleengine_queue_pending", "Notifications waiting to be sent.", labels=["destination"]

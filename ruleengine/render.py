@@ -1,111 +1,160 @@
-"""Sandboxed Jinja rendering of matches into notifications. Pure: no I/O, no clock reads."""
+"""The render step: the rules' decisions become notifications, in one pass. Pure: no I/O.
+
+``rules/`` decides what fires (``Send``: a fired rule, with how many similar ones its throttle
+held back; ``SendDigest``: a digest group that is due). Here each decision's text, title and
+colour are rendered and one ``Notification`` is built per destination.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
-
-from ruleengine.colors import PALETTE, is_color
 from ruleengine.errors import RenderError
 from ruleengine.model import Event, Notification, stable_id
+from ruleengine.rules.actions import Decision, Send
+from ruleengine.rules.digest import Group
+from ruleengine.rules.engine import CompiledRule, Fired, Output, RuleSet
+from ruleengine.templates import HOSTNAME, context, jsonable, render_color, render_text
 
-HOSTNAME = socket.gethostname()
 log = logging.getLogger(__name__)
 
 
-def _datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """``{{ time | datetime }}``: format a Unix timestamp in local time."""
-    return dt.datetime.fromtimestamp(float(value)).strftime(fmt)
+def render(decisions: Iterable[Decision]) -> list[Notification]:
+    """Every notification the decisions make, in their order."""
+    out: list[Notification] = []
+    for decision in decisions:
+        if isinstance(decision, Send):
+            out.extend(render_fired(decision.fired, decision.suppressed))
+        else:
+            out.extend(render_digest(decision.rule, decision.group))
+    return out
 
 
-def _isotime(value: Any) -> str:
-    """``{{ time | isotime }}``: ISO 8601 in UTC, unambiguous across hosts."""
-    return dt.datetime.fromtimestamp(float(value), dt.UTC).isoformat(timespec="seconds")
+def evaluate(rules: RuleSet, event: Event) -> list[Notification]:
+    """Every notification one event produces, before throttle and digest (pure; dry runs)."""
+    return render(Send(fired) for fired in rules.fire([event]))
 
 
-def _duration(value: Any) -> str:
-    """``{{ seconds | duration }}``: 3725 → ``1h 2m 5s``."""
-    seconds = int(float(value))
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    if seconds or not parts:
-        parts.append(f"{seconds}s")
-    return " ".join(parts)
+def render_fired(fired: Fired, suppressed: int = 0) -> list[Notification]:
+    """The notifications of one fired rule; ``suppressed`` is what its throttle held back."""
+    rule, event = fired.rule, fired.event
+    variables = context(event, rule.name, fired.fields)
+    variables["suppressed"] = suppressed
+    text, title = _texts(rule.output, variables, rule.label, event.text)
+    if suppressed and not rule.output.mentions_suppressed:
+        text += f" (+{suppressed} similar suppressed)"
+    return _notifications(rule, event.id, event.source, event.time, text, title, variables)
 
 
-def _basename(value: Any) -> str:
-    """``{{ path | basename }}``: the last component of a / or \\ path."""
-    return str(value).replace("\\", "/").rsplit("/", 1)[-1]
+def check_fired(fired: Fired) -> int:
+    """Render one fired rule as ``render_fired`` does (same errors logged); count its notifications.
+
+    For dry runs that report counts: the texts are rendered so template errors still show, but
+    no Notification (ids, JSON-able fields) is built for output nobody will see.
+    """
+    rule, event = fired.rule, fired.event
+    variables = context(event, rule.name, fired.fields)
+    _texts(rule.output, variables, rule.label, event.text)
+    output = rule.output
+    if output.color_template is not None:
+        render_color(output.color_template, variables, rule.label, output.default_color)
+    return len(output.to)
 
 
-def make_environment() -> SandboxedEnvironment:
-    """The one template environment: sandboxed, strict about undefined names, no autoescape."""
-    env = SandboxedEnvironment(
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # chat text, not HTML; each sender escapes for its own format
-        keep_trailing_newline=False,
-    )
-    env.filters.update(datetime=_datetime, isotime=_isotime, duration=_duration, basename=_basename)
-    return env
+def render_digest(rule: CompiledRule, group: Group) -> list[Notification]:
+    """One message for a whole group: the digest template gets ``events`` and ``count``.
 
-
-def context(event: Event, rule: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Template variables: built-ins first, so fields captured from the event can override them."""
-    base: dict[str, Any] = {
+    Each collected event gets its ``message`` and ``title`` rendered here, from the variables
+    the rules kept (records collected by an older version already carry them).
+    """
+    assert rule.digest is not None  # noqa: S101 - only digest rules have groups
+    events = [_with_message(rule, record) for record in group.events]
+    first = events[0]
+    variables: dict[str, Any] = {
         "host": HOSTNAME,
-        "source": event.source,
-        "rule": rule,
-        "time": event.time,
-        "text": event.text,
-        "suppressed": 0,
+        "rule": rule.name,
+        "source": first.get("source", ""),
+        "time": first.get("time", group.due),
+        "events": events,
+        "count": len(events),
+        "group": dict(zip(rule.digest.by, group.group.split("\x1f"), strict=False)),
     }
-    base.update(event.fields)
-    base.update(fields)
-    return base
-
-
-def render_color(
-    template: jinja2.Template, variables: Mapping[str, Any], rule: str, fallback: str
-) -> str:
-    """A colour template's value when it is a palette name or #rrggbb, else ``fallback``."""
+    for name in rule.digest.by:
+        variables.setdefault(name, first.get(name))
     try:
-        value = render_text(template, variables, rule, "color").strip()
+        text = render_text(rule.digest.message, variables, rule.label, "digest.message")
+        title = (
+            render_text(rule.digest.title, variables, rule.label, "digest.title")
+            if rule.digest.title is not None
+            else None
+        )
     except RenderError as exc:
-        log.warning("%s; using %s", exc, fallback)
-        return fallback
-    if is_color(value):
-        return value
-    log.warning(
-        "rule %s: color rendered to %r, not one of %s or #rrggbb; using %s",
-        rule,
-        value[:40],
-        ", ".join(PALETTE),
-        fallback,
+        log.error("%s", exc)
+        text = f"[{exc}] " + "; ".join(str(e.get("message", "")) for e in events)
+        title = None
+    digest_id = stable_id("digest", rule.name, group.group, first.get("id", ""), group.due)
+    return _notifications(
+        rule, digest_id, str(variables["source"]), float(variables["time"]), text, title, variables
     )
-    return fallback
 
 
-def render_text(
-    template: jinja2.Template, variables: Mapping[str, Any], rule: str, what: str
-) -> str:
-    """Render one template; every failure becomes a RenderError naming the rule and key."""
+def _with_message(rule: CompiledRule, record: Mapping[str, Any]) -> dict[str, Any]:
+    if "message" in record:
+        return dict(record)
+    text, title = _texts(rule.output, record, rule.label, str(record.get("text", "")))
+    return {**record, "message": text, "title": title}
+
+
+def _texts(
+    output: Output, variables: Mapping[str, Any], rule: str, raw: str
+) -> tuple[str, str | None]:
     try:
-        return template.render(variables)
-    except jinja2.UndefinedError as exc:
-        raise RenderError(f"rule {rule}: {what}: {exc.message}") from None
-    except jinja2.exceptions.SecurityError as exc:
-        raise RenderError(f"rule {rule}: {what}: blocked by the sandbox: {exc}") from None
-    except Exception as exc:
-        raise RenderError(f"rule {rule}: {what}: {type(exc).__name__}: {exc}") from None
+        text = (
+            output.message_text
+            if output.message_text is not None
+            else render_text(output.message, variables, rule, "message")
+        )
+        title = (
+            output.title_text
+            if output.title_text is not None or output.title is None
+            else render_text(output.title, variables, rule, "title")
+        )
+    except RenderError as exc:
+        # Losing the event would be worse than an ugly message: say what went wrong.
+        log.error("%s", exc)
+        return f"[{exc}] {raw}", None
+    return text, title
+
+
+def _notifications(  # noqa: PLR0917 - one private call shape for events and digests
+    rule: CompiledRule,
+    event_id: str,
+    source: str,
+    created: float,
+    text: str,
+    title: str | None,
+    variables: Mapping[str, Any],
+) -> list[Notification]:
+    output = rule.output
+    color = output.color
+    if output.color_template is not None:
+        color = render_color(output.color_template, variables, rule.label, output.default_color)
+    fields = {k: v for k, v in variables.items() if k not in ("text", "suppressed")}
+    return build_notifications(
+        event_id,
+        source=source,
+        created=created,
+        rule=rule.name,
+        destinations=output.to,
+        text=text,
+        title=title,
+        color=color,
+        notify=output.notify,
+        text_format=output.format,
+        fields=fields,
+    )
 
 
 def notification_id(event_id: str, rule: str, destination: str) -> str:
@@ -144,17 +193,3 @@ def build_notifications(
         )
         for destination in destinations
     ]
-
-
-_SCALARS = frozenset((str, int, float, bool, type(None)))
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON-able copy of a template variable (unknown objects become their ``str``)."""
-    if type(value) in _SCALARS or value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    return str(value)

@@ -183,7 +183,7 @@ def test_text_logs_under_journald_carry_the_priority(tmp_path: Path, receiver: R
     info = (tmp_path / "daemon.log").stat()
     stream = f"{info.st_dev}:{info.st_ino}"
     with DaemonProcess(rules, tmp_path, env={"JOURNAL_STREAM": stream}) as daemon:
-        daemon.wait_for_log(r"<6>INFO ruleengine.daemon: ruleengine .* running \(pid")
+        daemon.wait_for_log(r"<6>INFO ruleengine.pipeline.supervisor: ruleengine .* running \(pid")
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
     assert all(line.startswith(("<6>", "<7>", "<4>")) for line in daemon.log.splitlines())

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine import dispatch
 from ruleengine.cli import main
 from ruleengine.commands.deadletters import format_age
+from ruleengine.dispatch import worker as dispatch_worker
 from ruleengine.model import Notification
 from ruleengine.redact import Redactor
 from ruleengine.state import Store
@@ -177,7 +177,7 @@ def test_retry_while_workers_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The CLI writes beside a running dispatcher; the idle poll picks the row up."""
-    monkeypatch.setattr(dispatch, "IDLE_RECHECK", 0.2)
+    monkeypatch.setattr(dispatch_worker, "IDLE_RECHECK", 0.2)
     redactor, store = Redactor(), Store(tmp_path)
     kill(store, note("room", "try me again"), "HTTP 503")
     with running({"room": route("room", redactor, url=receiver.url)}, store, redactor):

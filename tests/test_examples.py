@@ -10,7 +10,7 @@ import pytest
 from ruleengine.cli import main
 from ruleengine.config import load_config
 from ruleengine.config.schema import Rule
-from ruleengine.rules.actions import evaluate
+from ruleengine.render import evaluate
 from ruleengine.rules.engine import compile_rules
 from ruleengine.sources.markers.event import marker_event
 from tests.test_markers_payload import ps51_out_file

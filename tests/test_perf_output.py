@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.cli import main
-from ruleengine.rules.actions import check_fired, render_fired
+from ruleengine.render import check_fired, render_fired
 from tests.rulekit import line, rules_yaml, ruleset
 
 

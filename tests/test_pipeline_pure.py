@@ -8,7 +8,7 @@ import pytest
 
 from ruleengine.config import load_config_text
 from ruleengine.model import Event
-from ruleengine.rules.actions import evaluate
+from ruleengine.render import evaluate
 from ruleengine.rules.engine import RuleSet, compile_rules
 
 RULES = """\

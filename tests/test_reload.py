@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ruleengine.config import load_config
-from ruleengine.daemon import Daemon
-from ruleengine.redact import Redactor
+from ruleengine.errors import ConfigError
+from ruleengine.pipeline.reload import plan_reload
 from tests.daemonproc import DaemonProcess, append, rules_text
 from tests.receiver import Receiver
 
@@ -143,29 +143,26 @@ def test_no_line_lost_or_duplicated_across_reloads(tmp_path: Path, receiver: Rec
 def test_plan_stops_removed_and_changed_sources_and_keeps_the_rest(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    """The reload diff, in-process (nothing started): unchanged sources keep running."""
+    """The reload planner is pure: two configs in, what to add/replace/remove out."""
     log, rules = tmp_path / "app.log", tmp_path / "rules.yaml"
     rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "x"))
-    daemon = Daemon(load_config(rules), Redactor())
-    try:
-        edited = rules.read_text().replace("start_at: end", "start_at: beginning")
-        edited = edited.replace(
-            "sources:\n",
-            f"sources:\n  drops:\n    type: markers\n    directory: {tmp_path / 'drops'}\n",
-        )
-        rules.write_text(edited.replace("  hook:\n", "  hook:\n    rate: 5\n"))
-        plan = daemon._plan(load_config(rules))
-        assert plan.stop_sources == ["app"]
-        assert sorted(plan.start_sources) == ["app", "drops"]
-        assert sorted(plan.start_routes) == ["hook"]
-        assert plan.summary == ["sources +drops ~app", "destinations ~hook"]
-        for route in plan.start_routes.values():
-            route.sender.close()
-        moved = rules.read_text().replace(str(tmp_path / "state"), str(tmp_path / "elsewhere"))
-        rules.write_text(moved)
-        with pytest.raises(Exception, match="state_dir changed"):
-            daemon._plan(load_config(rules))
-    finally:
-        daemon.store.close()
-        for route in daemon.dispatcher.workers.values():
-            route.route.sender.close()
+    old = load_config(rules)
+    edited = rules.read_text().replace("start_at: end", "start_at: beginning")
+    edited = edited.replace(
+        "sources:\n",
+        f"sources:\n  drops:\n    type: markers\n    directory: {tmp_path / 'drops'}\n",
+    )
+    rules.write_text(edited.replace("  hook:\n", "  hook:\n    rate: 5\n"))
+    plan = plan_reload(old, load_config(rules))
+    assert plan.sources.stop == ["app"]
+    assert sorted(plan.sources.start) == ["app", "drops"]
+    assert plan.destinations.start == ["hook"]
+    assert plan.destinations.removed == []
+    assert plan.summary == ["sources +drops ~app", "destinations ~hook"]
+    unchanged = plan_reload(old, old)
+    assert unchanged.summary == []
+    assert unchanged.sources.stop == unchanged.destinations.start == []
+    moved = rules.read_text().replace(str(tmp_path / "state"), str(tmp_path / "elsewhere"))
+    rules.write_text(moved)
+    with pytest.raises(ConfigError, match="state_dir changed"):
+        plan_reload(old, load_config(rules))

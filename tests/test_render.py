@@ -10,7 +10,7 @@ import pytest
 from ruleengine.config.loader import load_config_text
 from ruleengine.errors import ConfigError
 from ruleengine.model import Notification
-from ruleengine.rules.actions import render_fired
+from ruleengine.render import render_fired
 from tests.rulekit import line, marker, rules_yaml, ruleset
 
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from ruleengine.cli import main
-from ruleengine.commands.send import UsageError, _field_for, sender_types
+from ruleengine.commands.send_target import UsageError, _field_for, sender_types
 from tests.receiver import Receiver, Reply
 
 SECRET_PATH = "hooks/T0001/B0002/sendsecretXYZ"  # noqa: S105 - a fake, to grep for

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.config import load_config
-from ruleengine.daemon import Daemon
+from ruleengine.pipeline import Supervisor
 from ruleengine.redact import Redactor
 from ruleengine.systemd import Notifier, socket_address, watchdog_interval
 from tests.daemonproc import DaemonProcess, append, rules_text
@@ -123,14 +123,15 @@ def test_no_watchdog_ping_while_a_worker_is_dead(
     rules = tmp_path / "rules.yaml"
     rules.write_text(rules_text(tmp_path / "state", tmp_path / "app.log", receiver.url, "x"))
     notifier = Notifier(notify_socket.address, watchdog=0.01)
-    daemon = Daemon(load_config(rules), Redactor(), notifier)
+    supervisor = Supervisor(load_config(rules), Redactor(), notifier=notifier)
     try:
-        daemon._tick()
-        daemon._tick()
+        assert supervisor.dispatcher.dead() == ["hook"]
+        supervisor._tick()
+        supervisor._tick()
         with pytest.raises(AssertionError):
             notify_socket.receive_until("WATCHDOG", timeout=0.5)
     finally:
-        daemon.store.close()
+        supervisor.close_unstarted()
         notifier.close()
 
 

@@ -5,22 +5,24 @@ A new command is one module and one line in ``COMMANDS``.
 
 from __future__ import annotations
 
-import argparse
-import os
 from types import ModuleType
 
 from ruleengine.commands import check, deadletters, emit, run, schema, send, status, test
+from ruleengine.commands.options import (
+    DEFAULT_RULES,
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_config_option,
+)
 
 COMMANDS: tuple[ModuleType, ...] = (run, check, test, send, status, deadletters, schema, emit)
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-DEFAULT_RULES = "/etc/ruleengine/rules.yaml"
-
-
-def add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-c",
-        "--config",
-        default=os.environ.get("RULEENGINE_CONFIG", DEFAULT_RULES),
-        help="rules file (default: $RULEENGINE_CONFIG or %(default)s)",
-    )
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_RULES",
+    "EXIT_FAIL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "add_config_option",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ruleengine.commands.options import add_config_option
 from ruleengine.config import load_config
 
 NAME = "check"
@@ -12,8 +13,6 @@ HELP = "validate a rules file (exit 0 valid, 2 invalid)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
-
     add_config_option(parser)
 
 

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from ruleengine.commands.options import add_config_option
+from ruleengine.config import load_config
 from ruleengine.config.types import parse_duration
 from ruleengine.escape import visible
 from ruleengine.redact import Redactor
@@ -32,8 +34,6 @@ def _duration(text: str) -> float:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
-
     common = argparse.ArgumentParser(add_help=False)
     add_config_option(common)
     common.add_argument(
@@ -76,8 +76,6 @@ def run(args: argparse.Namespace) -> int:
 def _state(args: argparse.Namespace) -> tuple[Path, Redactor]:
     if args.state_dir is not None:
         return args.state_dir, Redactor()
-    from ruleengine.config import load_config  # noqa: PLC0415 - only this path needs it
-
     config = load_config(args.config)
     return config.state_dir, Redactor(config.secrets)
 

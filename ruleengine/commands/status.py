@@ -14,9 +14,11 @@ from pathlib import Path
 
 import yaml
 
+from ruleengine.commands.options import add_config_option
 from ruleengine.config import Config, load_config
 from ruleengine.errors import ConfigError
-from ruleengine.redact import Redactor
+from ruleengine.pipeline.build import source_specs
+from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.state.report import (
     DestinationStatus,
     Report,
@@ -30,8 +32,6 @@ HELP = "show sources, lag, queues, errors and dead letters (safe while the daemo
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
-
     add_config_option(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -56,9 +56,6 @@ def _locate(path: str) -> tuple[Path, Config | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ruleengine.daemon import source_specs  # noqa: PLC0415 - lighter CLI
-    from ruleengine.redact import destination_secrets  # noqa: PLC0415
-
     state_dir, config = _locate(args.config)
     redactor = Redactor()
     if config is not None:

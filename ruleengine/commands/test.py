@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruleengine.config import load_config
+from ruleengine.api import line_events, load, marker_events
+from ruleengine.commands.options import add_config_option
 from ruleengine.config.loader import Config
-from ruleengine.model import Event, Notification, stable_id
-from ruleengine.redact import Redactor
-from ruleengine.rules.actions import check_fired, render_fired
+from ruleengine.model import Event, Notification
+from ruleengine.render import check_fired, render_digest, render_fired
 from ruleengine.rules.digest import Group
-from ruleengine.rules.engine import Fired, RuleSet, compile_rules
-from ruleengine.senders import Sender, SenderContext, make_sender
-from ruleengine.sources.markers.payload import BadMarker, decode, parse
+from ruleengine.rules.engine import Fired, RuleSet
+from ruleengine.senders import Sender
+from ruleengine.sources.markers.payload import BadMarker
 
 NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"
@@ -34,8 +34,6 @@ _TRAILING_CR = re.compile(r"\r+$", re.MULTILINE)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ruleengine.commands import add_config_option  # noqa: PLC0415 - avoid import cycle
-
     add_config_option(parser)
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--line", help="a log line, fed to every logfile source")
@@ -53,25 +51,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Show what each rule would capture and what each destination would receive."""
-    config = load_config(args.config)
-    model = config.model
-    rules = compile_rules(model.rules, model.defaults)
-    redactor = Redactor(config.secrets)
+    loaded = load(args.config)
+    config, rules = loaded.config, loaded.rules
     kind = "markers" if args.marker is not None else "logfile"
-    sources = [n for n, s in model.sources.items() if s.type == kind]
+    sources = loaded.sources(kind)
     if args.source is not None:
         if args.source not in sources:
             print(f"no {kind} source named {args.source!r}", file=sys.stderr)
             return 2
         sources = [args.source]
-    senders = {
-        name: make_sender(settings, SenderContext(name, redactor))
-        for name, settings in model.destinations.items()
-    }
+    senders = loaded.senders()
     try:
         if args.file is not None:
             return _replay(args, config, rules, sources, senders)
-        events = _line_events(args.line, sources) if args.line is not None else None
+        events = line_events(args.line, sources) if args.line is not None else None
         if events is None:
             events = _marker_events(args.marker, sources)
             if events is None:
@@ -82,35 +75,15 @@ def run(args: argparse.Namespace) -> int:
             sender.close()
 
 
-def _line_events(line: str, sources: list[str]) -> list[Event]:
-    return [
-        Event(stable_id("test", n, line), n, "line", line, time.time(), {"line": line})
-        for n in sources
-    ]
-
-
 def _marker_events(path: Path, sources: list[str]) -> list[Event] | None:
     try:
-        raw = path.read_bytes()
-        fields = parse(decode(raw))
+        return marker_events(path, sources)
     except OSError as exc:
         print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
         return None
     except BadMarker as exc:
         print(f"{path}: bad marker: {exc}", file=sys.stderr)
         return None
-    meta = {
-        "file": path.name,
-        "stem": path.name.split(".", 1)[0],
-        "path": str(path),
-        "size": len(raw),
-        "mtime": path.stat().st_mtime,
-    }
-    text = raw.decode("utf-8", "replace")
-    return [
-        Event(stable_id("test", n, raw), n, "marker", text, time.time(), {**fields, **meta})
-        for n in sources
-    ]
 
 
 def _show(events: list[Event], rules: RuleSet, senders: dict[str, Sender]) -> int:
@@ -137,8 +110,6 @@ def _print_fired(fired: Fired, senders: dict[str, Sender]) -> None:
     if rule.throttle is not None:
         print(f"  throttle: at most one per key per {rule.throttle.window:g}s")
     if rule.digest is not None:
-        from ruleengine.rules.actions import render_digest  # noqa: PLC0415
-
         record = dict(notifications[0].fields) if notifications else {}
         record["message"] = notifications[0].text if notifications else ""
         by = "\x1f".join(str(record.get(name, "")) for name in rule.digest.by)

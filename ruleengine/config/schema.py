@@ -20,6 +20,7 @@ from ruleengine.config.types import (
     check_regex,
     check_template,
 )
+from ruleengine.rules.patterns import name_pattern
 
 
 class Defaults(Strict):
@@ -165,7 +166,6 @@ class Rule(Strict):
     @field_validator("file")
     @classmethod
     def _file_pattern(cls, value: str | None) -> str | None:
-        from ruleengine.rules.patterns import name_pattern  # noqa: PLC0415 - avoid cycle
 
         if value is not None:
             try:

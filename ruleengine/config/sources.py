@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
 
 from ruleengine.config.types import Duration, Strict, check_regex
+from ruleengine.rules.patterns import name_pattern
 
 
 class Multiline(Strict):
@@ -130,8 +131,6 @@ class MarkersSource(Strict):
     @field_validator("patterns")
     @classmethod
     def _valid_patterns(cls, value: list[str]) -> list[str]:
-
-        from ruleengine.rules.patterns import name_pattern  # noqa: PLC0415 - avoid cycle
 
         for pattern in value:
             try:

@@ -20,11 +20,11 @@ import jinja2
 from ruleengine.config.schema import Defaults, Rule, is_template
 from ruleengine.errors import RenderError
 from ruleengine.model import Event
-from ruleengine.render import context, make_environment
 from ruleengine.rules.conditions import Where, compile_where, holds
 from ruleengine.rules.patterns import match_name, name_pattern
 from ruleengine.rules.prefilter import Requirement, candidate_requirements
 from ruleengine.rules.scan import LiteralScanner, scannable
+from ruleengine.templates import context, make_environment
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ import jinja2
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import WebhookDestination
 from ruleengine.model import Notification, Outcome, Permanent
-from ruleengine.render import make_environment
 from ruleengine.senders import SenderContext
 from ruleengine.senders.common import url_secrets
 from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.templates import make_environment
 
 VARIABLES = (
     "id",

@@ -1,7 +1,6 @@
 """Delivery workers: one thread per destination, FIFO, paced, retrying, dead-lettering.
 
-The retry *policy* lives here (pure functions at the top, shared with ``ruleengine send``);
-senders only classify what happened.
+The retry *policy* lives in ``dispatch.policy``; senders only classify what happened.
 """
 
 from __future__ import annotations
@@ -10,11 +9,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ruleengine.config.destinations import RetryPolicy
-from ruleengine.model import Delivered, Notification, Outcome, Retry, stable_id
+from ruleengine.dispatch.policy import budget_exhausted, fallback_notice, next_delay
+from ruleengine.model import Delivered, Notification, Outcome, Retry
 from ruleengine.redact import Redactor
 from ruleengine.senders import Sender
 from ruleengine.state import OutboxRow, Store
@@ -24,60 +24,6 @@ log = logging.getLogger(__name__)
 # process (``ruleengine dead retry`` while the daemon runs) and is a safety net.
 IDLE_RECHECK = 5.0
 ERROR_PAUSE = 5.0  # after an unexpected error (database trouble), before trying again
-MIN_DELAY = 0.05  # full jitter may draw ~0; never spin on a failing service
-MIN_RETRY_AFTER = 0.5  # a "retry after 0" (or a reset time in the past) still gets a pause
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float]) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)].
-
-    ``attempt`` counts the failures before this one (0 for the first retry); ``rng`` returns
-    a float in [0, 1) and is injected so tests can pin it.
-    """
-    ceiling = min(cap, base * 2.0 ** min(max(attempt, 0), 32))
-    return rng() * ceiling
-
-
-def next_delay(
-    outcome: Retry, attempt: int, policy: RetryPolicy, rng: Callable[[], float]
-) -> float:
-    """Seconds until the next attempt: the service's own wait when it gave one, else backoff.
-
-    The service's wait is honoured up to ``policy.retry_after_max``, so a bogus header
-    ("retry in a year") cannot park a queue forever.
-    """
-    if outcome.after is not None:
-        return min(max(outcome.after, MIN_RETRY_AFTER), policy.retry_after_max)
-    return max(backoff_delay(attempt, policy.backoff, policy.backoff_max, rng), MIN_DELAY)
-
-
-def budget_exhausted(attempts_made: int, enqueued: float, policy: RetryPolicy, now: float) -> bool:
-    """True when a row that has now failed ``attempts_made`` times must not be tried again."""
-    if policy.max_attempts and attempts_made >= policy.max_attempts:
-        return True
-    return now - enqueued >= policy.max_age
-
-
-def fallback_notice(
-    original: Notification, destination: str, fallback: str, reason: str
-) -> Notification:
-    """What the fallback destination receives when ``original`` could not go out.
-
-    The id derives from the original's, so a crash between dead-lettering and the fallback
-    send cannot produce two notices; a notice that itself fails chains to the next fallback.
-    """
-    return Notification(
-        id=stable_id(original.id, "fallback", fallback),
-        destination=fallback,
-        rule=original.rule,
-        source=original.source,
-        title=original.title,
-        text=f"Could not deliver to {destination} ({reason}). Original message:\n{original.text}",
-        color="red",
-        notify=original.notify,
-        created=original.created,
-        fields=original.fields,
-    )
 
 
 @dataclass(frozen=True)
@@ -109,6 +55,9 @@ class Worker(threading.Thread):
         self._wake = threading.Condition()
         self._pending_wake = False
         self._stopping = False
+        self._idle = False  # nothing due now and no wake pending: see ``wait_idle``
+        self._nothing_due = False  # what the last step found
+        self._finished = False
         self._last_send: float | None = None  # monotonic time of the last attempt (pacing)
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
 
@@ -116,12 +65,20 @@ class Worker(threading.Thread):
         """New rows may be queued: look again now (never lost, even mid-step)."""
         with self._wake:
             self._pending_wake = True
-            self._wake.notify()
+            self._idle = False
+            self._wake.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until this worker has nothing due now (rows waiting for a retry do not count)
+        and no wake-up is pending; False on timeout, or if the worker is not running."""
+        with self._wake:
+            self._wake.wait_for(lambda: self._idle or self._finished, timeout)
+            return self._idle and not self._finished
 
     def stop(self) -> None:
         with self._wake:
             self._stopping = True
-            self._wake.notify()
+            self._wake.notify_all()
 
     def _sleep(self, seconds: float) -> None:
         """Wait up to ``seconds``; return early when woken (also before the wait) or stopped."""
@@ -138,22 +95,31 @@ class Worker(threading.Thread):
             try:
                 wait = self._step()
             except Exception:  # a broken database must not kill delivery silently
+                self._nothing_due = False
                 if self._stopping:
                     log.warning("%s: stopped before an outcome was recorded", self.route.name)
-                    return
+                    break
                 log.exception("delivery to %s failed unexpectedly; retrying", self.route.name)
                 wait = ERROR_PAUSE
             if wait > 0:
+                with self._wake:
+                    self._idle = self._nothing_due and not self._pending_wake
+                    self._wake.notify_all()
                 self._sleep(wait)
+        with self._wake:
+            self._finished = True
+            self._wake.notify_all()  # wake ``wait_idle`` callers: a stopped worker is not idle
 
     def _step(self) -> float:
         """Make at most one attempt; return how long to wait before the next step."""
+        self._nothing_due = True
         row = self.store.next_pending(self.route.name)
         if row is None:
             return IDLE_RECHECK
         due = row.next_attempt - time.time()
         if due > 0:
             return due
+        self._nothing_due = False
         pace = self._pace_wait()
         if pace > 0 or self._stopping:
             return pace
@@ -213,53 +179,3 @@ class Worker(threading.Thread):
         )
         if fallback is not None:
             self.on_enqueue(fallback.destination)
-
-
-class Dispatcher:
-    """Owns the workers; the engine calls ``wake`` after each commit."""
-
-    def __init__(self, routes: Mapping[str, Route], store: Store, redactor: Redactor) -> None:
-        self.store = store
-        self.workers = {
-            name: Worker(route, store, redactor, self.wake) for name, route in routes.items()
-        }
-
-    def start(self) -> None:
-        for destination, states in self.store.counts().items():
-            if destination not in self.workers and states.get("pending"):
-                log.warning(
-                    "%d queued notifications for %r, which is no longer a destination;"
-                    " they stay queued until it is configured again",
-                    states["pending"],
-                    destination,
-                )
-        for worker in self.workers.values():
-            worker.start()
-
-    def wake(self, destination: str) -> None:
-        worker = self.workers.get(destination)
-        if worker is not None:
-            worker.wake()
-
-    def stop(self, timeout: float = 15.0) -> bool:
-        """Stop all workers, letting in-flight sends finish; False if one did not stop in time.
-
-        A sender is closed only once its worker has stopped: closing a session under an
-        in-flight request would turn a delivery into a spurious error. A worker still
-        sending after ``timeout`` is a daemon thread and dies with the process; its row is
-        still pending and is sent again after restart (at-least-once).
-        """
-        for worker in self.workers.values():
-            worker.stop()
-        deadline = time.monotonic() + timeout
-        for worker in self.workers.values():
-            if worker.ident is not None:  # never started (start failed early): nothing to join
-                worker.join(max(0.0, deadline - time.monotonic()))
-        clean = True
-        for name, worker in self.workers.items():
-            if worker.is_alive():
-                clean = False
-                log.warning("delivery to %s still in flight at shutdown", name)
-            else:
-                worker.route.sender.close()
-        return clean

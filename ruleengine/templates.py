@@ -1,0 +1,126 @@
+"""Templates: the one sandboxed Jinja environment, its filters, and the variables a rule sees.
+
+Used by ``rules/`` (compiling templates, ``when``, throttle keys) and by the render step; it
+renders single templates and knows nothing about notifications.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from ruleengine.colors import PALETTE, is_color
+from ruleengine.errors import RenderError
+from ruleengine.model import Event
+
+HOSTNAME = socket.gethostname()
+log = logging.getLogger(__name__)
+
+
+def _datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """``{{ time | datetime }}``: format a Unix timestamp in local time."""
+    return dt.datetime.fromtimestamp(float(value)).strftime(fmt)
+
+
+def _isotime(value: Any) -> str:
+    """``{{ time | isotime }}``: ISO 8601 in UTC, unambiguous across hosts."""
+    return dt.datetime.fromtimestamp(float(value), dt.UTC).isoformat(timespec="seconds")
+
+
+def _duration(value: Any) -> str:
+    """``{{ seconds | duration }}``: 3725 → ``1h 2m 5s``."""
+    seconds = int(float(value))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    if seconds or not parts:
+        parts.append(f"{seconds}s")
+    return " ".join(parts)
+
+
+def _basename(value: Any) -> str:
+    """``{{ path | basename }}``: the last component of a / or \\ path."""
+    return str(value).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def make_environment() -> SandboxedEnvironment:
+    """The one template environment: sandboxed, strict about undefined names, no autoescape."""
+    env = SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # chat text, not HTML; each sender escapes for its own format
+        keep_trailing_newline=False,
+    )
+    env.filters.update(datetime=_datetime, isotime=_isotime, duration=_duration, basename=_basename)
+    return env
+
+
+def context(event: Event, rule: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Template variables: built-ins first, so fields captured from the event can override them."""
+    base: dict[str, Any] = {
+        "host": HOSTNAME,
+        "source": event.source,
+        "rule": rule,
+        "time": event.time,
+        "text": event.text,
+        "suppressed": 0,
+    }
+    base.update(event.fields)
+    base.update(fields)
+    return base
+
+
+def render_color(
+    template: jinja2.Template, variables: Mapping[str, Any], rule: str, fallback: str
+) -> str:
+    """A colour template's value when it is a palette name or #rrggbb, else ``fallback``."""
+    try:
+        value = render_text(template, variables, rule, "color").strip()
+    except RenderError as exc:
+        log.warning("%s; using %s", exc, fallback)
+        return fallback
+    if is_color(value):
+        return value
+    log.warning(
+        "rule %s: color rendered to %r, not one of %s or #rrggbb; using %s",
+        rule,
+        value[:40],
+        ", ".join(PALETTE),
+        fallback,
+    )
+    return fallback
+
+
+def render_text(
+    template: jinja2.Template, variables: Mapping[str, Any], rule: str, what: str
+) -> str:
+    """Render one template; every failure becomes a RenderError naming the rule and key."""
+    try:
+        return template.render(variables)
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"rule {rule}: {what}: {exc.message}") from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise RenderError(f"rule {rule}: {what}: blocked by the sandbox: {exc}") from None
+    except Exception as exc:
+        raise RenderError(f"rule {rule}: {what}: {type(exc).__name__}: {exc}") from None
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-able copy of a template variable (unknown objects become their ``str``)."""
+    if type(value) in _SCALARS or value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    return str(value)
