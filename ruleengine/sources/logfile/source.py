@@ -97,6 +97,7 @@ class LogfileSource:
                 self._watch.add(Path(pattern).parent)
             if not self._watch.start():
                 log.warning("source %s: polling every %gs instead", self.name, FALLBACK_POLL)
+                self._watch.stop()
                 self._watch = None
                 self.interval = FALLBACK_POLL
         self._scan(startup=True)

@@ -105,13 +105,12 @@ class InotifyWatch:
         self._callback = callback
         self._paths: dict[int, str] = {}
         self._stop_r, self._stop_w = os.pipe()
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"inotify-{name}", daemon=True)
 
     def add(self, directory: Path, recursive: bool = False) -> bool:
         if recursive:
             return False
-        if str(directory) in self._paths.values():
-            return True
         wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), _MASK)
         if wd < 0:
             log.debug("cannot watch %s: %s", directory, os.strerror(ctypes.get_errno()))
@@ -124,9 +123,13 @@ class InotifyWatch:
         return True
 
     def stop(self) -> None:
+        """Stop the thread and close the descriptors; safe to call again."""
+        if self._closed:
+            return
         if self._thread.is_alive():
             os.write(self._stop_w, b"x")
             self._thread.join(5.0)
+        self._closed = True
         for fd in (self._fd, self._stop_r, self._stop_w):
             os.close(fd)
 
