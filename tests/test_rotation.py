@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import shutil
 import time
@@ -340,3 +341,32 @@ def test_generations_rotated_between_two_looks_are_read_from_olddir_and_gz(
         ]
     finally:
         harness.close()
+
+
+def test_a_file_moved_to_an_unnamed_olddir_is_read_and_the_log_says_where_to_look(
+    harness: Harness, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Moved into a directory ``rotated:`` does not name: the open handle still drains it,
+    and one warning says to name the olddir (what came and went there unseen is not found)."""
+    log = tmp_path / "logs" / "app.log"
+    old = tmp_path / "logs" / "old"
+    old.mkdir(parents=True)
+    log.write_text("")
+    harness.settings = harness.settings.model_copy(update={"start_at": "beginning"})
+    harness.start()
+    with caplog.at_level(logging.WARNING, logger="ruleengine.sources.logfile"):
+        for n in range(2):
+            with open(log, "a") as handle:
+                handle.write(f"generation {n}\n")
+            assert harness.wait_for(lambda t, n=n: len(t) == n + 1)
+            os.rename(log, old / f"app.log.{n}")
+            log.write_text("")
+            assert harness.wait_for(lambda _t: len(_hints(caplog)) >= 1)
+        time.sleep(0.3)
+    assert harness.texts() == ["generation 0", "generation 1"]
+    [hint] = _hints(caplog)
+    assert "'rotated:'" in hint and str(log) in hint
+
+
+def _hints(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "moved out of the places" in r.getMessage()]

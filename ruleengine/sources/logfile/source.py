@@ -72,6 +72,7 @@ class LogfileSource:
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
         self._unreadable: set[str] = set()
+        self._hinted = False  # the "moved out of the searched places" warning was logged
         self._matched: set[str] = set()  # patterns that matched a file at least once
         self._waiting: set[str] = set()  # patterns whose "waiting for" line was logged
         self._wake = threading.Event()
@@ -313,6 +314,7 @@ class LogfileSource:
         if active is not None:
             if stat is None or not active.same_file(stat):
                 log.info("source %s: %s was rotated or removed", self.name, path)
+                self._moved_elsewhere(followed, active)
                 active.idle_since = time.monotonic()
                 followed.rotated.append(active)
                 followed.active = None
@@ -342,6 +344,26 @@ class LogfileSource:
         if followed.checked is not None:
             self._unseen(followed, followed.checked - MTIME_SLACK)
         followed.checked = now
+
+    def _moved_elsewhere(self, followed: Followed, rotated: Tail) -> None:
+        """Say once when a rotated file went where ruleengine does not look (an olddir not
+        named by ``rotated:``): generations that come and go there unseen cannot be found."""
+        if self._hinted:
+            return
+        try:
+            if os.fstat(rotated.handle.fileno()).st_nlink == 0:
+                return  # deleted (or compressed and deleted): nothing to find
+        except OSError:
+            return
+        if find_rotated(self._places(followed.path), rotated.state) is None:
+            self._hinted = True
+            log.warning(
+                "source %s: %s was moved out of the places searched for its rotated files; "
+                "if logrotate uses olddir, name that directory with 'rotated:' so that "
+                "rotations while ruleengine is stopped or busy are found",
+                self.name,
+                followed.path,
+            )
 
     def _truncated(self, followed: Followed, old: Tail, now: float) -> None:
         """copytruncate (or inode reuse): read what the copy holds beyond our offset, then
