@@ -14,12 +14,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.sources.logfile import compressed
-from ruleengine.sources.logfile.discover import (
-    Places,
-    find_rotated,
-    open_generation,
-    unseen_rotations,
-)
+from ruleengine.sources.logfile.discover import Places, find_rotated, unseen_rotations
 from ruleengine.sources.logfile.rotation import FileState
 
 TEXT = b"".join(b"line %d of the first generation\n" % n for n in range(2000))
@@ -48,7 +43,7 @@ def test_compressed_generation_is_read_on_from_the_stored_offset(
     log.unlink()
     found = find_rotated(Places(str(log)), state)
     assert found is not None and found.path == str(packed) and found.packed
-    stream = open_generation(found.path, found.packed)
+    stream = compressed.open_stream(found.path, found.packed)
     assert stream is not None
     try:
         assert state.head_matches(stream.read(256))
@@ -67,7 +62,7 @@ def test_unsupported_or_damaged_compression_is_skipped(tmp_path: Path) -> None:
     log.unlink()
     assert find_rotated(Places(str(log)), state) is None
     assert unseen_rotations(Places(str(log)), [], since=0) == []
-    assert open_generation(str(tmp_path / "app.log.2.zst"), packed=True) is None
+    assert compressed.open_stream(str(tmp_path / "app.log.2.zst"), packed=True) is None
 
 
 def test_olddir_and_glob_places(tmp_path: Path) -> None:

@@ -51,6 +51,20 @@ def wrap(raw: BinaryIO) -> BinaryIO | None:
     return None
 
 
+def open_stream(path: str, packed: bool) -> BinaryIO | None:
+    """A file generation as a stream of the bytes it holds: ``packed`` ones decompressed;
+    None when compressed in a format we cannot read. OSError when it cannot be opened."""
+    # Unbuffered: a buffer would keep serving the old head after a copytruncate, so the
+    # truncation would go unseen and old and new bytes would be read as one file.
+    raw = open(path, "rb", buffering=0)  # noqa: SIM115 - returned open, or closed below
+    if not packed:
+        return raw
+    stream = wrap(raw)
+    if stream is None:
+        raw.close()
+    return stream
+
+
 class _Closing:
     """A decompressing reader that also closes the file under it (gzip/bz2/lzma over a
     ``fileobj`` leave it open)."""

@@ -14,7 +14,6 @@ import os
 import stat as stat_module
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from ruleengine.sources.logfile import compressed
 from ruleengine.sources.logfile.rotation import (
@@ -84,24 +83,10 @@ def _candidate(path: str) -> Candidate | None:
     return Candidate(path, info.st_dev, info.st_ino, info.st_mtime, packed)
 
 
-def open_generation(path: str, packed: bool) -> BinaryIO | None:
-    """A rotated generation as a stream of its original bytes; None when it is compressed in
-    a format we cannot read. Raises OSError when it cannot be opened."""
-    # Unbuffered: a buffer would keep serving the old head after a copytruncate, so the
-    # truncation would go unseen and old and new bytes would be read as one file.
-    raw = open(path, "rb", buffering=0)  # noqa: SIM115 - returned open, or closed below
-    if not packed:
-        return raw
-    stream = compressed.wrap(raw)
-    if stream is None:
-        raw.close()
-    return stream
-
-
 def head_of(candidate: Candidate) -> bytes | None:
     """The first bytes of what the generation holds (decompressed); None when unreadable."""
     try:
-        handle = open_generation(candidate.path, candidate.packed)
+        handle = compressed.open_stream(candidate.path, candidate.packed)
     except OSError:
         return None
     if handle is None:

@@ -25,12 +25,7 @@ from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.model import Batch, Event
 from ruleengine.sources.base import Emit, SourceContext
 from ruleengine.sources.logfile import compressed
-from ruleengine.sources.logfile.discover import (
-    Places,
-    find_rotated,
-    open_generation,
-    unseen_rotations,
-)
+from ruleengine.sources.logfile.discover import Places, find_rotated, unseen_rotations
 from ruleengine.sources.logfile.generations import DONE_KEPT, Followed, Stored
 from ruleengine.sources.logfile.rotation import FileState, read_head
 from ruleengine.sources.logfile.tailer import Tail, TailOptions, end_of_last_line
@@ -437,7 +432,7 @@ class LogfileSource:
         ``label`` is the configured path its events name, whatever the file is called now;
         ``packed``: a compressed generation, read as the bytes it holds."""
         try:
-            handle = open_generation(path, packed)  # kept open to drain after rotation
+            handle = compressed.open_stream(path, packed)  # kept open to drain after rotation
         except OSError as exc:
             if path not in self._unreadable:  # once, not at every rescan
                 log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
