@@ -27,8 +27,8 @@ from typing import Any
 
 from bench.gen import patterns, rules_yaml, write_log
 from bench.measure import cpu_seconds, rss_mb, wait_peak_rss
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver
+from tests.support.daemon import DaemonProcess
+from tests.support.receiver import Receiver
 
 OUT = Path(__file__).resolve().parent / "out"
 

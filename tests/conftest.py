@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import daemon_outputs
-from tests.receiver import Receiver
+from tests.support import daemon_outputs
+from tests.support.receiver import Receiver
 
 
 @pytest.fixture(autouse=True)

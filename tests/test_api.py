@@ -9,8 +9,8 @@ import pytest
 
 from ruleengine import api
 from ruleengine.errors import ConfigError, StateError
-from tests.daemonproc import append, rules_text
-from tests.receiver import Receiver, Reply
+from tests.support.daemon import append, rules_text
+from tests.support.receiver import Receiver, Reply
 
 
 def _rules(tmp_path: Path, url: str) -> tuple[Path, Path]:

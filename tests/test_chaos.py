@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver, Reply, Request
+from tests.support.daemon import DaemonProcess
+from tests.support.outbox import outbox_rows
+from tests.support.receiver import Receiver, Reply, Request
 
 pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.timeout(300)]
 
@@ -157,15 +158,10 @@ class Tally:
 def pending_rows(state_db: Path) -> int:
     if not state_db.exists():
         return -1
-    conn = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)
     try:
-        return int(
-            conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
-        )
+        return len(outbox_rows(state_db, state_is="pending"))
     except sqlite3.Error:
         return -1
-    finally:
-        conn.close()
 
 
 def drain(tally: Tally, expected: set[Key], root: Path) -> float:
@@ -249,9 +245,7 @@ def test_kill_nine_twenty_times_loses_nothing(
     duplicates = sum(count - 1 for count in tally.in_time.values())
     late = sum(tally.late.values())
     left = sorted(p.name for p in (tmp_path / "drops").iterdir() if p.is_file())
-    conn = sqlite3.connect(tmp_path / "state" / "state.db")
-    states = dict(conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
-    conn.close()
+    states = dict(collections.Counter(row["state"] for row in outbox_rows(tmp_path / "state")))
     report = {
         "variant": "rotating" if rotate else "one-file",
         "events": len(expected),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import time
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemonproc import DaemonProcess, append, rules_text, run_cli
-from tests.receiver import Receiver, Reply
+from tests.support.daemon import DaemonProcess, append, rules_text, run_cli
+from tests.support.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ def _start_slow_delivery(
     # The receiver takes a scripted reply as a request arrives (before the delay), so an empty
     # script means the retry is being answered slowly right now.
     while receiver._script:
-        assert time.monotonic() < deadline, daemon.log
+        assert time.monotonic() < deadline, daemon.output
         time.sleep(0.02)
 
 
@@ -40,32 +41,36 @@ def test_sigterm_lets_an_in_flight_send_finish(tmp_path: Path, receiver: Receive
     log, rules = tmp_path / "app.log", tmp_path / "rules.yaml"
     log.write_text("")
     rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "{{ what }}"))
-    with DaemonProcess(rules, tmp_path, args=["--stop-timeout", "10"]) as daemon:
+    with DaemonProcess(
+        rules, "--stop-timeout", "10", workdir=tmp_path, log_level="debug"
+    ) as daemon:
         daemon.wait_running()
         _start_slow_delivery(daemon, log, receiver, delay=1.5)
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
     delivered = len(receiver.requests) - 1  # the first request was answered 429
     assert (delivered, _pending(rules)) == (1, 0), "the in-flight send finished and was recorded"
-    assert "stopped" in daemon.log
+    assert "stopped" in daemon.output
 
 
 def test_stop_timeout_exits_promptly_and_keeps_the_row(tmp_path: Path, receiver: Receiver) -> None:
     log, rules = tmp_path / "app.log", tmp_path / "rules.yaml"
     log.write_text("")
     rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "{{ what }}"))
-    with DaemonProcess(rules, tmp_path, args=["--stop-timeout", "0.5"]) as daemon:
+    with DaemonProcess(
+        rules, "--stop-timeout", "0.5", workdir=tmp_path, log_level="debug"
+    ) as daemon:
         daemon.wait_running()
         _start_slow_delivery(daemon, log, receiver, delay=6.0)
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(5) == 0, "the stop timeout bounds the exit, not the slow receiver"
     assert _pending(rules) == 1
     # The next start delivers it: not lost.
-    with DaemonProcess(rules, tmp_path) as daemon:
+    with DaemonProcess(rules, workdir=tmp_path, log_level="debug") as daemon:
         daemon.wait_running()
         deadline = time.monotonic() + 20
         while _pending(rules):
-            assert time.monotonic() < deadline, daemon.log
+            assert time.monotonic() < deadline, daemon.output
             time.sleep(0.1)
         # Recorded by the receiver before the daemon marked it delivered (the first, slow
         # attempt is still asleep in the receiver and is recorded only when it wakes).
@@ -80,14 +85,16 @@ def test_second_sigterm_exits_at_once_without_corrupting_state(
     log, rules = tmp_path / "app.log", tmp_path / "rules.yaml"
     log.write_text("")
     rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "{{ what }}"))
-    with DaemonProcess(rules, tmp_path, args=["--stop-timeout", "60"]) as daemon:
+    with DaemonProcess(
+        rules, "--stop-timeout", "60", workdir=tmp_path, log_level="debug"
+    ) as daemon:
         daemon.wait_running()
         _start_slow_delivery(daemon, log, receiver, delay=6.0)
         daemon.signal(signal.SIGTERM)
-        daemon.wait_for_log("SIGTERM received")
+        daemon.wait_for_log(re.compile("SIGTERM received"))
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(5) == 1
-        assert "second SIGTERM: exiting now" in daemon.log
+        assert "second SIGTERM: exiting now" in daemon.output
     with sqlite3.connect(tmp_path / "state" / "state.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
@@ -116,23 +123,27 @@ def test_json_logs_hold_no_secret_even_at_debug(tmp_path: Path, receiver: Receiv
     log.write_text("")
     rules.write_text(rules_text(tmp_path / "state", log, f"{receiver.url}/{token}", "{{ what }}"))
     receiver.reply(Reply(status=500, body=f"no such hook {token}"))
-    with DaemonProcess(rules, tmp_path, args=["--log-format", "json"]) as daemon:
-        daemon.wait_for_log(r"running \(pid")
+    with DaemonProcess(
+        rules, "--log-format", "json", workdir=tmp_path, log_level="debug"
+    ) as daemon:
+        daemon.wait_for_log(re.compile(r"running \(pid"))
         append(log, "ERROR once\n")
         receiver.wait_for(2)
-        daemon.wait_for_log(r"delivery to hook failed")
+        daemon.wait_for_log(re.compile(r"delivery to hook failed"))
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
-    entries = [json.loads(line) for line in daemon.log.splitlines()]
+    entries = [json.loads(line) for line in daemon.output.splitlines()]
     assert {"time", "level", "logger", "message"} <= set(entries[0])
     assert "debug" in {entry["level"] for entry in entries}
-    assert token not in daemon.log
+    assert token not in daemon.output
 
 
 def test_log_level_warning_hides_info(tmp_path: Path, receiver: Receiver) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(rules_text(tmp_path / "state", tmp_path / "app.log", receiver.url, "x"))
-    with DaemonProcess(rules, tmp_path, args=["--log-level", "warning"]) as daemon:
+    with DaemonProcess(
+        rules, "--log-level", "warning", workdir=tmp_path, log_level="debug", ready=False
+    ) as daemon:
         # Nothing at warning or above happens, so wait for the state the daemon records.
         deadline = time.monotonic() + 20
         while (
@@ -141,12 +152,12 @@ def test_log_level_warning_hides_info(tmp_path: Path, receiver: Receiver) -> Non
                 "running"
             ]
         ):
-            assert time.monotonic() < deadline, daemon.log
+            assert time.monotonic() < deadline, daemon.output
             time.sleep(0.2)
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
-    assert "running (pid" not in daemon.log
-    assert " INFO " not in daemon.log and " DEBUG " not in daemon.log
+    assert "running (pid" not in daemon.output
+    assert " INFO " not in daemon.output and " DEBUG " not in daemon.output
 
 
 def test_literal_credentials_in_destinations_are_redacted(tmp_path: Path) -> None:
@@ -182,8 +193,12 @@ def test_text_logs_under_journald_carry_the_priority(tmp_path: Path, receiver: R
     (tmp_path / "daemon.log").touch()  # DaemonProcess sends stderr here
     info = (tmp_path / "daemon.log").stat()
     stream = f"{info.st_dev}:{info.st_ino}"
-    with DaemonProcess(rules, tmp_path, env={"JOURNAL_STREAM": stream}) as daemon:
-        daemon.wait_for_log(r"<6>INFO ruleengine.pipeline.supervisor: ruleengine .* running \(pid")
+    with DaemonProcess(
+        rules, workdir=tmp_path, env={"JOURNAL_STREAM": stream}, log_level="debug"
+    ) as daemon:
+        daemon.wait_for_log(
+            re.compile(r"<6>INFO ruleengine.pipeline.supervisor: ruleengine .* running \(pid")
+        )
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
-    assert all(line.startswith(("<6>", "<7>", "<4>")) for line in daemon.log.splitlines())
+    assert all(line.startswith(("<6>", "<7>", "<4>")) for line in daemon.output.splitlines())

@@ -12,8 +12,8 @@ import pytest
 
 from ruleengine.errors import ConfigError
 from ruleengine.metrics import parse_address
-from tests.daemonproc import DaemonProcess, append, rules_text, run_cli
-from tests.receiver import Receiver
+from tests.support.daemon import DaemonProcess, append, rules_text, run_cli
+from tests.support.receiver import Receiver
 
 
 @pytest.mark.parametrize("value", ["127.0.0.1:9464", "[::1]:9464", "localhost:9464"])
@@ -44,7 +44,9 @@ def test_metrics_count_the_pipeline(tmp_path: Path, receiver: Receiver) -> None:
     log.write_text("")
     rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "{{ what }}"))
     port = _free_port()
-    with DaemonProcess(rules, tmp_path, args=["--metrics", f"127.0.0.1:{port}"]) as daemon:
+    with DaemonProcess(
+        rules, "--metrics", f"127.0.0.1:{port}", workdir=tmp_path, log_level="debug"
+    ) as daemon:
         daemon.wait_running()
         append(log, "ERROR one\nnot matched\n")
         receiver.wait_for(1)

@@ -15,8 +15,10 @@ from ruleengine.dispatch import worker as dispatch_worker
 from ruleengine.model import Notification
 from ruleengine.redact import Redactor
 from ruleengine.state import Store
-from tests.dispatch_helpers import note, route, rows, running, wait_until
-from tests.receiver import Receiver
+from tests.support.dispatch_helpers import note, route, running
+from tests.support.outbox import outbox, rows_by_text
+from tests.support.poll import eventually
+from tests.support.receiver import Receiver
 
 HOOK = "https://hooks.example.com/services/T0/B0/deadsecretXYZ"
 
@@ -51,9 +53,7 @@ def dead(capsys: pytest.CaptureFixture[str], state: Path, *argv: str) -> tuple[i
 
 
 def ids(state: Path) -> dict[str, str]:
-    with sqlite3.connect(state / "state.db") as conn:
-        found = conn.execute("SELECT record FROM outbox").fetchall()
-    return {json.loads(r)["text"]: json.loads(r)["id"] for (r,) in found}
+    return {record["text"]: record["id"] for record in outbox(state)}
 
 
 def test_list_shows_a_redacted_table(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,16 +113,16 @@ def test_retry_by_prefix_resets_the_budget(state: Path, capsys: pytest.CaptureFi
     prefix = ids(state)["disk full on web1\nsecond line"][:8]
     code, out, _ = dead(capsys, state, "retry", prefix)
     assert (code, out) == (0, "queued 1 dead letter again\n")
-    row = rows(state)["disk full on web1\nsecond line"]
+    row = rows_by_text(state)["disk full on web1\nsecond line"]
     assert (row["state"], row["attempts"], row["next_attempt"]) == ("pending", 0, 0)
-    assert rows(state)["backup failed"]["state"] == "dead"
+    assert rows_by_text(state)["backup failed"]["state"] == "dead"
 
 
 def test_retry_per_destination_and_all(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert dead(capsys, state, "retry", "--to", "mail")[1] == "queued 1 dead letter again\n"
-    assert rows(state)["mail me"]["state"] == "pending"
+    assert rows_by_text(state)["mail me"]["state"] == "pending"
     assert dead(capsys, state, "retry", "--all")[1] == "queued 2 dead letters again\n"
-    assert all(r["state"] == "pending" for r in rows(state).values())
+    assert all(r["state"] == "pending" for r in rows_by_text(state).values())
 
 
 def test_unknown_or_ambiguous_ids_change_nothing(
@@ -133,7 +133,7 @@ def test_unknown_or_ambiguous_ids_change_nothing(
     assert code == 1
     assert "ffffffffffffff: no such dead letter" in err
     assert "matches 3 dead letters" in err  # "" is a prefix of every id
-    assert len(rows(state)) == 4
+    assert len(rows_by_text(state)) == 4
 
 
 def test_purge_by_id_age_and_all(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,9 +144,9 @@ def test_purge_by_id_age_and_all(state: Path, capsys: pytest.CaptureFixture[str]
             (time.time() - 8 * 86400,),
         )
     assert dead(capsys, state, "purge", "--older-than", "7d")[1] == "purged 1 dead letter\n"
-    assert "backup failed" not in rows(state)
+    assert "backup failed" not in rows_by_text(state)
     assert dead(capsys, state, "purge", "--all")[1] == "purged 1 dead letter\n"
-    assert list(rows(state)) == ["still pending"], "pending rows are never purged"
+    assert list(rows_by_text(state)) == ["still pending"], "pending rows are never purged"
 
 
 @pytest.mark.parametrize(
@@ -184,7 +184,7 @@ def test_retry_while_workers_run(
         code, _, _ = dead(capsys, tmp_path, "retry", "--all")
         assert code == 0
         receiver.wait_for(1)
-        wait_until(lambda: rows(tmp_path)["try me again"]["state"] == "delivered")
+        eventually(lambda: rows_by_text(tmp_path)["try me again"]["state"] == "delivered")
     store.close()
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ruleengine.model import Batch
 from ruleengine.state import Store
-from tests.enginekit import Clock, feed, make_engine, texts
-from tests.rulekit import marker, ruleset
+from tests.support.enginekit import Clock, feed, make_engine, texts
+from tests.support.rulekit import marker, ruleset
 
 RULES = """
 - name: rebooted

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.receiver import Receiver
+from tests.support.poll import eventually
+from tests.support.receiver import Receiver
 
 
 def start(config: Path) -> subprocess.Popen[str]:
@@ -28,13 +29,6 @@ def stop(process: subprocess.Popen[str]) -> str:
     out, _ = process.communicate(timeout=30)
     assert process.returncode == 0, out
     return out
-
-
-def wait_until(predicate: object, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -62,7 +56,7 @@ rules:
     daemon = start(config)
     try:
         (drops / "web1.rebooted.json").write_text("{}", encoding="utf-8")
-        wait_until(lambda: not (drops / "web1.rebooted.json").exists())  # consumed, committed
+        eventually(lambda: not (drops / "web1.rebooted.json").exists())  # consumed, committed
     finally:
         stop(daemon)
     assert receiver.requests == []  # still waiting: the digest is pending in the database

@@ -16,8 +16,10 @@ from ruleengine.dispatch import Dispatcher
 from ruleengine.errors import ConfigError
 from ruleengine.redact import RedactingFilter, Redactor
 from ruleengine.state import Store
-from tests.dispatch_helpers import enqueue, note, route, rows, running, wait_until
-from tests.receiver import Receiver, Reply
+from tests.support.dispatch_helpers import enqueue, note, route, running
+from tests.support.outbox import rows_by_text
+from tests.support.poll import eventually
+from tests.support.receiver import Receiver, Reply
 
 FAST = {"backoff": 0.05, "backoff_max": 0.1}
 SLACK = 0.03  # arrival jitter allowed on a lower bound (request start vs. receiver timestamp)
@@ -44,7 +46,7 @@ def test_retries_count_against_the_rate(receiver: Receiver, tmp_path: Path) -> N
     with running(routes, store, redactor) as dispatcher:
         enqueue(store, dispatcher, note("room", "hello"))
         first, second = receiver.wait_for(2)
-        wait_until(lambda: rows(tmp_path)["hello"]["state"] == "delivered")
+        eventually(lambda: rows_by_text(tmp_path)["hello"]["state"] == "delivered")
     assert second.time - first.time >= 1.0 - SLACK
     store.close()
 
@@ -58,7 +60,7 @@ def test_fifo_with_a_failing_head_row(receiver: Receiver, tmp_path: Path) -> Non
         enqueue(store, dispatcher, note("room", "third"))
         got = receiver.wait_for(6)
     assert [r.json()["text"] for r in got] == ["first"] * 4 + ["second", "third"]
-    assert rows(tmp_path)["first"]["attempts"] == 4
+    assert rows_by_text(tmp_path)["first"]["attempts"] == 4
     store.close()
 
 
@@ -76,10 +78,10 @@ def test_a_hanging_destination_does_not_delay_another(tmp_path: Path) -> None:
             fast.wait_for(3)
             # The slow receiver records a request only once it answers: still hanging.
             assert slow.requests == []
-            wait_until(lambda: rows(tmp_path)["c"]["state"] == "delivered")
+            eventually(lambda: rows_by_text(tmp_path)["c"]["state"] == "delivered")
             assert slow.requests == []
         # Stopping waited for the in-flight send instead of abandoning it.
-        assert rows(tmp_path)["stuck"]["state"] == "delivered"
+        assert rows_by_text(tmp_path)["stuck"]["state"] == "delivered"
         store.close()
 
 
@@ -111,7 +113,7 @@ def test_permanent_error_dead_letters_and_notifies_fallback(
     assert notice.path == "/mail"
     text = notice.json()["text"]
     assert "disk full on web1" in text and "HTTP 404" in text and "room" in text
-    state = rows(tmp_path)
+    state = rows_by_text(tmp_path)
     assert state["disk full on web1"]["state"] == "dead"
     assert "channel_not_found" in state["disk full on web1"]["last_error"]
     assert [s["state"] for s in state.values()].count("delivered") == 1
@@ -124,9 +126,9 @@ def test_exhausted_budget_dead_letters_with_last_error(receiver: Receiver, tmp_p
     routes = {"room": route("room", redactor, url=receiver.url, retry={**FAST, "max_attempts": 3})}
     with running(routes, store, redactor) as dispatcher:
         enqueue(store, dispatcher, note("room", "hello"))
-        wait_until(lambda: rows(tmp_path)["hello"]["state"] == "dead")
+        eventually(lambda: rows_by_text(tmp_path)["hello"]["state"] == "dead")
     assert len(receiver.requests) == 3
-    row = rows(tmp_path)["hello"]
+    row = rows_by_text(tmp_path)["hello"]
     assert row["attempts"] == 3
     assert "gave up after 3 attempts" in row["last_error"]
     assert "down for maintenance" in row["last_error"]
@@ -178,7 +180,7 @@ def test_retry_after_is_honoured(receiver: Receiver, tmp_path: Path) -> None:
     with running(routes, store, redactor) as dispatcher:
         enqueue(store, dispatcher, note("room", "hello"))
         first, second = receiver.wait_for(2)
-        wait_until(lambda: rows(tmp_path)["hello"]["state"] == "delivered")
+        eventually(lambda: rows_by_text(tmp_path)["hello"]["state"] == "delivered")
     # FAST backoff would retry within 0.1s; the 429's Retry-After wins.
     assert second.time - first.time >= 1.0 - SLACK
     assert first.json()["id"] == second.json()["id"]  # same id: the service may de-duplicate
@@ -194,10 +196,10 @@ def test_restart_mid_retry_keeps_attempts_and_next_attempt(
     with running(routes, store, redactor) as dispatcher:
         enqueue(store, dispatcher, note("room", "hello"))
         (first,) = receiver.wait_for(1)
-        wait_until(lambda: rows(tmp_path)["hello"]["attempts"] == 1)
+        eventually(lambda: rows_by_text(tmp_path)["hello"]["attempts"] == 1)
     store.close()
 
-    saved = rows(tmp_path)["hello"]
+    saved = rows_by_text(tmp_path)["hello"]
     assert saved["state"] == "pending"
     assert saved["next_attempt"] >= first.time + 2.0 - SLACK
 
@@ -206,9 +208,9 @@ def test_restart_mid_retry_keeps_attempts_and_next_attempt(
     routes = {"room": route("room", redactor, url=receiver.url)}
     with running(routes, store, redactor):
         _, second = receiver.wait_for(2)
-        wait_until(lambda: rows(tmp_path)["hello"]["state"] == "delivered")
+        eventually(lambda: rows_by_text(tmp_path)["hello"]["state"] == "delivered")
     assert second.time >= saved["next_attempt"] - SLACK
-    assert rows(tmp_path)["hello"]["attempts"] == 2
+    assert rows_by_text(tmp_path)["hello"]["attempts"] == 2
     store.close()
 
 
@@ -232,14 +234,14 @@ def _leaky_dispatch(
     caplog.handler.addFilter(RedactingFilter(redactor))  # what logsetup installs
     with caplog.at_level(level), running(routes, store, redactor) as dispatcher:
         enqueue(store, dispatcher, note("room", "hello"))
-        wait_until(
+        eventually(
             lambda: (
-                len(rows(tmp_path)) == 2
-                and all(r["state"] == "dead" for r in rows(tmp_path).values())
+                len(rows_by_text(tmp_path)) == 2
+                and all(r["state"] == "dead" for r in rows_by_text(tmp_path).values())
             )
         )
     store.close()
-    return caplog.text + repr(rows(tmp_path))
+    return caplog.text + repr(rows_by_text(tmp_path))
 
 
 SECRET = "T000/B000/XXXXsupersecretXXXX"  # noqa: S105 - a fake, to grep for

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.dispatch_helpers import rows, wait_until
-from tests.receiver import Receiver, Reply
+from tests.support.outbox import rows_by_text
+from tests.support.poll import eventually
+from tests.support.receiver import Receiver, Reply
 
 RULES = """
 state_dir: state
@@ -61,10 +62,12 @@ def test_sigkill_mid_retry_resumes_with_attempts_and_next_attempt(
     first_run = start(rules, log)
     try:
         (first,) = receiver.wait_for(1, timeout=30)
-        wait_until(lambda: rows(tmp_path / "state").get("web1 rebooted", {}).get("attempts") == 1)
+        eventually(
+            lambda: rows_by_text(tmp_path / "state").get("web1 rebooted", {}).get("attempts") == 1
+        )
     finally:
         stop(first_run, signal.SIGKILL)
-    saved = rows(tmp_path / "state")["web1 rebooted"]
+    saved = rows_by_text(tmp_path / "state")["web1 rebooted"]
     assert saved["state"] == "pending"
     assert saved["next_attempt"] >= first.time + 3.0 - 0.05  # Retry-After, not the 0.1s backoff
     assert "HTTP 503" in saved["last_error"]
@@ -73,14 +76,16 @@ def test_sigkill_mid_retry_resumes_with_attempts_and_next_attempt(
     second_run = start(rules, log)
     try:
         _, second = receiver.wait_for(2, timeout=30)
-        wait_until(lambda: rows(tmp_path / "state")["web1 rebooted"]["state"] == "delivered")
+        eventually(
+            lambda: rows_by_text(tmp_path / "state")["web1 rebooted"]["state"] == "delivered"
+        )
         time.sleep(0.3)  # a duplicate, if any, would arrive now
     finally:
         stop(second_run, signal.SIGTERM)
     output = log.read_text(encoding="utf-8", errors="replace")
     assert second_run.returncode == 0, output
     assert second.time >= saved["next_attempt"] - 0.05
-    assert rows(tmp_path / "state")["web1 rebooted"]["attempts"] == 2
+    assert rows_by_text(tmp_path / "state")["web1 rebooted"]["attempts"] == 2
     assert len(receiver.requests) == 2, "the marker was sent again after the restart"
     assert first.json()["id"] == second.json()["id"]
     assert "retrying in" in output  # the first run logged its retry...

@@ -13,7 +13,7 @@ import pytest
 
 from ruleengine.cli import main
 from ruleengine.commands import test as command
-from tests.rulekit import rules_yaml
+from tests.support.rulekit import rules_yaml
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
 

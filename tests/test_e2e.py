@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver, Reply
+from tests.support.daemon import DaemonProcess
+from tests.support.outbox import outbox_rows
+from tests.support.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.slow
 
@@ -135,10 +135,8 @@ def test_failing_receiver_keeps_rows_until_they_go_through(
         receiver.wait_for(1)
         daemon.wait_for_log("HTTP 503")
         assert daemon.stop() == 0
-    with sqlite3.connect(tmp_path / "state" / "state.db") as conn:
-        state, attempts = conn.execute("SELECT state, attempts FROM outbox").fetchone()
-    conn.close()
-    assert state == "pending" and attempts >= 1
+    row = outbox_rows(tmp_path / "state")[0]
+    assert row["state"] == "pending" and row["attempts"] >= 1
 
     receiver.default = Reply(status=200)
     with DaemonProcess(rules) as daemon:
@@ -149,9 +147,7 @@ def test_failing_receiver_keeps_rows_until_they_go_through(
     bodies = [r.json() for r in receiver.requests]
     assert len({body["id"] for body in bodies}) == 1  # one notification, retried
     assert [r.reply.status for r in receiver.requests].count(200) == 1
-    with sqlite3.connect(tmp_path / "state" / "state.db") as conn:
-        assert conn.execute("SELECT state FROM outbox").fetchall() == [("delivered",)]
-    conn.close()
+    assert [row["state"] for row in outbox_rows(tmp_path / "state")] == ["delivered"]
 
 
 def test_permanent_error_is_dead_lettered_and_not_retried(

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from ruleengine.cli import main
-from tests.markerkit import Pipeline, outbox, wait_for
+from tests.support.markerkit import Pipeline
+from tests.support.outbox import outbox
+from tests.support.poll import eventually
 
 
 def emit(*args: str) -> int:
@@ -161,5 +163,5 @@ def test_emitted_marker_reaches_a_rule_at_once(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONWARNINGS": "error"},
         )
         assert result.returncode == 0, result.stderr
-        (row,) = wait_for(lambda: outbox(tmp_path / "state"), timeout=10)
+        (row,) = eventually(lambda: outbox(tmp_path / "state"), timeout=10)
     assert row["text"] == "srv1 rebooted: KB1, KB2 (2)"

@@ -11,8 +11,8 @@ import pytest
 from ruleengine.engine import _Swap
 from ruleengine.model import Batch, Position
 from ruleengine.state import Store
-from tests.enginekit import Clock, make_engine, texts
-from tests.rulekit import line, ruleset
+from tests.support.enginekit import Clock, make_engine, texts
+from tests.support.rulekit import line, ruleset
 
 RULES = """\
 - name: hit

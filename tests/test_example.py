@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_process import DaemonProcess
+from tests.support.daemon import DaemonProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from ruleengine.config.schema import Rule
 from ruleengine.render import evaluate
 from ruleengine.rules.engine import compile_rules
 from ruleengine.sources.markers.event import marker_event
-from tests.test_markers_payload import ps51_out_file
+from tests.support.payloads import ps51_out_file
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NEEDS_DIGEST = {"windows-update-digest.yaml"}

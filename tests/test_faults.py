@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from ruleengine.commands import COMMANDS
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver
+from tests.support.daemon import DaemonProcess
+from tests.support.receiver import Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.timeout(120)]
 

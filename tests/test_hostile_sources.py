@@ -34,6 +34,7 @@ from ruleengine.sources import make_source
 from ruleengine.sources.base import Source, SourceContext
 from ruleengine.sources.markers.files import reason_path
 from ruleengine.state import Store
+from tests.support.poll import eventually
 
 
 class Pipeline:
@@ -51,11 +52,7 @@ class Pipeline:
             self._cond.notify_all()
 
     def wait(self, done: Callable[[], bool], timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not done():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; events so far: {len(self.events)}")
-            time.sleep(0.02)
+        eventually(done, timeout, what=lambda: f"events ({len(self.events)} so far)")
 
 
 @contextmanager
@@ -361,8 +358,8 @@ rules:
 @pytest.mark.slow
 def test_file_names_that_are_not_utf8_stop_nothing(tmp_path: Path) -> None:
     """A log or marker named with invalid UTF-8 must not wedge the engine or the source."""
-    from tests.daemon_process import DaemonProcess  # noqa: PLC0415
-    from tests.receiver import Receiver  # noqa: PLC0415
+    from tests.support.daemon import DaemonProcess  # noqa: PLC0415
+    from tests.support.receiver import Receiver  # noqa: PLC0415
 
     logs, drops = tmp_path / "logs", tmp_path / "drops"
     logs.mkdir()
@@ -399,7 +396,7 @@ def test_file_names_that_are_not_utf8_stop_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_marker_name_that_is_not_utf8_does_not_wedge_the_console(tmp_path: Path) -> None:
     """Printing such a name used to fail (and be retried for a day) ahead of every later line."""
-    from tests.daemon_process import DaemonProcess  # noqa: PLC0415
+    from tests.support.daemon import DaemonProcess  # noqa: PLC0415
 
     drops = tmp_path / "drops"
     drops.mkdir()

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruleengine.cli import main
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver
+from tests.support.daemon import DaemonProcess
+from tests.support.receiver import Receiver
 
 PAYLOADS = [
     "{{ 7*7 }}",

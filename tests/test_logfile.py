@@ -21,7 +21,7 @@ from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.sources.watch.inotify import InotifyWatch
 from ruleengine.state import Store
-from tests.logfile_harness import SOURCE, Harness, duplicates
+from tests.support.logfile_harness import SOURCE, Harness, duplicates
 
 
 @pytest.fixture

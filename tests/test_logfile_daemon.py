@@ -4,9 +4,8 @@ exactly once (counted in the state database the daemon commits to)."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.logfile_harness import ROTATIONS, Writer, duplicates, file_lines
+from tests.support.logfile_harness import ROTATIONS, Writer, duplicates, file_lines
+from tests.support.outbox import outbox_texts
+from tests.support.poll import eventually
 
 RULES = """\
 state_dir: state
@@ -31,25 +32,14 @@ rules:
 """
 
 
-def outbox(state: Path) -> list[str]:
-    if not (state / "state.db").exists():
-        return []
-    try:
-        with sqlite3.connect(state / "state.db", timeout=10) as conn:
-            rows = conn.execute("SELECT record FROM outbox").fetchall()
-    except sqlite3.OperationalError:
-        return []  # schema not created yet
-    return [json.loads(row[0])["text"] for row in rows]
+def wait_rows(state: Path, more_than: int) -> int:
+    """Until the daemon committed more than ``more_than`` outbox rows; returns how many."""
 
+    def count() -> int:
+        rows = len(outbox_texts(state, missing_ok=True))
+        return rows if rows > more_than else 0
 
-def wait_rows(state: Path, more_than: int, timeout: float = 30.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        count = len(outbox(state))
-        if count > more_than:
-            return count
-        time.sleep(0.05)
-    raise AssertionError(f"outbox stuck at {more_than} rows")
+    return eventually(count, timeout=30.0, what=f"more than {more_than} rows", interval=0.05)
 
 
 def start(rules: Path) -> subprocess.Popen[bytes]:
@@ -116,9 +106,8 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(
             if style == "rename" or generation not in while_dead
         }
     try:
-        deadline = time.monotonic() + 30
-        while not must <= set(outbox(state)) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        with contextlib.suppress(AssertionError):  # the asserts below say what is missing
+            eventually(lambda: must <= set(outbox_texts(state)), timeout=30, interval=0.1)
         time.sleep(0.3)  # room for a duplicate to show up
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(20) == 0
@@ -126,7 +115,7 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(
         if daemon.poll() is None:
             kill(daemon)
     errors = (tmp_path / "daemon.log").read_text(encoding="utf-8", errors="replace")
-    texts = outbox(state)
+    texts = outbox_texts(state)
     assert not duplicates(texts)
     assert must <= set(texts) <= set(written), errors[-2000:]
     if style == "rename":

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.sources.logfile.tailer import TRUNCATED
-from tests.logfile_harness import Harness
+from tests.support.logfile_harness import Harness
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
 

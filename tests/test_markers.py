@@ -13,8 +13,10 @@ import pytest
 from ruleengine.config import load_config_text
 from ruleengine.engine import Engine
 from ruleengine.errors import ConfigError
-from tests.markerkit import Pipeline, names, outbox, rules_text, wait_for
-from tests.test_markers_payload import PS51_JSON, ps7_default, ps51_out_file
+from tests.support.markerkit import Pipeline, names, rules_text
+from tests.support.outbox import outbox
+from tests.support.payloads import PS51_JSON, ps7_default, ps51_out_file
+from tests.support.poll import eventually
 
 ECHO = {"name": "echo", "message": "{{ file }}"}
 
@@ -36,8 +38,10 @@ def test_markers_already_there_are_processed_in_every_format(tmp_path: Path) -> 
     (drop / "srv2.rebooted.json").write_bytes(b"")
     rule = {"name": "all", "message": "{{ format }} {{ stem }} {{ size }}"}
     with Pipeline(tmp_path, {}, [rule]):
-        rows = wait_for(lambda: len(outbox(tmp_path / "state")) == 5 and outbox(tmp_path / "state"))
-        wait_for(lambda: names(drop) == ["processed"], what="all archived")
+        rows = eventually(
+            lambda: len(outbox(tmp_path / "state")) == 5 and outbox(tmp_path / "state")
+        )
+        eventually(lambda: names(drop) == ["processed"], what="all archived")
     by_file = {row["fields"]["file"]: row for row in rows}
     assert by_file["srv1.installed.json"]["fields"]["updates"] == ["KB5034441", "KB5034122"]
     assert by_file["srv1.installed.json"]["text"].startswith("json srv1 ")
@@ -54,7 +58,7 @@ def test_file_facts_win_over_payload_keys_which_stay_under_data(tmp_path: Path) 
     (drop / "a.json").write_text('{"file": "setup.msi", "size": "big", "who": "me"}')
     rule = {"name": "r", "file": "a.json", "message": "{{ file }} {{ data.file }} {{ who }}"}
     with Pipeline(tmp_path, {}, [rule]):
-        (row,) = wait_for(lambda: outbox(tmp_path / "state"))
+        (row,) = eventually(lambda: outbox(tmp_path / "state"))
     assert row["text"] == "a.json setup.msi me"
     assert row["fields"]["size"] == (tmp_path / "drop" / "processed" / "a.json").stat().st_size
 
@@ -65,14 +69,14 @@ def test_archive_never_overwrites_and_delete_removes(tmp_path: Path) -> None:
     (drop / "processed" / "x.json").write_text("old")
     (drop / "x.json").write_text("{}")
     with Pipeline(tmp_path, {}, [ECHO]):
-        wait_for(lambda: names(drop / "processed") == ["x.json", "x.json.1"])
+        eventually(lambda: names(drop / "processed") == ["x.json", "x.json.1"])
     assert (drop / "processed" / "x.json").read_text() == "old"
 
     other = tmp_path / "second"
     (other / "drop").mkdir(parents=True)
     (other / "drop" / "y.json").write_text("{}")
     with Pipeline(other, {"after": "delete"}, [ECHO]):
-        wait_for(lambda: names(other / "drop") == [])
+        eventually(lambda: names(other / "drop") == [])
     assert len(outbox(other / "state")) == 1
 
 
@@ -84,16 +88,16 @@ def test_keep_resends_only_when_the_content_changes(tmp_path: Path) -> None:
     rule = {"name": "p", "message": "{{ progress }}%"}
     state = tmp_path / "state"
     with Pipeline(tmp_path, {"after": "keep"}, [rule]):
-        wait_for(lambda: len(outbox(state)) == 1)
+        eventually(lambda: len(outbox(state)) == 1)
         replace(marker, '{"progress": 10}')  # rewritten, same content: not news
         replace(marker, '{"progress": 60}')
-        wait_for(lambda: len(outbox(state)) == 2)
+        eventually(lambda: len(outbox(state)) == 2)
         replace(marker, '{"progress": 60}')
         (drop / "sync.json").write_text('{"progress": 0}')
-        wait_for(lambda: len(outbox(state)) == 3, what="the sync marker")
+        eventually(lambda: len(outbox(state)) == 3, what="the sync marker")
     with Pipeline(tmp_path, {"after": "keep"}, [rule]):  # a restart remembers kept markers
         (drop / "sync2.json").write_text('{"progress": 1}')
-        wait_for(lambda: len(outbox(state)) == 4, what="the second sync marker")
+        eventually(lambda: len(outbox(state)) == 4, what="the second sync marker")
     assert [row["text"] for row in outbox(state)] == ["10%", "60%", "0%", "1%"]
     assert marker.exists()
 
@@ -106,16 +110,16 @@ def test_unmatched_keep_warns_once_and_is_evaluated_again_after_restart(
     (drop / "stray.json").write_text("{}")
     rule = {"name": "only-x", "file": "x.json", "message": "x"}
     with caplog.at_level(logging.WARNING), Pipeline(tmp_path, {}, [rule]):
-        wait_for(lambda: "no rule selected" in caplog.text)
+        eventually(lambda: "no rule selected" in caplog.text)
         (drop / "x.json").write_text("{}")  # makes the directory be scanned again…
-        wait_for(lambda: not (drop / "x.json").exists())
+        eventually(lambda: not (drop / "x.json").exists())
         (drop / "stray-sync.json").write_text("{}")  # …and again
-        wait_for(lambda: "stray-sync.json" in caplog.text)
+        eventually(lambda: "stray-sync.json" in caplog.text)
     assert caplog.text.count("stray.json;") == 1
     assert names(drop) == ["processed", "stray-sync.json", "stray.json"]
     catch_all = {"name": "any", "message": "late: {{ file }}"}
     with Pipeline(tmp_path, {}, [rule, catch_all]):
-        wait_for(lambda: names(drop) == ["processed"], what="kept strays matched after restart")
+        eventually(lambda: names(drop) == ["processed"], what="kept strays matched after restart")
     texts = sorted(row["text"] for row in outbox(tmp_path / "state"))
     assert texts == ["late: stray-sync.json", "late: stray.json", "x"]
 
@@ -127,7 +131,7 @@ def test_unmatched_archive_or_delete(tmp_path: Path, policy: str) -> None:
     (drop / "stray.json").write_text("{}")
     rule = {"name": "only-x", "file": "x.json", "message": "x"}
     with Pipeline(tmp_path, {"unmatched": policy}, [rule]):
-        wait_for(lambda: not (drop / "stray.json").exists())
+        eventually(lambda: not (drop / "stray.json").exists())
     assert names(drop / "processed") == (["stray.json"] if policy == "archive" else [])
     assert outbox(tmp_path / "state") == []
 
@@ -143,10 +147,10 @@ def test_committed_but_not_archived_is_finished_without_a_second_message(tmp_pat
     # commit leaves behind.
     engine.emit = lambda batch: Engine.emit(engine, dataclasses.replace(batch, on_committed=None))  # type: ignore[method-assign]
     with crashing:
-        wait_for(lambda: len(outbox(tmp_path / "state")) == 1)
+        eventually(lambda: len(outbox(tmp_path / "state")) == 1)
     assert (drop / "a.json").exists()  # not archived
     with Pipeline(tmp_path, {}, [ECHO]):
-        wait_for((drop / "processed" / "a.json").exists)
+        eventually((drop / "processed" / "a.json").exists)
     assert len(outbox(tmp_path / "state")) == 1
 
 
@@ -158,7 +162,7 @@ def test_hidden_and_temporary_names_are_never_read(tmp_path: Path) -> None:
         (drop / name).write_text("{")
     (drop / "ok.json").write_text("{}")
     with Pipeline(tmp_path, {}, [ECHO]):
-        wait_for(lambda: len(outbox(tmp_path / "state")) == 1)
+        eventually(lambda: len(outbox(tmp_path / "state")) == 1)
     assert names(drop) == sorted([*skipped, "processed"])
 
 
@@ -172,10 +176,10 @@ def test_a_file_open_for_writing_is_read_only_after_close(tmp_path: Path) -> Non
             handle.flush()
             time.sleep(0.3)  # longer than settle: only the missing close holds it back
             (drop / "sync.json").write_text("{}")
-            wait_for(lambda: len(outbox(state)) == 1, what="the sync marker")
+            eventually(lambda: len(outbox(state)) == 1, what="the sync marker")
             assert (drop / "slow.json").exists()
             handle.write('"srv1"}')
-        wait_for(lambda: len(outbox(state)) == 2, what="the closed marker")
+        eventually(lambda: len(outbox(state)) == 2, what="the closed marker")
     assert not (drop / "failed").exists()
     assert outbox(state)[1]["fields"]["host"] == "srv1"
 
@@ -188,7 +192,7 @@ def test_a_file_renamed_into_the_directory_is_read_at_once(tmp_path: Path) -> No
     with Pipeline(tmp_path, {"settle": "1h"}, [rule]):  # no waiting needed after a rename
         staging.write_text('{"v": "renamed"}')
         os.rename(staging, drop / "r.json")
-        (row,) = wait_for(lambda: outbox(tmp_path / "state"))
+        (row,) = eventually(lambda: outbox(tmp_path / "state"))
     assert row["text"] == "renamed"
 
 
@@ -208,7 +212,7 @@ def test_polling_reads_only_after_size_and_mtime_are_stable(tmp_path: Path) -> N
     assert source._wait_for("m.json", marker.stat()) == 0  # type: ignore[attr-defined]
     pipe.store.close()
     with Pipeline(tmp_path, {"poll": "50ms", "settle": "100ms"}, [ECHO]):
-        wait_for(lambda: len(outbox(tmp_path / "state")) == 1)
+        eventually(lambda: len(outbox(tmp_path / "state")) == 1)
 
 
 # watchdog 7 warns (harmlessly, from its inotify thread) when nested directories such as
@@ -224,11 +228,11 @@ def test_recursive_with_patterns(tmp_path: Path) -> None:
     source = {"recursive": True, "patterns": ["*.json"]}
     rule = {"name": "r", "message": "{{ relpath }}"}
     with Pipeline(tmp_path, source, [rule]):
-        wait_for(lambda: len(outbox(tmp_path / "state")) == 2)
+        eventually(lambda: len(outbox(tmp_path / "state")) == 2)
         (drop / "site-b").mkdir()
         (drop / "site-b" / "late.json").write_text("{}")
-        wait_for(lambda: len(outbox(tmp_path / "state")) == 3)
-        wait_for((drop / "processed" / "site-b" / "late.json").exists)
+        eventually(lambda: len(outbox(tmp_path / "state")) == 3)
+        eventually((drop / "processed" / "site-b" / "late.json").exists)
     texts = sorted(row["text"] for row in outbox(tmp_path / "state"))
     assert texts == ["site-a/hosts/srv1.rebooted.json", "site-b/late.json", "top.json"]
     assert (drop / "processed" / "site-a" / "hosts" / "srv1.rebooted.json").exists()
@@ -240,7 +244,7 @@ def test_directory_created_after_start_is_picked_up(tmp_path: Path) -> None:
         time.sleep(0.1)
         (tmp_path / "drop").mkdir()
         (tmp_path / "drop" / "late.json").write_text("{}")
-        wait_for(lambda: len(outbox(tmp_path / "state")) == 1, timeout=20)
+        eventually(lambda: len(outbox(tmp_path / "state")) == 1, timeout=20)
 
 
 def test_a_kept_marker_removed_and_dropped_again_is_new(tmp_path: Path) -> None:
@@ -250,14 +254,14 @@ def test_a_kept_marker_removed_and_dropped_again_is_new(tmp_path: Path) -> None:
     marker.write_text("{}")
     state = tmp_path / "state"
     with Pipeline(tmp_path, {"after": "keep"}, [ECHO]):
-        wait_for(lambda: len(outbox(state)) == 1)
+        eventually(lambda: len(outbox(state)) == 1)
         marker.unlink()  # the script cleans up…
         (drop / "sync.json").write_text("{}")
-        wait_for(lambda: len(outbox(state)) == 2, what="a scan after the removal")
+        eventually(lambda: len(outbox(state)) == 2, what="a scan after the removal")
         (drop / "sync2.json").write_text("{}")
-        wait_for(lambda: len(outbox(state)) == 3, what="a second scan after the removal")
+        eventually(lambda: len(outbox(state)) == 3, what="a second scan after the removal")
         replace(marker, "{}")  # …and next month the same (empty) news again
-        wait_for(lambda: len(outbox(state)) == 4, what="the marker dropped again")
+        eventually(lambda: len(outbox(state)) == 4, what="the marker dropped again")
 
 
 def test_bad_source_settings_are_reported_with_their_line(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -17,8 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.markerkit import names, wait_for
-from tests.test_markers_payload import PS51_JSON, ps51_out_file
+from tests.support.markerkit import names
+from tests.support.outbox import outbox
+from tests.support.payloads import PS51_JSON, ps51_out_file
+from tests.support.poll import eventually
 
 BAD_EVERY = 50  # one marker in 50 is bad (alternately invalid JSON and binary)
 
@@ -44,17 +45,9 @@ def marker(index: int) -> tuple[str, bytes, bool]:
 
 
 def count_rows(state: Path) -> Counter[str]:
-    """Outbox rows per marker file name (json_extract: SQLite's JSON1, built into Python)."""
-    if not (state / "state.db").exists():
-        return Counter()
-    conn = sqlite3.connect(state / "state.db", timeout=30)
-    try:
-        rows = conn.execute("SELECT json_extract(record, '$.fields.file') FROM outbox").fetchall()
-    except sqlite3.OperationalError:  # the schema is not there yet
-        return Counter()
-    finally:
-        conn.close()
-    return Counter(str(row[0]) for row in rows)
+    """Outbox rows per marker file name (none while the daemon has not created the database)."""
+    records = outbox(state, missing_ok=True)
+    return Counter(str(record["fields"].get("file")) for record in records)
 
 
 def start(rules: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -91,10 +84,10 @@ def run_crash_test(tmp_path: Path, total: int) -> None:
     log = tmp_path / "daemon.log"
     daemon = start(rules, log)
     try:
-        wait_for((state / "state.db").exists, timeout=30, what="the daemon to start")
+        eventually((state / "state.db").exists, timeout=30, what="the daemon to start")
         for name in sorted(good | bad):  # dropped at once: renamed in, as atomic writers do
             os.rename(staging / name, drop / name)
-        wait_for(
+        eventually(
             lambda: sum(count_rows(state).values()) >= len(good) // 3,
             timeout=120,
             what="a third of the markers to be enqueued",
@@ -105,7 +98,7 @@ def run_crash_test(tmp_path: Path, total: int) -> None:
         assert killed_at < len(good), "the kill came too late to test anything"
 
         daemon = start(rules, log)
-        wait_for(
+        eventually(
             lambda: names(drop) == ["failed", "processed"],
             timeout=180,
             what="every marker to be handled after the restart",

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from ruleengine.sources.markers import files as marker_files
-from tests.markerkit import Pipeline, names, outbox, wait_for
+from tests.support.markerkit import Pipeline, names
+from tests.support.outbox import outbox
+from tests.support.poll import eventually
 
 ECHO = {"name": "echo", "file": "*.json", "message": "{{ file }}"}
 BOMB = "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b]\n"
@@ -67,9 +69,9 @@ def test_each_bad_kind_goes_to_failed_with_a_reason(
     make_unreadable(drop / "locked.json", monkeypatch)
     (drop / "good.json").write_text('{"ok": true}')
     with Pipeline(tmp_path, {}, [ECHO]):
-        wait_for(lambda: names(drop) == ["failed", "processed"], what="every marker handled")
+        eventually(lambda: names(drop) == ["failed", "processed"], what="every marker handled")
         (drop / "after.json").write_text("{}")  # the source is still running
-        wait_for(lambda: len(outbox(tmp_path / "state")) == 2, what="the marker after")
+        eventually(lambda: len(outbox(tmp_path / "state")) == 2, what="the marker after")
     assert sorted(row["text"] for row in outbox(tmp_path / "state")) == ["after.json", "good.json"]
     failed = drop / "failed"
     assert names(failed) == sorted([*expected, *(f"{n}.reason" for n in expected)])
@@ -90,7 +92,7 @@ def test_report_failed_lets_a_rule_notify(tmp_path: Path) -> None:
         {"name": "bad-marker", "file": "*.failed", "message": "{{ marker }}: {{ reason }}"},
     ]
     with Pipeline(tmp_path, {"report_failed": True, "unmatched": "delete"}, rules):
-        wait_for(lambda: names(drop) == ["failed"])
+        eventually(lambda: names(drop) == ["failed"])
     (row,) = outbox(tmp_path / "state")
     assert row["rule"] == "bad-marker"
     assert row["text"].startswith("srv1.rebooted.json: invalid JSON")
@@ -104,8 +106,8 @@ def test_symlinks_are_read_when_asked_to(tmp_path: Path) -> None:
     (drop / "link.json").symlink_to(tmp_path / "real.json")
     rule = {"name": "r", "message": "{{ v }}"}
     with Pipeline(tmp_path, {"follow_symlinks": True}, [rule]):
-        (row,) = wait_for(lambda: outbox(tmp_path / "state"))
-        wait_for(lambda: names(drop) == ["processed"])
+        (row,) = eventually(lambda: outbox(tmp_path / "state"))
+        eventually(lambda: names(drop) == ["processed"])
     assert row["text"] == "through the link"
     assert (tmp_path / "real.json").exists()  # the link was archived, not its target
 

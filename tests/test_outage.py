@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver, Reply
+from tests.support.daemon import DaemonProcess
+from tests.support.outbox import outbox_rows
+from tests.support.poll import eventually
+from tests.support.receiver import Receiver, Reply
 
 pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.timeout(120)]
 
@@ -56,22 +57,13 @@ def seqs(requests: list) -> list[int]:  # type: ignore[type-arg]
 
 def wait_delivered(state_db: Path, destination: str, timeout: float = 15.0) -> None:
     """Until the daemon has recorded every row of ``destination`` as delivered."""
-    deadline = time.monotonic() + timeout
-    while True:
-        conn = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10)
-        try:
-            states = {
-                state
-                for (state,) in conn.execute(
-                    "SELECT state FROM outbox WHERE destination = ?", (destination,)
-                )
-            }
-        finally:
-            conn.close()
-        if states == {"delivered"}:
-            return
-        assert time.monotonic() < deadline, states
-        time.sleep(0.05)
+
+    def states() -> set[str]:
+        return {row["state"] for row in outbox_rows(state_db, destination=destination)}
+
+    eventually(
+        lambda: states() == {"delivered"}, timeout, what=lambda: repr(states()), interval=0.05
+    )
 
 
 def append(log: Path, first: int, count: int) -> None:

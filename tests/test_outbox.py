@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ruleengine.model import Position
 from ruleengine.state import Store
-from tests.dispatch_helpers import note, rows
+from tests.support.dispatch_helpers import note
+from tests.support.outbox import rows_by_text
 
 
 def test_commit_deduplicates_and_records_positions(tmp_path: Path) -> None:
@@ -52,7 +53,7 @@ def test_dead_letter_and_fallback_commit_together(tmp_path: Path) -> None:
     assert head is not None
     notice = note("mail", "could not deliver: disk full")
     store.mark_dead(head.seq, "HTTP 404", notice)
-    state = rows(tmp_path)
+    state = rows_by_text(tmp_path)
     assert state["disk full"]["state"] == "dead"
     assert state["could not deliver: disk full"]["state"] == "pending"
     assert state["could not deliver: disk full"]["destination"] == "mail"
@@ -72,7 +73,7 @@ def test_dead_selection_never_touches_other_rows(tmp_path: Path) -> None:
     assert store.purge_dead() == 0
     assert store.purge_dead(ids=[]) == 0, "an empty id list selects nothing, not everything"
     assert store.dead_letters() == []
-    assert rows(tmp_path)["pending one"]["state"] == "pending"
+    assert rows_by_text(tmp_path)["pending one"]["state"] == "pending"
     store.close()
 
 
@@ -107,5 +108,5 @@ def test_cli_writes_wait_for_the_daemon_instead_of_failing(tmp_path: Path) -> No
     finally:
         release.set()
         holder.join(5)
-    assert rows(tmp_path)["x"]["state"] == "pending"
+    assert rows_by_text(tmp_path)["x"]["state"] == "pending"
     store.close()

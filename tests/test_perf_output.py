@@ -16,7 +16,7 @@ import pytest
 
 from ruleengine.cli import main
 from ruleengine.render import check_fired, render_fired
-from tests.rulekit import line, rules_yaml, ruleset
+from tests.support.rulekit import line, rules_yaml, ruleset
 
 
 @pytest.mark.parametrize(

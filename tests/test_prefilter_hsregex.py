@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from ruleengine.rules import hs, scan
 from ruleengine.rules.hsregex import translate
-from tests.rulekit import ruleset
-from tests.test_rules_prefilter import fast, naive
+from tests.support.rulekit import fast, naive, ruleset
 
 needs_hyperscan = pytest.mark.skipif(not hs.available(), reason="hyperscan extra not installed")
 

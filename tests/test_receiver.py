@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests import daemon_outputs
-from tests.receiver import Receiver, Reply
+from tests.support import daemon_outputs
+from tests.support.receiver import Receiver, Reply
 
 
 def test_records_requests_and_follows_the_script(receiver: Receiver) -> None:
@@ -41,7 +41,7 @@ def test_each_request_records_the_reply_it_got(receiver: Receiver) -> None:
 
 
 def test_the_suite_wide_secret_check_sees_an_unmasked_url() -> None:
-    """The session-end check over all daemon logs (tests/daemon_outputs.py) can fail."""
+    """The session-end check over all daemon logs (tests/support/daemon_outputs.py) can fail."""
     logs = [
         ("t1", "2026-11-27 10:00:00,000 WARNING x: HTTP 500 from http://127.0.0.1:8080/***"),
         ("t2", "12:00:00 [rule] RED: see https://example.com/docs (a message, not a log)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -13,8 +14,8 @@ import pytest
 from ruleengine.config import load_config
 from ruleengine.errors import ConfigError
 from ruleengine.pipeline.reload import plan_reload
-from tests.daemonproc import DaemonProcess, append, rules_text
-from tests.receiver import Receiver
+from tests.support.daemon import DaemonProcess, append, rules_text
+from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +40,14 @@ def test_sighup_with_valid_rules_switches_rules(tmp_path: Path, receiver: Receiv
     log.write_text("")
     (real / "rules.yaml").write_text(rules_text(state, log, receiver.url, "old {{ what }}"))
     (conf / "rules.yaml").symlink_to(real / "rules.yaml")
-    with DaemonProcess(conf / "rules.yaml", tmp_path) as daemon:
+    with DaemonProcess(conf / "rules.yaml", workdir=tmp_path, log_level="debug") as daemon:
         daemon.wait_running()
         append(log, "ERROR one\n")
         assert _texts(receiver, 1) == ["old one"]
         (real / "rules.yaml").write_text(rules_text(state, log, receiver.url, "new {{ what }}"))
         daemon.signal(signal.SIGHUP)
-        daemon.wait_for_log(r"reloading .*\(SIGHUP\)")
-        daemon.wait_for_log(r"reloaded .*config [0-9a-f]{12}")
+        daemon.wait_for_log(re.compile(r"reloading .*\(SIGHUP\)"))
+        daemon.wait_for_log(re.compile(r"reloaded .*config [0-9a-f]{12}"))
         append(log, "ERROR two\n")
         assert _texts(receiver, 2) == ["old one", "new two"]
         daemon.signal(signal.SIGTERM)
@@ -58,7 +59,7 @@ def test_sighup_with_invalid_rules_keeps_running_rules(tmp_path: Path, receiver:
     log.write_text("")
     good = rules_text(tmp_path / "state", log, receiver.url, "old {{ what }}")
     rules.write_text(good)
-    with DaemonProcess(rules, tmp_path) as daemon:
+    with DaemonProcess(rules, workdir=tmp_path, log_level="debug") as daemon:
         daemon.wait_running()
         # An unknown key; the message changes too, which must not be adopted.
         broken = good.replace("    start_at: end\n", "    start_at: end\n    follow: yes\n")
@@ -66,13 +67,13 @@ def test_sighup_with_invalid_rules_keeps_running_rules(tmp_path: Path, receiver:
         line = broken.splitlines().index("    follow: yes") + 1
         rules.write_text(broken)
         daemon.signal(signal.SIGHUP)
-        text = daemon.wait_for_log(r"reload failed")
+        text = daemon.wait_for_log(re.compile(r"reload failed"))
         assert f"{rules}:{line}: sources.app.follow: unknown key 'follow'" in text
         append(log, "ERROR still here\n")
         assert _texts(receiver, 1) == ["old still here"]
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(20) == 0
-    assert "Traceback" not in daemon.log
+    assert "Traceback" not in daemon.output
 
 
 def test_editing_the_rules_file_reloads_it(tmp_path: Path, receiver: Receiver) -> None:
@@ -82,7 +83,7 @@ def test_editing_the_rules_file_reloads_it(tmp_path: Path, receiver: Receiver) -
     other.write_text("")
     base = rules_text(tmp_path / "state", log, receiver.url, "old {{ what }}")
     rules.write_text(base)
-    with DaemonProcess(rules, tmp_path) as daemon:
+    with DaemonProcess(rules, workdir=tmp_path, log_level="debug") as daemon:
         daemon.wait_running()
         edited = base.replace("old {{ what }}", "new {{ what }}")
         edited = edited.replace(
@@ -95,7 +96,7 @@ def test_editing_the_rules_file_reloads_it(tmp_path: Path, receiver: Receiver) -
             '    message: "other {{ what }}"\n    to: [hook2]\n'
         )
         _replace(rules, edited)
-        text = daemon.wait_for_log(r"reloaded ")
+        text = daemon.wait_for_log(re.compile(r"reloaded "))
         assert "(the rules file changed)" in text
         assert "sources +other" in text
         assert "destinations +hook2" in text
@@ -113,7 +114,7 @@ def test_no_line_lost_or_duplicated_across_reloads(tmp_path: Path, receiver: Rec
     log.write_text("")
     rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "v0 {{ what }}"))
     lines = 60
-    with DaemonProcess(rules, tmp_path) as daemon:
+    with DaemonProcess(rules, workdir=tmp_path, log_level="debug") as daemon:
         daemon.wait_running()
 
         def write() -> None:
@@ -128,7 +129,7 @@ def test_no_line_lost_or_duplicated_across_reloads(tmp_path: Path, receiver: Rec
                 rules_text(tmp_path / "state", log, receiver.url, f"v{version} {{{{ what }}}}")
             )
             daemon.signal(signal.SIGHUP)
-            daemon.wait_for_log(r"reloaded ", count=version)
+            daemon.wait_for_log(re.compile(r"reloaded "), count=version)
         writer.join()
         texts = _texts(receiver, lines)
         daemon.signal(signal.SIGTERM)

@@ -11,7 +11,7 @@ from ruleengine.config.loader import load_config_text
 from ruleengine.errors import ConfigError
 from ruleengine.model import Notification
 from ruleengine.render import render_fired
-from tests.rulekit import line, marker, rules_yaml, ruleset
+from tests.support.rulekit import line, marker, rules_yaml, ruleset
 
 
 def render(rule: str, text: str = "user=bob code=1") -> list[Notification]:

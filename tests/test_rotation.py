@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.sources.logfile import source as logfile
-from tests.logfile_harness import (
+from tests.support.logfile_harness import (
     SOURCE,
     Harness,
     Writer,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ruleengine.rules.conditions import compile_where, equals, holds
-from tests.rulekit import fired_names, line, marker, ruleset
+from tests.support.rulekit import fired_names, line, marker, ruleset
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ruleengine.rules import hs, scan
-from ruleengine.rules.engine import CompiledRule, RuleSet, SourceRules
+from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.prefilter import required_literals
 from ruleengine.rules.scan import _CASE_EXTRAS, case_variants
-from tests.rulekit import line, ruleset
+from tests.support.rulekit import fast, line, naive, ruleset
 
 BACKENDS = [
     "re",
@@ -63,38 +63,6 @@ def test_case_variants_cover_every_code_point() -> None:
     assert special <= set(_CASE_EXTRAS)
     assert set(case_variants("k")) == {"k", "K", "\u212a"}
     assert set(case_variants("s")) == {"s", "S", "\u017f"}
-
-
-def naive(rules: SourceRules, text: str) -> list[tuple[int, list[tuple[str, dict[str, str]]]]]:
-    """What plain re says, line by line and rule by rule."""
-    out = []
-    start = 0
-    for text_line in text.split("\n"):
-        chosen = []
-        for rule in rules.rules:
-            fields = naive_select(rule, text_line)
-            if fields is not None:
-                chosen.append((rule.name, fields))
-        if chosen:
-            out.append((start, chosen))
-        start += len(text_line) + 1
-    return out
-
-
-def naive_select(rule: CompiledRule, text_line: str) -> dict[str, str] | None:
-    assert rule.regex is not None
-    found = rule.regex.search(text_line)
-    if found is None:
-        return None
-    if rule.exclude is not None and rule.exclude.search(text_line):
-        return None
-    return {k: v for k, v in found.groupdict().items() if v is not None}
-
-
-def fast(rules: SourceRules, text: str) -> list[tuple[int, list[tuple[str, dict[str, str]]]]]:
-    return [
-        (start, [(r.name, f) for r, f in chosen]) for start, _end, chosen in rules.select_text(text)
-    ]
 
 
 ALPHABET = "abcABC ké:[]=0-\u017fK\u212a\u0131\u0130\r"

@@ -10,7 +10,7 @@ import pytest
 from ruleengine.config.loader import load_config_text
 from ruleengine.config.schema import json_schema
 from ruleengine.errors import ConfigError
-from tests.rulekit import rules_yaml
+from tests.support.rulekit import rules_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,16 +10,15 @@ Every secret contains the same marker, so one case-insensitive search finds any 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver, Reply
+from tests.support.daemon import DaemonProcess
+from tests.support.outbox import outbox_rows
+from tests.support.receiver import Receiver, Reply
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -84,13 +83,6 @@ def echoing(secret: str) -> Receiver:
     return receiver
 
 
-def wait_count(daemon: DaemonProcess, text: str, count: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while sum(text in line for line in list(daemon.lines)) < count:
-        assert time.monotonic() < deadline, f"fewer than {count} {text!r}:\n{daemon.output}"
-        time.sleep(0.1)
-
-
 def test_no_secret_in_any_output(tmp_path: Path) -> None:
     room, hip, cli = echoing(ENV_TOKEN), echoing(FILE_TOKEN), echoing(CLI_TOKEN)
     slow = Receiver()
@@ -116,7 +108,7 @@ def test_no_secret_in_any_output(tmp_path: Path) -> None:
             daemon = DaemonProcess(rules, "--log-level", "debug", "--log-format", fmt, env=env)
             with daemon:
                 # room → chat → hip → gone: four dead letters, each failing its own way.
-                wait_count(daemon, "dead-lettered", 4)
+                daemon.wait_for_log("dead-lettered", timeout=30.0, count=4)
                 assert daemon.stop() == 0
             outputs.append(daemon.output)
 
@@ -137,10 +129,8 @@ def test_no_secret_in_any_output(tmp_path: Path) -> None:
         ):  # fmt: skip
             outputs.append(run(*argv, env=env))
 
-    conn = sqlite3.connect(tmp_path / "state" / "state.db")
-    stored = conn.execute("SELECT COALESCE(last_error, '') FROM outbox").fetchall()
-    conn.close()
-    everything = "\n".join(outputs + [row[0] for row in stored])
+    stored = [row["last_error"] or "" for row in outbox_rows(tmp_path / "state")]
+    everything = "\n".join(outputs + stored)
 
     # Not vacuous: every failure path ran and was logged, and debug logging was on.
     for evidence in ("HTTP 401", "timed out", "Connection refused", "DEBUG", '"level": "debug"'):

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from ruleengine.cli import main
 from ruleengine.commands.send_target import UsageError, _field_for, sender_types
-from tests.receiver import Receiver, Reply
+from tests.support.receiver import Receiver, Reply
 
 SECRET_PATH = "hooks/T0001/B0002/sendsecretXYZ"  # noqa: S105 - a fake, to grep for
 TOKEN = "tok-sendsecret-987654"  # noqa: S105 - a fake, to grep for

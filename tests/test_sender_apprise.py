@@ -16,8 +16,8 @@ from ruleengine.errors import ConfigError
 from ruleengine.model import Delivered, Retry
 from ruleengine.redact import Redactor
 from ruleengine.senders import SenderContext, apprise
-from tests.receiver import Receiver, Reply
-from tests.test_senders_common import make, note, settings_for
+from tests.support.receiver import Receiver, Reply
+from tests.support.senders import make, note, settings_for
 
 SECRET = "apprise-s3cret-path-value"  # noqa: S105 - fake
 

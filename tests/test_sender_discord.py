@@ -6,8 +6,8 @@ import pytest
 
 from ruleengine.model import Permanent, Retry
 from ruleengine.senders.common import TRUNCATED
-from tests.receiver import Receiver, Reply
-from tests.test_senders_common import make, note, send_one
+from tests.support.receiver import Receiver, Reply
+from tests.support.senders import make, note, send_one
 
 URL = "https://discord.com/api/webhooks/123/token"
 

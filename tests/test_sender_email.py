@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from ruleengine.model import Delivered, Permanent, Retry
 from ruleengine.senders import Sender
-from tests.smtp import SmtpServer, free_port, self_signed
-from tests.test_senders_common import make, note, settings_for
+from tests.support.senders import make, note, settings_for
+from tests.support.smtp import SmtpServer, free_port, self_signed
 
 PASSWORD = "mail-p4ssw0rd-secret"  # noqa: S105 - fake
 

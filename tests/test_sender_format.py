@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ruleengine.senders.common import literal_markdown, literal_slack
-from tests.test_senders_common import make, note
+from tests.support.senders import make, note
 
 DATA = "job foo_bar *failed* <!channel> [x](y)\n> quoted & done"
 

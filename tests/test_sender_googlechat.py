@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from ruleengine.model import Retry
 from ruleengine.senders.common import TRUNCATED
-from tests.receiver import Receiver, Reply
-from tests.test_senders_common import make, note
+from tests.support.receiver import Receiver, Reply
+from tests.support.senders import make, note
 
 URL = "https://chat.googleapis.com/v1/spaces/AAA/messages?key=k&token=t"
 

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from ruleengine.model import Delivered, Permanent, Retry
 from ruleengine.senders import Sender
 from ruleengine.senders.common import TRUNCATED
-from tests.receiver import Receiver, Reply
-from tests.test_senders_common import make, note, send_one, settings_for
+from tests.support.receiver import Receiver, Reply
+from tests.support.senders import make, note, send_one, settings_for
 
 TOKEN = "room-token-1234"  # noqa: S105 - fake
 

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from ruleengine.model import Permanent, Retry
 from ruleengine.senders import Sender
 from ruleengine.senders.common import TRUNCATED
-from tests.receiver import Receiver, Reply
-from tests.test_senders_common import make, note, settings_for
+from tests.support.receiver import Receiver, Reply
+from tests.support.senders import make, note, settings_for
 
 TOKEN = "syt_token"  # noqa: S105 - fake
 

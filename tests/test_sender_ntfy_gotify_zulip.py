@@ -10,8 +10,8 @@ import pytest
 from ruleengine.model import Permanent
 from ruleengine.senders import Sender
 from ruleengine.senders.common import TRUNCATED
-from tests.receiver import Receiver, Reply
-from tests.test_senders_common import make, note, send_one
+from tests.support.receiver import Receiver, Reply
+from tests.support.senders import make, note, send_one
 
 TOKEN = "tk_abcdefgh12345678"  # noqa: S105 - fake
 
@@ -49,7 +49,7 @@ def test_ntfy_basic_auth_and_byte_limit() -> None:
 def test_ntfy_topic_must_be_a_topic_name() -> None:
     from pydantic import ValidationError  # noqa: PLC0415
 
-    from tests.test_senders_common import settings_for  # noqa: PLC0415
+    from tests.support.senders import settings_for  # noqa: PLC0415
 
     with pytest.raises(ValidationError, match="expected a topic name"):
         settings_for("ntfy", topic="has spaces/and slashes")

@@ -6,8 +6,8 @@ import pytest
 
 from ruleengine.model import Delivered, Permanent
 from ruleengine.senders.common import TRUNCATED
-from tests.receiver import Receiver, Reply
-from tests.test_senders_common import make, note, send_one
+from tests.support.receiver import Receiver, Reply
+from tests.support.senders import make, note, send_one
 
 
 def test_slack_payload_is_a_coloured_attachment(receiver: Receiver) -> None:

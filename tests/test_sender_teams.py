@@ -8,8 +8,8 @@ import pytest
 
 from ruleengine.model import Delivered
 from ruleengine.senders.common import TRUNCATED
-from tests.receiver import Receiver, Reply
-from tests.test_senders_common import make, note, send_one
+from tests.support.receiver import Receiver, Reply
+from tests.support.senders import make, note, send_one
 
 URL = "https://prod.westeurope.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=abc"
 

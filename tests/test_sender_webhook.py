@@ -10,8 +10,8 @@ import pytest
 from ruleengine.config import load_config
 from ruleengine.errors import ConfigError
 from ruleengine.model import Permanent
-from tests.receiver import Receiver
-from tests.test_senders_common import make, note, send_one
+from tests.support.receiver import Receiver
+from tests.support.senders import make, note, send_one
 
 ALERTMANAGER_LIKE = """{"version": "4", "status": "firing",
  "alerts": [{"labels": {"alertname": {{ rule | tojson }}, "severity": {{ color | tojson }}},

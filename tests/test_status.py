@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ruleengine.state import Store
-from tests.daemonproc import DaemonProcess, append, run_cli
-from tests.receiver import Receiver, Reply
+from tests.support.daemon import DaemonProcess, append, run_cli
+from tests.support.receiver import Receiver, Reply
 
 SECRET = "T0k3nInTheUrlPath"  # noqa: S105 - fake token; the test checks it never leaks
 
@@ -57,14 +58,16 @@ def test_status_while_the_daemon_runs(tmp_path: Path, receiver: Receiver) -> Non
     (tmp_path / "drops").mkdir()
     env = {"HOOK_URL": f"{receiver.url}/hook/{SECRET}"}
     receiver.reply(Reply(status=400, body="bad payload"))  # the first one is dead-lettered
-    with DaemonProcess(rules, tmp_path, env=env) as daemon:
+    with DaemonProcess(rules, workdir=tmp_path, env=env, log_level="debug") as daemon:
         daemon.wait_running()
         append(log, "ERROR first\nERROR second\n")
         receiver.wait_for(2)
-        daemon.wait_for_log("dead-lettered")
+        daemon.wait_for_log(re.compile("dead-lettered"))
         (tmp_path / "drops" / ".writing.tmp").write_text("{}")  # ignored: still being written
         (tmp_path / "drops" / "nobody-cares.txt").write_text("hello")  # no rule matches *.txt
-        daemon.wait_for_log(r"nobody-cares\.txt")  # the markers source says it is left alone
+        daemon.wait_for_log(
+            re.compile(r"nobody-cares\.txt")
+        )  # the markers source says it is left alone
 
         result = run_cli("status", "-c", str(rules), "--json", env=env)
         assert result.returncode == 0, result.stderr
@@ -100,7 +103,7 @@ def test_status_while_the_daemon_runs(tmp_path: Path, receiver: Receiver) -> Non
         bare = run_cli("status", "-c", str(rules), "--json", env={"HOOK_URL": ""})
         assert bare.returncode == 0, bare.stderr
         assert json.loads(bare.stdout)["destinations"][0]["dead"] == 1
-        for output in (result.stdout, text.stdout, bare.stdout, daemon.log):
+        for output in (result.stdout, text.stdout, bare.stdout, daemon.output):
             assert SECRET not in output
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(20) == 0

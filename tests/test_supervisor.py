@@ -9,8 +9,8 @@ from ruleengine.config import load_config
 from ruleengine.pipeline import Supervisor
 from ruleengine.pipeline.supervisor import RELOAD_DEBOUNCE
 from ruleengine.redact import Redactor
-from tests.daemonproc import rules_text
-from tests.receiver import Receiver
+from tests.support.daemon import rules_text
+from tests.support.receiver import Receiver
 
 
 def test_idle_supervisor_has_no_timer_and_a_rules_file_change_wakes_the_loop(

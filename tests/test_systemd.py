@@ -19,8 +19,8 @@ from ruleengine.config import load_config
 from ruleengine.pipeline import Supervisor
 from ruleengine.redact import Redactor
 from ruleengine.systemd import Notifier, socket_address, watchdog_interval
-from tests.daemonproc import DaemonProcess, append, rules_text
-from tests.receiver import Receiver
+from tests.support.daemon import DaemonProcess, append, rules_text
+from tests.support.receiver import Receiver
 
 
 class NotifySocket:
@@ -154,7 +154,7 @@ def _ready_watchdog_reload_and_stop(
     rules = tmp_path / "rules.yaml"
     rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "got {{ what }}"))
     env = {"NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "1000000"}
-    with DaemonProcess(rules, tmp_path, env=env) as daemon:
+    with DaemonProcess(rules, workdir=tmp_path, env=env, log_level="debug") as daemon:
         ready = notify_socket.receive_until("READY", "1")
         assert "0 pending" in ready["STATUS"]
         # READY means watching: a line written right after it is read (start_at: end).

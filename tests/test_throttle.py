@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.enginekit import Clock, feed, make_engine, texts
-from tests.rulekit import line, ruleset
+from tests.support.enginekit import Clock, feed, make_engine, texts
+from tests.support.rulekit import line, ruleset
 
 RULES = """
 - name: failed

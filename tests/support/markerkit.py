@@ -6,10 +6,6 @@ No dispatcher: tests read the outbox rows the engine committed, which is exactly
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,28 +53,6 @@ class Pipeline:
         self.engine.stop()
         self.engine.join(10.0)
         self.store.close()
-
-
-def outbox(state: Path) -> list[dict[str, Any]]:
-    """Every outbox record, oldest first (read with a separate connection, as status would)."""
-    conn = sqlite3.connect(state / "state.db")
-    try:
-        rows = conn.execute("SELECT record FROM outbox ORDER BY seq").fetchall()
-    finally:
-        conn.close()
-    return [json.loads(row[0]) for row in rows]
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll until ``condition()`` is truthy; fail the test with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def names(directory: Path) -> list[str]:

@@ -8,6 +8,7 @@ from ruleengine.engine import Engine
 from ruleengine.model import Batch, Event
 from ruleengine.rules.engine import RuleSet
 from ruleengine.state import Store
+from tests.support.outbox import outbox_texts
 
 
 class Clock:
@@ -29,10 +30,7 @@ def make_engine(rules: RuleSet, state: Path, clock: Clock) -> tuple[Engine, Stor
 
 def texts(store: Store) -> list[str]:
     """Every queued notification's text, in outbox order."""
-    rows = store._conn().execute("SELECT record FROM outbox ORDER BY seq").fetchall()
-    import json  # noqa: PLC0415
-
-    return [json.loads(r[0])["text"] for r in rows]
+    return outbox_texts(store.path)
 
 
 def feed(engine: Engine, *events: Event) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ruleengine.config.loader import load_config_text
 from ruleengine.model import Event, stable_id
-from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.rules.engine import CompiledRule, RuleSet, SourceRules, compile_rules
 
 HEAD = """\
 state_dir: {state}
@@ -42,3 +42,38 @@ def marker(name: str, source: str = "drops", **fields: Any) -> Event:
 
 def fired_names(rules: RuleSet, event: Event) -> list[str]:
     return [f.rule.name for f in rules.fire([event])]
+
+
+# The line-selection oracle: plain ``re`` per line, to compare the scanner against.
+
+
+def naive(rules: SourceRules, text: str) -> list[tuple[int, list[tuple[str, dict[str, str]]]]]:
+    """What plain re says, line by line and rule by rule."""
+    out = []
+    start = 0
+    for text_line in text.split("\n"):
+        chosen = []
+        for rule in rules.rules:
+            fields = naive_select(rule, text_line)
+            if fields is not None:
+                chosen.append((rule.name, fields))
+        if chosen:
+            out.append((start, chosen))
+        start += len(text_line) + 1
+    return out
+
+
+def naive_select(rule: CompiledRule, text_line: str) -> dict[str, str] | None:
+    assert rule.regex is not None
+    found = rule.regex.search(text_line)
+    if found is None:
+        return None
+    if rule.exclude is not None and rule.exclude.search(text_line):
+        return None
+    return {k: v for k, v in found.groupdict().items() if v is not None}
+
+
+def fast(rules: SourceRules, text: str) -> list[tuple[int, list[tuple[str, dict[str, str]]]]]:
+    return [
+        (start, [(r.name, f) for r, f in chosen]) for start, _end, chosen in rules.select_text(text)
+    ]

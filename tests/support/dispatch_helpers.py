@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -56,29 +53,3 @@ def running(routes: Mapping[str, Route], store: Store, redactor: Redactor) -> It
         yield dispatcher
     finally:
         assert dispatcher.stop(10.0), "a worker did not stop"
-
-
-def rows(state_dir: Path) -> dict[str, dict[str, Any]]:
-    """Outbox rows by notification text, read with a separate connection (as a CLI would)."""
-    with sqlite3.connect(state_dir / "state.db") as conn:
-        found = conn.execute(
-            "SELECT record, state, attempts, next_attempt, last_error, destination FROM outbox"
-        ).fetchall()
-    return {
-        json.loads(record)["text"]: {
-            "state": state,
-            "attempts": attempts,
-            "next_attempt": next_attempt,
-            "last_error": last_error,
-            "destination": destination,
-        }
-        for record, state, attempts, next_attempt, last_error, destination in found
-    }
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)

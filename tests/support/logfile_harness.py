@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -21,6 +20,8 @@ from ruleengine.rules.engine import compile_rules
 from ruleengine.sources.base import SourceContext
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.state import Store
+from tests.support.outbox import outbox_texts
+from tests.support.poll import eventually
 
 SOURCE = "app"
 
@@ -64,20 +65,16 @@ class Harness:
             return [event.text for event in self.events]
 
     def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self.texts()):
-                return True
-            time.sleep(0.05)
-        return predicate(self.texts())
+        """True once ``predicate(texts)`` holds, False if it still does not after ``timeout``."""
+        try:
+            eventually(lambda: predicate(self.texts()), timeout, interval=0.05)
+        except AssertionError:
+            return False
+        return True
 
     def outbox_texts(self) -> list[str]:
         """Texts of every outbox row (each event matched exactly once is one row)."""
-        import json  # noqa: PLC0415
-
-        with sqlite3.connect(self.store.path) as conn:
-            rows = conn.execute("SELECT record FROM outbox ORDER BY seq").fetchall()
-        return [json.loads(row[0])["text"] for row in rows]
+        return outbox_texts(self.store.path)
 
 
 def duplicates(texts: list[str]) -> list[str]:
