@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_process import DaemonProcess
-from tests.receiver import Receiver
+from tests.support.daemon import DaemonProcess
+from tests.support.receiver import Receiver
 
 LOGROTATE = shutil.which("logrotate") or (
     "/usr/sbin/logrotate" if Path("/usr/sbin/logrotate").exists() else None
@@ -42,7 +42,7 @@ pytestmark = [
     ),
 ]
 LINES, RATE = 1000, 250.0
-WRITER = Path(__file__).with_name("logrotate_writer.py")
+WRITER = Path(__file__).parent / "support" / "logrotate_writer.py"
 NUMBER = re.compile(rb"^line (\d+)$", re.MULTILINE)
 OLDDIR = "olddir old\ncreateolddir 0755 root root"
 
@@ -217,8 +217,7 @@ def test_every_line_on_disk_is_delivered_once(
             writer.wait()
         if writer.stdout is not None:
             writer.stdout.close()
-        if run.daemon.proc is not None and run.daemon.proc.poll() is None:
-            run.daemon.kill()
+        run.daemon.close()
     delivered = Counter(int(r.json()["text"]) for r in receiver.requests)
     lost = sorted(disk - set(delivered))
     duplicates = sum(count - 1 for count in delivered.values())

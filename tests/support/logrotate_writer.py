@@ -1,8 +1,8 @@
 """A log-writing application for the logrotate tests, run as its own process.
 
-``python tests/logrotate_writer.py PATH COUNT RATE`` appends ``line N`` for N in 1..COUNT at RATE
-lines per second, and reopens PATH on SIGHUP, as daemons do after logrotate's postrotate.
-It prints its pid first and ``done`` when it has written everything.
+``python tests/support/logrotate_writer.py PATH COUNT RATE`` appends ``line N`` for N in
+1..COUNT at RATE lines per second, and reopens PATH on SIGHUP, as daemons do after logrotate's
+postrotate. It prints ``ready`` first and ``done`` when it has written everything.
 """
 
 from __future__ import annotations
