@@ -25,8 +25,8 @@ from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.model import Batch, Event
 from ruleengine.sources.base import Emit, SourceContext
 from ruleengine.sources.logfile import compressed
-from ruleengine.sources.logfile.discover import Places, find_rotated, unseen_rotations
 from ruleengine.sources.logfile.generations import DONE_KEPT, Followed, Stored
+from ruleengine.sources.logfile.recover import Recovery
 from ruleengine.sources.logfile.rotation import FileState, read_head
 from ruleengine.sources.logfile.tailer import Tail, TailOptions, end_of_last_line
 from ruleengine.sources.watch.dirwatch import watch_directories
@@ -37,7 +37,6 @@ FALLBACK_POLL = 1.0  # when the OS refuses to watch (inotify limits reached)
 DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
 IN_FLIGHT = 4  # batches emitted but not yet committed before reading pauses
-MTIME_SLACK = 0.1  # file times are a clock tick coarse: a generation's mtime may trail its birth
 
 
 class LogfileSource:
@@ -60,14 +59,17 @@ class LogfileSource:
             ),
         )
         self.interval = settings.poll if settings.poll is not None else RESCAN
-        self.rotated = tuple(str(context.resolve(place)) for place in settings.rotated)
-        # With one log, whatever a ``rotated:`` glob matches is a rotation of it.
-        self.single = len(self.patterns) == 1 and not glob.has_magic(self.patterns[0])
+        self._recovery = Recovery(
+            context.name,
+            tuple(str(context.resolve(place)) for place in settings.rotated),
+            len(self.patterns) == 1 and not glob.has_magic(self.patterns[0]),
+            self._open,
+            lambda path: self._configured(path)[0],
+        )
         self._followed: dict[str, Followed] = {}
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
         self._unreadable: set[str] = set()
-        self._hinted = False  # the "moved out of the searched places" warning was logged
         self._matched: set[str] = set()  # patterns that matched a file at least once
         self._waiting: set[str] = set()  # patterns whose "waiting for" line was logged
         self._wake = threading.Event()
@@ -185,16 +187,16 @@ class LogfileSource:
                 continue
             followed = Followed(path, is_glob, done=stored.done)
             for state in stored.rotated:
-                self._reattach(followed, state, was_rotated=True)
+                found = self._recovery.reattach(followed, state, was_rotated=True)
+                self._adopt(followed, [found] if found is not None else [])
             if stored.active is not None:
-                tail = self._resume(path, stored.active)
-                if tail is not None:
-                    followed.active = tail
-                else:
-                    self._reattach(followed, stored.active, was_rotated=False)
+                followed.active = self._resume(path, stored.active)
+                if followed.active is None:
+                    found = self._recovery.reattach(followed, stored.active, was_rotated=False)
+                    self._adopt(followed, [found] if found is not None else [])
             if stored.saved is not None:
                 also = [*stored.rotated, *([stored.active] if stored.active else [])]
-                self._unseen(followed, stored.saved, also)
+                self._adopt(followed, self._recovery.unseen(followed, stored.saved, also))
             self._followed[path] = followed
             self._save(followed)
 
@@ -208,69 +210,11 @@ class LogfileSource:
             return None
         return self._open(path, state, shrunk_ok=False, label=path)
 
-    def _places(self, path: str) -> Places:
-        return Places(path, self.rotated, self.single)
-
-    def _unseen(
-        self, followed: Followed, since: float, also: list[FileState] | None = None
-    ) -> None:
-        """Read, from their start, rotated generations no position ever named: they came and
-        went since ``since`` (while the daemon was stopped, or between two looks)."""
-        known = [*followed.done, *(tail.state for tail in followed.tails()), *(also or [])]
-        for found in unseen_rotations(self._places(followed.path), known, since):
-            if self._configured(found.path)[0]:
-                continue  # followed under its own name
-            tail = self._open(found.path, None, offset=0, label=followed.path, packed=found.packed)
-            if tail is not None:
-                log.info(
-                    "source %s: %s is a rotated generation of %s that was never read; "
-                    "reading it first",
-                    self.name,
-                    found.path,
-                    followed.path,
-                )
-                followed.rotated.append(tail)
-                self._aliases[found.path] = tail.key
-
-    def _reattach(self, followed: Followed, state: FileState, *, was_rotated: bool) -> None:
-        """Find a generation that moved away while the daemon was stopped; drain it."""
-        found = find_rotated(self._places(followed.path), state)
-        tail = (
-            self._open(found.path, state, shrunk_ok=False, label=followed.path, packed=found.packed)
-            if found is not None
-            else None
-        )
-        if found is None or tail is None:
-            self._missing(followed, state, was_rotated)
-            return
-        log.info(
-            "source %s: %s was rotated to %s; reading its remaining lines first",
-            self.name,
-            followed.path,
-            found.path,
-        )
-        followed.rotated.append(tail)
-        self._aliases[found.path] = tail.key
-
-    def _missing(self, followed: Followed, state: FileState, was_rotated: bool) -> None:
-        """A generation is nowhere. A rotated one we had read to its end is no loss (logrotate
-        deleted it: ``rotate N``); anything else may have held lines we never read."""
-        if was_rotated and state.read_to_end:
-            log.info(
-                "source %s: a rotated generation of %s, read to its end (offset %d), "
-                "has since been deleted",
-                self.name,
-                followed.path,
-                state.offset,
-            )
-            return
-        log.warning(
-            "source %s: the file last read at %s (offset %d) is gone and no rotated copy "
-            "was found; lines written to it after that are lost",
-            self.name,
-            followed.path,
-            state.offset,
-        )
+    def _adopt(self, followed: Followed, tails: list[Tail]) -> None:
+        """Read these rotated generations before the file at the path."""
+        for tail in tails:
+            followed.rotated.append(tail)
+            self._aliases[tail.path] = tail.key
 
     # -- scanning -------------------------------------------------------------------------
 
@@ -309,7 +253,7 @@ class LogfileSource:
         if active is not None:
             if stat is None or not active.same_file(stat):
                 log.info("source %s: %s was rotated or removed", self.name, path)
-                self._moved_elsewhere(followed, active)
+                self._recovery.moved_elsewhere(followed, active)
                 active.idle_since = time.monotonic()
                 followed.rotated.append(active)
                 followed.active = None
@@ -330,35 +274,8 @@ class LogfileSource:
             followed.active = self._open(path, None, offset=offset, label=path)
             if followed.active is not None:
                 self._known.add(path)
-                self._between(followed, now)
+                self._adopt(followed, self._recovery.between(followed, now))
                 self._save(followed)
-
-    def _between(self, followed: Followed, now: float) -> None:
-        """The file at the path changed identity: generations created after our last look at
-        the previous one were rotated away before we saw them. Only their rotated names tell."""
-        if followed.checked is not None:
-            self._unseen(followed, followed.checked - MTIME_SLACK)
-        followed.checked = now
-
-    def _moved_elsewhere(self, followed: Followed, rotated: Tail) -> None:
-        """Say once when a rotated file went where ruleengine does not look (an olddir not
-        named by ``rotated:``): generations that come and go there unseen cannot be found."""
-        if self._hinted:
-            return
-        try:
-            if os.fstat(rotated.handle.fileno()).st_nlink == 0:
-                return  # deleted (or compressed and deleted): nothing to find
-        except OSError:
-            return
-        if find_rotated(self._places(followed.path), rotated.state) is None:
-            self._hinted = True
-            log.warning(
-                "source %s: %s was moved out of the places searched for its rotated files; "
-                "if logrotate uses olddir, name that directory with 'rotated:' so that "
-                "rotations while ruleengine is stopped or busy are found",
-                self.name,
-                followed.path,
-            )
 
     def _truncated(self, followed: Followed, old: Tail, now: float) -> None:
         """copytruncate (or inode reuse): read what the copy holds beyond our offset, then
@@ -366,32 +283,11 @@ class LogfileSource:
         state = old.current()
         old.close()
         followed.active = None
-        copy = find_rotated(self._places(followed.path), state, exclude_ino=state.ino)
-        if copy is not None:
-            tail = self._open(
-                copy.path, state, shrunk_ok=True, label=followed.path, packed=copy.packed
-            )
-            if tail is not None:
-                tail.idle_since = time.monotonic()
-                followed.rotated.append(tail)
-                self._aliases[copy.path] = tail.key
-        if copy is not None:
-            log.info(
-                "source %s: %s was truncated; its unread lines are read from the copy %s",
-                self.name,
-                followed.path,
-                copy.path,
-            )
-        else:
-            log.warning(
-                "source %s: %s was truncated and no copy of it was found; lines written "
-                "just before the truncation may be lost",
-                self.name,
-                followed.path,
-            )
+        copy = self._recovery.copy_of(followed, state)
+        self._adopt(followed, [copy] if copy is not None else [])
         followed.active = self._open(followed.path, None, offset=0, label=followed.path)
         if followed.active is not None:
-            self._between(followed, now)
+            self._adopt(followed, self._recovery.between(followed, now))
         self._save(followed)
 
     def _already_read(self, path: str, stat: os.stat_result) -> bool:
