@@ -26,6 +26,26 @@ COALESCE_BATCHES, COALESCE_EVENTS = 256, 20_000  # most work committed in one tr
 IDLE_WAKE = 5.0  # seconds: the loop wakes at least this often so ``heartbeat`` stays fresh
 
 
+@dataclass
+class Counters:
+    """What the engine has done since it started: read by the bench, logged at stop."""
+
+    lines: int = 0  # log lines evaluated
+    events: int = 0  # other events (markers)
+    matched: int = 0  # lines and events on which at least one rule fired
+    notifications: int = 0  # rows committed to the outbox
+    first: float | None = None  # monotonic time the first batch arrived
+    last: float | None = None  # monotonic time of the last commit of a batch
+
+    def summary(self) -> str:
+        span = (self.last - self.first) if self.first is not None and self.last else 0.0
+        rate = self.lines / span if span > 0 else 0.0
+        return (
+            f"engine: {self.lines} lines, {self.events} other events, {self.matched} matched, "
+            f"{self.notifications} notifications in {span:.3f} s ({rate:.0f} lines/s)"
+        )
+
+
 @dataclass(frozen=True)
 class _Swap:
     rules: RuleSet
@@ -56,6 +76,7 @@ class Engine(threading.Thread):
         self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
         self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
+        self.counters = Counters()
         self.on_tick: Callable[[], None] | None = None  # called from this thread on each turn
         self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
         self._drained = threading.Condition()
@@ -105,6 +126,7 @@ class Engine(threading.Thread):
                 except queue.Empty:
                     item = _TICK  # a digest is due, or time for a heartbeat
             if item is None:
+                log.info("%s", self.counters.summary())
                 self._done(1)
                 return
             handled = 0 if item is _TICK else 1
@@ -143,7 +165,7 @@ class Engine(threading.Thread):
 
         One transaction for many small batches (a burst of markers) instead of one fsync each.
         """
-        batches, events = [first], len(first.events)
+        batches, events = [first], first.size
         while len(batches) < COALESCE_BATCHES and events < COALESCE_EVENTS:
             try:
                 item = self.queue.get_nowait()
@@ -153,7 +175,7 @@ class Engine(threading.Thread):
                 held.append(item)  # a swap or the stop sentinel: handled after these batches
                 break
             batches.append(item)
-            events += len(item.events)
+            events += item.size
         return batches
 
     def process(self, batch: Batch) -> list[Notification]:
@@ -161,14 +183,24 @@ class Engine(threading.Thread):
 
     def process_many(self, batches: Sequence[Batch]) -> list[Notification]:
         """Evaluate batches in order and commit all their notifications and positions at once."""
+        counters = self.counters
+        if counters.first is None:
+            counters.first = time.monotonic()
         notifications: list[Notification] = []
         matched: list[bool] = []
         for batch in batches:
-            fired = self.rules.fire(batch.events)
+            fired = self.rules.fire_lines(batch.lines) if batch.lines is not None else []
+            fired += self.rules.fire(batch.events)
             notifications += render(self.outputs.apply(fired, self.rules, self.clock()))
             # "Matched" means a rule fired, even if a throttle or digest held its message back.
             matched.append(bool(fired))
+            lines = sum(1 for event in batch.events if event.kind == "line")
+            counters.lines += lines + (len(batch.lines) if batch.lines is not None else 0)
+            counters.events += len(batch.events) - lines
+            counters.matched += len({id(f.event) for f in fired})
         self._commit(notifications, [p for batch in batches for p in batch.positions])
+        counters.notifications += len(notifications)
+        counters.last = time.monotonic()
         for batch, hit in zip(batches, matched, strict=True):
             if batch.on_committed is not None:
                 try:

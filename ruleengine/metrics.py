@@ -86,6 +86,8 @@ class Metrics:
     def count_emit(self, emit: Callable[[Batch], None]) -> Callable[[Batch], None]:
         def counted(batch: Batch) -> None:
             emit(batch)
+            if batch.lines is not None and len(batch.lines):
+                self.events.labels(batch.lines.source).inc(len(batch.lines))
             for event in batch.events:
                 self.events.labels(event.source).inc()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +35,55 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
+class Lines:
+    """Complete log lines of one file generation, read together and not yet made into events.
+
+    ``text`` holds ``count`` decoded lines separated by ``\\n`` (no line contains one). The
+    line starting at ``text[start]`` starts at byte ``base + start`` of the file when
+    ``offsets`` is None (one byte per character), else at ``offsets[index]``. The rules scan
+    ``text`` in one pass, and an ``Event`` (with its stable id) is built only for a line that
+    a rule selects.
+    """
+
+    source: str
+    path: str  # the configured path the events name
+    token: str  # identity of the file generation: with an offset, names one line for ever
+    text: str
+    count: int
+    base: int = 0
+    offsets: Sequence[int] | None = None
+    time: float = 0.0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def event(self, index: int, start: int, text: str) -> Event:
+        """The event of line ``index``, found at ``text[start:]`` (for a rule that selects it)."""
+        offset = self.base + start if self.offsets is None else self.offsets[index]
+        return Event(
+            stable_id(self.source, self.token, offset),
+            self.source,
+            "line",
+            text,
+            self.time,
+            {"line": text, "path": self.path, "offset": offset},
+        )
+
+    def events(self) -> list[Event]:
+        """Every line as an event (tests, and a file's last unfinished line)."""
+        events: list[Event] = []
+        start = 0
+        for index, line in enumerate(self.text.split("\n") if self.count else ()):
+            events.append(self.event(index, start, line))
+            start += len(line) + 1
+        return events
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """Events read together, the position that covers them, and what to do once durable.
+
+    ``lines``, when set, are log lines in bulk: they come before ``events`` in the file.
 
     ``on_committed(matched)`` runs after the outbox commit (e.g. archiving a marker file) and
     is told whether any rule produced a notification; it must be safe to skip, because a crash
@@ -46,6 +93,16 @@ class Batch:
     events: tuple[Event, ...]
     positions: tuple[Position, ...] = ()
     on_committed: Callable[[bool], None] | None = None
+    lines: Lines | None = None
+
+    def every_event(self) -> list[Event]:
+        """Every line and event as an ``Event`` (for tests and tools; the engine avoids it)."""
+        return [*(self.lines.events() if self.lines is not None else ()), *self.events]
+
+    @property
+    def size(self) -> int:
+        """Lines and events in the batch."""
+        return len(self.events) + (len(self.lines) if self.lines is not None else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +156,11 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """The service accepted the notification."""
+    """The service accepted the notification; ``warning`` says what went only partly right
+    (some mail recipients refused), for the log and ``status``."""
 
     detail: str = ""
+    warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Annotated, Any, get_args, get_origin
+from urllib.parse import unquote
+
+from pydantic import BaseModel
 
 MASK = "***"
+
+
+class _Credential:
+    """Type marker: the settings field holds a credential (token, password, a URL that is its
+    own key). ``config.types.Secret`` carries it; ``credentials`` finds values by it."""
+
+    def __repr__(self) -> str:
+        return "Credential"
+
+
+CREDENTIAL = _Credential()
 _URL = re.compile(r"(?P<head>https?://[^/\s?#]+)(?P<rest>[^\s\"'<>]*)")
 
 
@@ -57,37 +71,63 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-_SECRET_KEYS = ("token", "password", "secret", "key", "webhook")
-_URL_REST = re.compile(r"^https?://[^/\s?#]+(?P<rest>[/?#]\S+)$")
+_TOKENISH_CHARS = 8
+SECRET_PART_CHARS = 16
 
 
 def _tokenish(part: str) -> bool:
     return re.search(r"[A-Za-z]", part) is not None and re.search(r"\d", part) is not None
 
 
-def destination_secrets(destinations: Mapping[str, Any]) -> set[str]:
-    """Credentials written literally in the rules file (not through ``${env:}``/``${file:}``):
-    URL paths and queries, header values, token-like fields. Services sometimes echo them in
-    error bodies, where URL redaction alone would not recognise them."""
+def _marked(annotation: Any, metadata: Iterable[Any] = ()) -> bool:
+    """Whether a field's type carries the ``CREDENTIAL`` marker anywhere (``Secret | None``,
+    ``dict[str, Secret]``, ``Annotated[…, CREDENTIAL]``)."""
+    if any(item is CREDENTIAL for item in metadata):
+        return True
+    if get_origin(annotation) is Annotated:
+        return _marked(get_args(annotation)[0], annotation.__metadata__)
+    return any(_marked(arg) for arg in get_args(annotation))
+
+
+def _values(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _values(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _values(item)
+
+
+def secret_parts(value: str) -> set[str]:
+    """A credential and the pieces services echo alone ("unknown webhook abc…"): URL path
+    segments and query values that look like tokens; ``Bearer``/``Basic`` words dropped."""
+    value = value.removeprefix("Bearer ").removeprefix("Basic ")
+    url = _URL_REST.match(value)
+    tail = value if url is None else url.group("rest")  # a host name is not a secret
+    pieces = {unquote(p) for p in re.split(r"[/:@?&=#]", tail)}
+    parts = {p for p in pieces if len(p) >= SECRET_PART_CHARS}
+    parts |= {p for p in pieces if len(p) >= _TOKENISH_CHARS and _tokenish(p)}
+    if url is not None and len(tail) > _TOKENISH_CHARS:  # "/room" is a word, not a key
+        parts.add(tail.lstrip("/"))
+    return {value, *parts}
+
+
+def credentials(settings: BaseModel) -> set[str]:
+    """Every credential in one destination's settings, found by type (``config.types.Secret``)."""
     found: set[str] = set()
+    for name, field in type(settings).model_fields.items():
+        if _marked(field.annotation, field.metadata):
+            for value in _values(getattr(settings, name)):
+                found |= secret_parts(value)
+    return {value for value in found if len(value) >= 4}
 
-    def walk(node: Any, key: str) -> None:
-        if isinstance(node, dict):
-            for name, value in node.items():
-                inside = key == "header" or name == "headers"
-                walk(value, "header" if inside else str(name).lower())
-        elif isinstance(node, list):
-            for value in node:
-                walk(value, key)
-        elif isinstance(node, str):
-            url = _URL_REST.match(node)
-            if url is not None and len(url.group("rest")) > 1:
-                found.add(url.group("rest").lstrip("/"))
-                # Each token-like piece too (letters and digits): errors may quote just one.
-                found.update(p for p in re.split(r"[/?#&=]", url.group("rest")) if _tokenish(p))
-            elif key == "header" or any(word in key for word in _SECRET_KEYS):
-                found.add(node.removeprefix("Bearer ").removeprefix("Basic "))
 
-    for settings in destinations.values():
-        walk(settings.model_dump(), "")
-    return {value for value in found if len(value) >= 8}
+_URL_REST = re.compile(r"^https?://[^/\s?#]+(?P<rest>[/?#]\S+)$")
+
+
+def destination_secrets(destinations: Mapping[str, BaseModel]) -> set[str]:
+    """The credentials of every destination: services sometimes echo them in error bodies,
+    where URL redaction alone would not recognise them."""
+    return {value for settings in destinations.values() for value in credentials(settings)}

@@ -14,8 +14,9 @@ from typing import Any
 from ruleengine.errors import RenderError
 from ruleengine.model import Event, Notification, stable_id
 from ruleengine.rules.actions import Decision, Send
+from ruleengine.rules.compiled import CompiledRule, Fired, Output
 from ruleengine.rules.digest import Group
-from ruleengine.rules.engine import CompiledRule, Fired, Output, RuleSet
+from ruleengine.rules.engine import RuleSet
 from ruleengine.templates import HOSTNAME, context, jsonable, render_color, render_text
 
 log = logging.getLogger(__name__)

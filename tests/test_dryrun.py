@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.cli import main
-from ruleengine.commands import test as command
+from ruleengine.sources.logfile import tailer
 from tests.support.rulekit import rules_yaml
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
@@ -111,7 +111,7 @@ def test_file_replay_small_chunks_same_counts(
     log.write_text(
         "".join(f"Package P{i} install FAILED exit={i}\n" for i in range(50)), encoding="utf-8"
     )
-    monkeypatch.setattr(command, "CHUNK_CHARS", 7)
+    monkeypatch.setattr(tailer, "CHUNK", 7)
     main(["test", "-c", str(config), "--file", str(log), "--json"])
     summary = json.loads(capsys.readouterr().out)["sources"]["log"]
     assert summary["lines"] == 50 and summary["rules"]["install-failed"] == 50
@@ -172,7 +172,8 @@ def test_file_replay_strips_carriage_returns_like_the_tailer(
     log = tmp_path / "crlf.log"
     log.write_bytes(b"job done\r\nalso done\r\r\nnot done yet\r\nstill done\n")
     main(["test", "-c", str(config), "--file", str(log), "--json"])
-    assert json.loads(capsys.readouterr().out)["sources"]["log"]["rules"] == {"eol": 3}
+    # One CR of CRLF is line framing; "also done\r" keeps its other CR, in the daemon too.
+    assert json.loads(capsys.readouterr().out)["sources"]["log"]["rules"] == {"eol": 2}
 
 
 def test_no_render_counts_the_same(

@@ -46,9 +46,9 @@ class Pipeline:
     def emit(self, batch: Batch) -> None:
         self.store.commit((), batch.positions)
         if batch.on_committed is not None:
-            batch.on_committed(bool(batch.events))  # every event "matched a rule"
+            batch.on_committed(bool(batch.size))  # every event "matched a rule"
         with self._cond:
-            self.events.extend(batch.events)
+            self.events.extend(batch.every_event())
             self._cond.notify_all()
 
     def wait(self, done: Callable[[], bool], timeout: float = 15.0) -> None:

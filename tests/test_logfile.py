@@ -17,6 +17,7 @@ from ruleengine.model import Batch, Position, stable_id
 from ruleengine.sources.base import SourceContext
 from ruleengine.sources.logfile import source as logfile
 from ruleengine.sources.logfile import tailer
+from ruleengine.sources.logfile.flow import IN_FLIGHT
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.sources.watch.inotify import InotifyWatch
@@ -184,12 +185,12 @@ def test_backlog_is_read_in_chunks_with_exact_positions(tmp_path: Path, make) ->
     harness.start()
     assert harness.wait_for(lambda t: len(t) >= len(lines), timeout=30)
     assert harness.texts() == lines
-    with_events = [b for b in harness.batches if b.events]
+    with_events = [b for b in harness.batches if b.size]
     assert len(with_events) >= 3
     size = log.stat().st_size
     for batch in with_events:
         offset = json.loads(batch.positions[0].value)["active"]["offset"]
-        last = batch.events[-1]
+        last = batch.every_event()[-1]
         assert offset == last.fields["offset"] + len(last.text) + 1  # just past its newline
         assert offset <= size
     assert tailer.CHUNK >= 1024 * 1024
@@ -232,20 +233,20 @@ def test_reading_pauses_while_the_engine_is_behind(tmp_path: Path) -> None:
         source.start(queued.append)  # an engine that never gets round to committing
 
         def reading() -> list[Batch]:
-            return [batch for batch in queued if batch.events]
+            return [batch for batch in queued if batch.size]
 
         deadline = time.monotonic() + 5
-        while len(reading()) < logfile.IN_FLIGHT and time.monotonic() < deadline:
+        while len(reading()) < IN_FLIGHT and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.3)  # time to read more, were it not paused
-        assert len(reading()) == logfile.IN_FLIGHT  # the position batch at start is the +1
+        assert len(reading()) == IN_FLIGHT  # the position batch at start is the +1
         for batch in list(queued):  # the engine catches up
             assert batch.on_committed is not None
             batch.on_committed(False)
         deadline = time.monotonic() + 5
-        while len(reading()) <= logfile.IN_FLIGHT and time.monotonic() < deadline:
+        while len(reading()) <= IN_FLIGHT and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert len(reading()) > logfile.IN_FLIGHT
+        assert len(reading()) > IN_FLIGHT
     finally:
         source.stop()
         store.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
+from ruleengine.api import running
 from ruleengine.cli import main
-from ruleengine.rules import redos
+from ruleengine.rules import redos, reparse
 
 
 @pytest.mark.parametrize(
@@ -35,10 +37,10 @@ def test_a_parser_surprise_means_no_judgement(monkeypatch: pytest.MonkeyPatch) -
 
     class Broken:
         @staticmethod
-        def parse(pattern: str) -> None:
+        def parse(pattern: str, flags: int) -> None:
             raise AttributeError("changed in a later Python")
 
-    monkeypatch.setattr(redos, "sre_parse", Broken)
+    monkeypatch.setattr(reparse, "sre_parse", Broken)
     assert redos.nested_quantifier(r"^(a+)+$") is False
 
 
@@ -76,3 +78,19 @@ def test_the_example_rules_have_no_warnings(capsys: pytest.CaptureFixture[str]) 
     example = Path(__file__).parent.parent / "rules.example.yaml"
     assert main(["check", "-c", str(example)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_run_logs_the_warnings_at_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        """state_dir: state
+destinations: {screen: {type: console}}
+sources: {app: {type: logfile, paths: [app.log]}}
+rules:
+  - {name: slow, source: app, match: '^(x+)+y$', message: slow, to: [screen]}
+""",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING, logger="ruleengine"), running(rules):
+        pass
+    assert any("nested quantifiers in rule 'slow'" in r.getMessage() for r in caplog.records)

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from ruleengine.rules import hs, scan
 from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.literals import _CASE_EXTRAS, case_variants
 from ruleengine.rules.prefilter import required_literals
-from ruleengine.rules.scan import _CASE_EXTRAS, case_variants
 from tests.support.rulekit import fast, line, naive, ruleset
 
 BACKENDS = [

@@ -142,3 +142,21 @@ def test_no_secret_in_any_output(tmp_path: Path) -> None:
     assert not leaked, "secrets leaked:\n" + "\n".join(leaked[:20])
     for secret in SECRETS:  # and no secret URL path, even partly masked
         assert f"/hooks/{secret}" not in everything
+
+
+def test_credentials_come_from_the_settings_types_not_key_names() -> None:
+    """Typed ``Secret`` fields are redacted; a field merely named like one (thread_key) is not."""
+    from ruleengine.redact import credentials  # noqa: PLC0415
+    from tests.support.senders import settings_for  # noqa: PLC0415
+
+    chat = settings_for(
+        "googlechat",
+        webhook_url="https://chat.example.com/v1/spaces/AAA/messages?key=k3y-value-0042",
+        thread_key="deploys-2024-thread",
+    )
+    found = credentials(chat)
+    assert "k3y-value-0042" in found
+    assert "deploys-2024-thread" not in found
+    assert "chat.example.com" not in found
+    ntfy = settings_for("ntfy", topic="ops", username="bot", password="pw-0123456789")  # noqa: S106
+    assert credentials(ntfy) == {"pw-0123456789"}

@@ -261,3 +261,25 @@ def test_generic_flags_find_the_matching_field() -> None:
 
 def test_sender_types_come_from_the_destination_union() -> None:
     assert {"console", "webhook"} <= set(sender_types())
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_format_reaches_the_sender(
+    fmt: str, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Slack: text is escaped (``<!here>`` cannot ping), markdown is formatted as written."""
+    slack = ["--type", "slack", "--url", f"{receiver.url}/{SECRET_PATH}"]
+    code, _, _ = send(capsys, *slack, "-m", "*done* <!here>", "--format", fmt)
+    assert code == 0
+    (attachment,) = receiver.requests[0].json()["attachments"]
+    if fmt == "markdown":
+        assert (attachment["text"], attachment["mrkdwn_in"]) == ("*done* <!here>", ["text"])
+    else:
+        assert attachment["text"] == "*done* &lt;!here&gt;" and "mrkdwn_in" not in attachment
+
+
+def test_format_defaults_to_text_and_rejects_others(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["send", "--type", "console", "-m", "hi", "--format", "html"])
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

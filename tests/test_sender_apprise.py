@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import threading
 from collections.abc import Iterator
 
 import pytest
 
 from ruleengine.errors import ConfigError
-from ruleengine.model import Delivered, Retry
+from ruleengine.model import Delivered, Permanent, Retry
 from ruleengine.redact import Redactor
 from ruleengine.senders import SenderContext, apprise
 from tests.support.receiver import Receiver, Reply
@@ -83,3 +84,31 @@ def test_an_url_apprise_does_not_know_is_a_config_error() -> None:
     pytest.importorskip("apprise")
     with pytest.raises(ConfigError, match="apprise does not understand url nosuchservice://"):
         make("apprise", url="nosuchservice://abc")
+
+
+def test_apprise_reason_is_in_the_outcome_and_client_errors_are_permanent(
+    receiver: Receiver,
+) -> None:
+    """Apprise knew why (its warning log line): the outcome says it, redacted, classified."""
+    pytest.importorskip("apprise")
+    receiver.reply(Reply(403, "no"), Reply(503, "busy"))
+    sender = make("apprise", url=_url(receiver))
+    forbidden = sender.send(note())
+    unavailable = sender.send(note())
+    sender.close()
+    assert isinstance(forbidden, Permanent), forbidden
+    assert "error=403" in forbidden.reason and SECRET not in forbidden.reason
+    assert isinstance(unavailable, Retry), unavailable
+    assert "error=503" in unavailable.reason
+
+
+def test_apprise_log_lines_do_not_reach_ours(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("apprise")
+    receiver.reply(Reply(500, "broken"))
+    sender = make("apprise", url=_url(receiver))
+    with caplog.at_level(logging.DEBUG):
+        sender.send(note())
+    sender.close()
+    assert not [r for r in caplog.records if r.name.startswith("apprise")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,8 +11,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ruleengine.dispatch import Route
 from ruleengine.model import Delivered, Permanent, Retry
+from ruleengine.redact import Redactor
 from ruleengine.senders import Sender
+from ruleengine.senders.mail import fqdn
+from ruleengine.state import Store
+from ruleengine.state.report import destination_status
+from tests.support.dispatch_helpers import enqueue, running
+from tests.support.dispatch_helpers import note as queued
+from tests.support.outbox import rows_by_text
+from tests.support.poll import eventually
 from tests.support.senders import make, note, settings_for
 from tests.support.smtp import SmtpServer, free_port, self_signed
 
@@ -107,10 +118,25 @@ def test_implicit_tls(certificate: tuple[Path, Path]) -> None:
         assert len(server.mails) == 1
 
 
-def test_an_untrusted_certificate_is_not_accepted(certificate: tuple[Path, Path]) -> None:
+def test_an_untrusted_certificate_is_a_permanent_settings_error(
+    certificate: tuple[Path, Path],
+) -> None:
+    """A wrong CA stays wrong: dead letter and fallback now, not 24 hours of retries."""
     with SmtpServer(tls=certificate) as server:
         outcome = _send(_mailer(server.port, security="starttls"))
-        assert isinstance(outcome, Retry)
+        assert isinstance(outcome, Permanent)
+        assert "certificate" in outcome.reason.lower() and "ca_file" in outcome.reason
+        assert server.mails == []
+
+
+def test_a_certificate_for_another_host_is_permanent(certificate: tuple[Path, Path]) -> None:
+    """The certificate names 127.0.0.1 (see the fixture), so "localhost" does not match it."""
+    with SmtpServer(tls=certificate) as server:
+        sender = _mailer(
+            server.port, security="starttls", ca_file=str(certificate[0]), host="localhost"
+        )
+        outcome = _send(sender)
+        assert isinstance(outcome, Permanent), outcome
         assert "certificate" in outcome.reason.lower()
         assert server.mails == []
 
@@ -161,7 +187,10 @@ def test_partly_accepted_counts_as_delivered(smtp: SmtpServer) -> None:
     """Retrying would mail the accepted recipient twice."""
     smtp.handler.refuse_rcpt = {"oncall@example.org": "550 5.1.1 No such user"}
     outcome = _send(_mailer(smtp.port))
-    assert outcome == Delivered("refused by some recipients: oncall@example.org")
+    assert isinstance(outcome, Delivered)
+    assert outcome.warning == (
+        "refused by some recipients: oncall@example.org: SMTP 550 5.1.1 No such user"
+    )
     assert smtp.mails[0].recipients == ["ops@example.org"]
 
 
@@ -216,3 +245,71 @@ def test_undecodable_log_bytes_are_mailed_as_question_marks(smtp: SmtpServer) ->
     outcome = _send(_mailer(smtp.port), text="bad \udcff byte")
     assert isinstance(outcome, Delivered)
     assert smtp.mails[0].message.get_body(("plain",)).get_content() == "bad ? byte\n"
+
+
+BODY = "From here the job went on\nrésumé ✓ café\n.\n.leading dot\nlast line"
+
+
+@pytest.mark.parametrize("eight_bit", [True, False], ids=["8bitmime", "7bit-only"])
+def test_body_arrives_byte_faithful_with_and_without_8bitmime(eight_bit: bool) -> None:
+    """policy.SMTP: no ``>From``; 8BITMIME only when offered, quoted-printable otherwise."""
+    with SmtpServer(eight_bit=eight_bit) as server:
+        assert isinstance(_send(_mailer(server.port), text=BODY), Delivered)
+        (mail,) = server.mails
+    assert ("BODY=8BITMIME" in mail.options) is eight_bit
+    assert b"\n>From" not in mail.raw and b"\r\nFrom here the job" in mail.raw
+    if not eight_bit:
+        assert mail.raw.isascii()
+        assert b"Content-Transfer-Encoding: quoted-printable" in mail.raw
+    else:
+        assert "résumé ✓ café".encode() in mail.raw
+    assert b"\r\n" in mail.raw and b"\n" not in mail.raw.replace(b"\r\n", b"")
+    text = mail.message.get_body(("plain",))
+    assert text is not None
+    assert text.get_content().rstrip("\n") == BODY
+
+
+def test_ascii_body_needs_no_8bitmime(smtp: SmtpServer) -> None:
+    assert isinstance(_send(_mailer(smtp.port), text="all ascii"), Delivered)
+    assert "BODY=8BITMIME" not in smtp.mails[0].options
+
+
+def test_message_id_is_stable_across_attempts_and_fully_qualified(smtp: SmtpServer) -> None:
+    first = _send(_mailer(smtp.port))
+    second = _send(_mailer(smtp.port))
+    assert isinstance(first, Delivered) and isinstance(second, Delivered)
+    ids = [mail.message["Message-ID"] for mail in smtp.mails]
+    assert ids[0] == ids[1] == f"<{note().id}@{fqdn()}>"
+
+
+def test_default_sender_is_ruleengine_at_this_hosts_fqdn(smtp: SmtpServer) -> None:
+    values = {"host": "127.0.0.1", "port": smtp.port, "security": "none", "to": "ops@example.org"}
+    assert isinstance(_send(make("email", **values)), Delivered)
+    assert smtp.mails[0].sender == f"ruleengine@{fqdn()}"
+    assert smtp.mails[0].message["From"] == f"ruleengine@{fqdn()}"
+
+
+def test_partial_refusal_is_a_warning_in_the_log_and_in_status(
+    tmp_path: Path, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Through the real dispatcher and store: delivered, but the refusal is not lost."""
+    smtp.handler.refuse_rcpt = {"oncall@example.org": "550 5.1.1 No such user"}
+    settings = settings_for(
+        "email", host="127.0.0.1", port=smtp.port, security="none",
+        to=["ops@example.org", "oncall@example.org"],
+    )  # fmt: skip
+    redactor = Redactor()
+    sender = make("email", **settings.model_dump(by_alias=True, exclude={"type"}))
+    routes = {"mail": Route("mail", sender, settings.retry, None, None)}
+    store = Store(tmp_path)
+    with caplog.at_level("WARNING"), running(routes, store, redactor) as dispatcher:
+        enqueue(store, dispatcher, queued("mail", "backup done"))
+        eventually(
+            lambda: rows_by_text(tmp_path).get("backup done", {}).get("state") == "delivered",
+            what="the mail delivered",
+        )
+    store.close()
+    assert "oncall@example.org: SMTP 550 5.1.1 No such user" in caplog.text
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        (status,) = destination_status(conn, ["mail"], redactor, time.time())
+    assert status.last_error is not None and status.last_error.startswith("warning: refused")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ruleengine.senders.common import literal_markdown, literal_slack
+from ruleengine.senders.text import MARKDOWN, SLACK, escape_markdown
 from tests.support.senders import make, note
 
 DATA = "job foo_bar *failed* <!channel> [x](y)\n> quoted & done"
@@ -54,8 +54,8 @@ def test_text_is_escaped_and_markdown_passes_through(
     sender = make(kind, **settings)
     literal = text_of(sender.preview(note(DATA)))
     rendered = text_of(sender.preview(note(DATA, format="markdown")))
-    escape = literal_slack if kind == "slack" else literal_markdown
-    assert escape(DATA) in literal
+    dialect = SLACK if kind == "slack" else MARKDOWN
+    assert dialect.literal(DATA) in literal
     assert DATA in rendered
     sender.close()
 
@@ -80,9 +80,9 @@ def test_ntfy_and_webhook_say_which_format() -> None:
 
 
 def test_literal_markdown_escapes_what_would_render() -> None:
-    assert literal_markdown("a_b *c* `d` ~e~ |f| [g](h) \\i") == (
+    assert escape_markdown("a_b *c* `d` ~e~ |f| [g](h) \\i") == (
         "a\\_b \\*c\\* \\`d\\` \\~e\\~ \\|f\\| \\[g\\](h) \\\\i"
     )
-    assert literal_markdown("> quote\n# head\n- item\nplain - dash") == (
+    assert escape_markdown("> quote\n# head\n- item\nplain - dash") == (
         "\\> quote\n\\# head\n\\- item\nplain - dash"
     )

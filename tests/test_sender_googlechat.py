@@ -24,7 +24,11 @@ def test_text_message_with_request_id_kept_across_retries(receiver: Receiver) ->
     sender.close()
     assert isinstance(first, Retry)
     one, two = receiver.wait_for(2)
-    assert one.json() == two.json() == {"text": "*Disk*\nweb1 disk 97%"}
+    assert one.json() == two.json()
+    (card,) = one.json()["cardsV2"]
+    assert card["card"]["header"] == {"title": "Disk"}
+    (widget,) = card["card"]["sections"][0]["widgets"]
+    assert widget["textParagraph"]["text"].endswith(" web1 disk 97%")
     assert urlsplit(one.path).path == "/v1/spaces/AAA/messages"
     query = _query(one.path)
     assert query == {"key": ["k"], "token": ["t"], "requestId": [note().id]}

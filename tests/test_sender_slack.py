@@ -18,8 +18,9 @@ def test_slack_payload_is_a_coloured_attachment(receiver: Receiver) -> None:
         "attachments": [
             {
                 "color": "#d00000",
-                "text": "*Disk*\nweb1 disk 97%",
-                "fallback": "*Disk*\nweb1 disk 97%",
+                "title": "Disk",
+                "text": "web1 disk 97%",
+                "fallback": "Disk: web1 disk 97%",
             }
         ]
     }

@@ -62,6 +62,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     message.add_argument("--title", help="title, where the service shows one")
     message.add_argument("--color", help=f"{', '.join(PALETTE)} or #rrggbb")
     message.add_argument("--notify", action="store_true", help="ping the room (service-specific)")
+    message.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="text (default) is shown as written, no mention or link is live; markdown is "
+        "rendered where the service can",
+    )
 
     named = parser.add_argument_group("destination from a rules file")
     named.add_argument("--to", metavar="DEST", help="a destination defined in the rules file")
@@ -118,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         title=args.title,
         color=args.color or color,
         notify=args.notify or notify,
+        format=args.format,
         created=time.time(),
     )
     try:

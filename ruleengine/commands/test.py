@@ -1,14 +1,14 @@
 """``ruleengine test``: dry-run a line, a marker or a whole log through the rules; sends nothing.
 
-``--file`` replays a log a chunk at a time through the same matching code the daemon uses
-(``SourceRules.select_text``), in bounded memory, and reports counts per rule and lines/s.
+``--file`` replays a log through the daemon's own reading and matching code (the logfile
+tail, ``RuleSet.select_lines``), a chunk at a time in bounded memory, and reports counts per
+rule and lines/s.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -19,18 +19,18 @@ from typing import Any
 from ruleengine.api import line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
 from ruleengine.config.loader import Config
-from ruleengine.model import Event, Notification
+from ruleengine.model import Event, Lines, Notification
 from ruleengine.render import check_fired, render_digest, render_fired
+from ruleengine.rules.compiled import Fired
 from ruleengine.rules.digest import Group
-from ruleengine.rules.engine import Fired, RuleSet
+from ruleengine.rules.engine import RuleSet
 from ruleengine.senders import Sender
+from ruleengine.sources.logfile.tailer import TailOptions, open_tail
 from ruleengine.sources.markers.payload import BadMarker
 
 NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"
-CHUNK_CHARS = 4 * 1024 * 1024  # replay memory stays around a few times this
 SHOW = 5  # notifications printed per rule during a replay
-_TRAILING_CR = re.compile(r"\r+$", re.MULTILINE)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -144,7 +144,7 @@ def _replay(
         counts: Counter[str] = Counter()
         started = time.perf_counter()
         try:
-            lines, notifications = _replay_source(args, source, settings.encoding, rules, counts)
+            lines, notifications = _replay_source(args, source, settings, rules, counts)
         except OSError as exc:
             print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return 2
@@ -177,15 +177,14 @@ class _Replay:
     counts: Counter[str] = field(default_factory=Counter)
     shown: Counter[str] = field(default_factory=Counter)
 
-    def chunk(self, text: str, first_line: int) -> tuple[int, int]:
-        """Match, filter and render one chunk of lines; returns (lines, notifications)."""
+    def chunk(self, text: str, first_line: int) -> int:
+        """Match, filter and render lines joined by ``\\n``; returns the notifications."""
         produced = 0
         line_no = first_line
         previous = 0
-        for start, end, chosen in self.rules.by_source[self.source].select_text(text):
-            line_no += text.count("\n", previous, start)
+        for start, line, chosen in self.rules.select_lines(self.source, text):
+            line_no += text.count("\n", previous, start)  # counting as we go: one pass
             previous = start
-            line = text[start:end]
             event = Event(
                 f"test:{self.source}:{line_no}",  # a dry run stores nothing: no need to hash
                 self.source,
@@ -195,55 +194,55 @@ class _Replay:
                 {"line": line, "path": str(self.args.file), "lineno": line_no + 1},
             )
             for fired in self.rules.apply_when(event, chosen):
-                name = fired.rule.name
-                self.counts[name] += 1
-                if self.args.json or self.shown[name] >= SHOW:  # nothing more to print
-                    # Templates are still rendered (their errors reported) unless --no-render.
-                    no_render = self.args.no_render
-                    produced += len(fired.rule.output.to) if no_render else check_fired(fired)
-                    continue
-                notes = render_fired(fired)
-                produced += len(notes)
-                self.shown[name] += 1
-                for note in notes:
-                    print(f"line {line_no + 1}: {name}: {note.text}")
-        line_no += text.count("\n", previous)  # counting as we go: one pass over the text
-        return line_no - first_line + 1, produced
+                produced += self._output(fired, line_no)
+        return produced
+
+    def _output(self, fired: Fired, line_no: int) -> int:
+        name = fired.rule.name
+        self.counts[name] += 1
+        if self.args.json or self.shown[name] >= SHOW:  # nothing more to print
+            # Templates are still rendered (their errors reported) unless --no-render.
+            return len(fired.rule.output.to) if self.args.no_render else check_fired(fired)
+        notes = render_fired(fired)
+        self.shown[name] += 1
+        for note in notes:
+            print(f"line {line_no + 1}: {name}: {note.text}")
+        return len(notes)
 
 
 def _replay_source(
-    args: argparse.Namespace, source: str, encoding: str, rules: RuleSet, counts: Counter[str]
+    args: argparse.Namespace, source: str, settings: Any, rules: RuleSet, counts: Counter[str]
 ) -> tuple[int, int]:
-    """Replay the file through one source's rules; returns (lines read, notifications)."""
+    """Replay the file through one source's rules; returns (lines read, notifications).
+
+    The file is read by the daemon's own tail (framing, decoding, CRLF, NULs, the line cap),
+    a chunk at a time, so the replay sees exactly the lines the daemon would.
+    """
     replay = _Replay(args, source, rules, counts)
+    options = TailOptions(source, encoding=settings.encoding, max_line=settings.max_line)
+    tail = open_tail(str(args.file), options)
     remaining = args.limit if args.limit is not None else -1
     lines = notifications = 0
-    with open(args.file, encoding=encoding, errors="replace", newline="") as handle:
-        carry = ""
-        first = True
-        while remaining != 0:
-            data = handle.read(CHUNK_CHARS)
-            if first:
-                data, first = data.removeprefix("\ufeff"), False
-            text = carry + data
-            if data:
-                cut = text.rfind("\n")
-                if cut < 0:
-                    carry = text
-                    continue
-                text, carry = text[:cut], text[cut + 1 :]
-            elif not text:
-                break
-            else:
-                carry = ""
-            if remaining > 0 and remaining <= text.count("\n"):
-                text = "\n".join(text.split("\n", remaining)[:remaining])
-            if "\r" in text:  # CRLF logs: the live tailer strips trailing \r from each line
-                text = _TRAILING_CR.sub("", text)
-            chunk_lines, produced = replay.chunk(text, lines)
-            notifications += produced
-            lines += chunk_lines
-            remaining = max(remaining - chunk_lines, 0) if remaining > 0 else remaining
-            if not data:
-                break
+    try:
+        finished = False
+        while remaining != 0 and not finished:
+            chunk = tail.read_chunk()
+            if chunk is None:
+                chunk, finished = tail.finish(), True
+            texts = chunk.text if isinstance(chunk, Lines) else "\n".join(e.text for e in chunk)
+            count = len(chunk)
+            if not count:
+                continue
+            if 0 < remaining < count:
+                texts = "\n".join(texts.split("\n", remaining)[:remaining])
+                count = remaining
+            if isinstance(chunk, Lines) or texts.count("\n") == count - 1:
+                notifications += replay.chunk(texts, lines)
+            else:  # a codec decoded a line holding \n: one line at a time
+                for index, event in enumerate(chunk[:count]):
+                    notifications += replay.chunk(event.text.replace("\n", " "), lines + index)
+            lines += count
+            remaining = max(remaining - count, 0) if remaining > 0 else remaining
+    finally:
+        tail.close()
     return lines, notifications

@@ -7,7 +7,7 @@ A new sender adds its model here and to ``Destination``; the loader, the JSON Sc
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +18,14 @@ from pydantic import (
     model_validator,
 )
 
-from ruleengine.config.types import Duration, Strict, check_template, one_or_many
+from ruleengine.config.types import (
+    Duration,
+    Secret,
+    Strict,
+    check_template,
+    one_or_many,
+)
+from ruleengine.redact import CREDENTIAL
 
 
 def _http_url(value: str) -> str:
@@ -55,6 +62,9 @@ def _ntfy_topic(value: str) -> str:
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Text = Annotated[str, AfterValidator(_not_blank)]
+#: A webhook URL: whoever has it can post, so it is redacted like a token.
+SecretUrl = Annotated[HttpUrl, CREDENTIAL]
+SecretText = Annotated[Secret, AfterValidator(_not_blank)]
 Email = Annotated[str, AfterValidator(_email)]
 Timeout = Annotated[
     Duration, Field(gt=0, description="Read timeout; connect timeout is 5s at most.")
@@ -97,9 +107,9 @@ class WebhookDestination(HttpDestination):
     """POST (or PUT/PATCH) a JSON document to any HTTP endpoint; ``body`` templates it."""
 
     type: Literal["webhook"]
-    url: HttpUrl
+    url: SecretUrl
     method: Literal["POST", "PUT", "PATCH"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, Secret] = Field(default_factory=dict)
     body: str | None = Field(
         None,
         description="Sandboxed Jinja template of the JSON body; use `{{ text | tojson }}`. "
@@ -111,7 +121,7 @@ class WebhookDestination(HttpDestination):
 
 
 class SlackStyleDestination(HttpDestination):
-    webhook_url: HttpUrl
+    webhook_url: SecretUrl
     notify_mention: str = Field(
         "<!here>", description="Prepended to the text when `notify` is true; '' for none."
     )
@@ -141,14 +151,14 @@ class TeamsDestination(HttpDestination):
     """Teams Workflows webhook ("Post to a channel when a webhook request is received")."""
 
     type: Literal["teams"]
-    webhook_url: HttpUrl
+    webhook_url: SecretUrl
 
 
 class DiscordDestination(HttpDestination):
     """Discord channel webhook."""
 
     type: Literal["discord"]
-    webhook_url: HttpUrl
+    webhook_url: SecretUrl
     username: str | None = Field(None, min_length=1, max_length=80)
 
 
@@ -156,7 +166,7 @@ class GoogleChatDestination(HttpDestination):
     """Google Chat space incoming webhook (key and token in the URL are the secret)."""
 
     type: Literal["googlechat"]
-    webhook_url: HttpUrl
+    webhook_url: SecretUrl
     thread_key: str | None = Field(None, description="Post into this thread (created if new).")
     emoji: bool = Field(False, description="Prefix a coloured circle for the colour.")
 
@@ -167,7 +177,7 @@ class MatrixDestination(HttpDestination):
     type: Literal["matrix"]
     homeserver: HttpUrl
     room_id: Annotated[str, AfterValidator(_matrix_room)]
-    token: Text
+    token: SecretText
 
 
 class HipChatDestination(HttpDestination):
@@ -176,7 +186,7 @@ class HipChatDestination(HttpDestination):
     type: Literal["hipchat"]
     url: HttpUrl = "https://api.hipchat.com"
     room: Text = Field(description="Room id or name.")
-    token: Text = Field(description="Room notification token (sent as a Bearer header).")
+    token: SecretText = Field(description="Room notification token (sent as a Bearer header).")
     model_config = ConfigDict(populate_by_name=True)
 
     from_: str | None = Field(None, alias="from", min_length=1, max_length=64)
@@ -189,9 +199,9 @@ class NtfyDestination(HttpDestination):
     type: Literal["ntfy"]
     url: HttpUrl = "https://ntfy.sh"
     topic: Annotated[str, AfterValidator(_ntfy_topic)]
-    token: str | None = Field(None, description="Access token (Bearer).")
+    token: Secret | None = Field(None, description="Access token (Bearer).")
     username: str | None = None
-    password: str | None = None
+    password: Secret | None = None
     markdown: bool = False
 
     @model_validator(mode="after")
@@ -208,7 +218,7 @@ class GotifyDestination(HttpDestination):
 
     type: Literal["gotify"]
     url: HttpUrl
-    token: Text = Field(description="Application token (sent as X-Gotify-Key).")
+    token: SecretText = Field(description="Application token (sent as X-Gotify-Key).")
     priority_silent: int = Field(2, ge=0, le=10, description="Priority when notify is false.")
     priority_notify: int = Field(8, ge=0, le=10, description="Priority when notify is true.")
 
@@ -219,7 +229,7 @@ class ZulipDestination(HttpDestination):
     type: Literal["zulip"]
     url: HttpUrl = Field(description="Organisation URL, e.g. https://chat.example.org")
     email: Email = Field(description="The bot's email address.")
-    api_key: Text
+    api_key: SecretText
     stream: Text
     topic: str | None = Field(None, description="Default: the notification title or rule name.")
     emoji: bool = Field(False, description="Prefix a coloured circle for the colour.")
@@ -234,8 +244,10 @@ class EmailDestination(DestinationBase):
     security: Literal["starttls", "ssl", "none"] = "starttls"
     ca_file: str | None = Field(None, description="CA bundle for a private relay's certificate.")
     username: str | None = None
-    password: str | None = None
-    from_: Email = Field("ruleengine@localhost", alias="from")
+    password: Secret | None = None
+    from_: Email | None = Field(
+        None, alias="from", description="Default: ruleengine@ this host's fully qualified name."
+    )
     to: Annotated[list[Email], BeforeValidator(one_or_many), Field(min_length=1)]
     subject_prefix: str = "[ruleengine] "
     timeout: Timeout = 30.0
@@ -253,24 +265,52 @@ class AppriseDestination(DestinationBase):
     """Any Apprise URL (needs the optional extra: pip install 'ruleengine[apprise]')."""
 
     type: Literal["apprise"]
-    url: Text = Field(description="An Apprise URL such as tgram://bottoken/chat_id.")
+    url: SecretText = Field(description="An Apprise URL such as tgram://bottoken/chat_id.")
 
 
-Destination = Annotated[
-    ConsoleDestination
-    | WebhookDestination
-    | SlackDestination
-    | MattermostDestination
-    | RocketChatDestination
-    | TeamsDestination
-    | DiscordDestination
-    | GoogleChatDestination
-    | MatrixDestination
-    | HipChatDestination
-    | NtfyDestination
-    | GotifyDestination
-    | ZulipDestination
-    | EmailDestination
-    | AppriseDestination,
-    Field(discriminator="type"),
-]
+def _plugin_settings() -> tuple[type[DestinationBase], ...]:
+    """Settings models of installed third-party senders (entry-point group
+    ``ruleengine.senders``); loaded here, after every base class above is defined."""
+    from ruleengine.senders.plugins import plugins  # noqa: PLC0415 - needs the classes above
+
+    return tuple(plugin.settings for plugin in plugins().values())
+
+
+if TYPE_CHECKING:  # the built-in types; plugins add theirs at run time
+    Destination = Annotated[
+        ConsoleDestination
+        | WebhookDestination
+        | SlackDestination
+        | MattermostDestination
+        | RocketChatDestination
+        | TeamsDestination
+        | DiscordDestination
+        | GoogleChatDestination
+        | MatrixDestination
+        | HipChatDestination
+        | NtfyDestination
+        | GotifyDestination
+        | ZulipDestination
+        | EmailDestination
+        | AppriseDestination,
+        Field(discriminator="type"),
+    ]
+else:
+    BUILTIN = (
+        ConsoleDestination,
+        WebhookDestination,
+        SlackDestination,
+        MattermostDestination,
+        RocketChatDestination,
+        TeamsDestination,
+        DiscordDestination,
+        GoogleChatDestination,
+        MatrixDestination,
+        HipChatDestination,
+        NtfyDestination,
+        GotifyDestination,
+        ZulipDestination,
+        EmailDestination,
+        AppriseDestination,
+    )
+    Destination = Annotated[Union[BUILTIN + _plugin_settings()], Field(discriminator="type")]  # noqa: UP007

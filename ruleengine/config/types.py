@@ -9,6 +9,7 @@ import jinja2
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ruleengine.colors import PALETTE, is_color
+from ruleengine.redact import CREDENTIAL
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -83,3 +84,7 @@ Names = Annotated[list[str], BeforeValidator(one_or_many)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: A credential string (``${env:…}``/``${file:…}`` keep it out of the rules file).
+Secret = Annotated[str, CREDENTIAL, Field(json_schema_extra={"writeOnly": True})]

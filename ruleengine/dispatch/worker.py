@@ -146,8 +146,12 @@ class Worker(threading.Thread):
     def _record(self, row: OutboxRow, outcome: Outcome) -> None:
         name, notification = self.route.name, row.notification
         if isinstance(outcome, Delivered):
-            self.store.mark_delivered(row.seq)
-            log.debug("delivered %s to %s", notification.id, name)
+            warning = outcome.warning and self.redactor(outcome.warning)
+            self.store.mark_delivered(row.seq, warning)
+            if warning:
+                log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
+            else:
+                log.debug("delivered %s to %s", notification.id, name)
             return
         reason = self.redactor(outcome.reason)  # senders redact too; this is the last line
         attempts, now = row.attempts + 1, time.time()

@@ -97,6 +97,8 @@ class Supervisor:
             log.warning("cannot watch %s; reload with SIGHUP", self.config.path.parent)
         self._watch.start()
         self._record(started=time.time(), pid=os.getpid(), version=__version__)
+        for warning in self.config.warnings:
+            log.warning("%s", warning)
         log.info(
             "ruleengine %s running (pid %d, config %s): %d sources, %d rules, %d destinations",
             __version__,
@@ -245,6 +247,8 @@ class Supervisor:
             self._reject(new_hash, f"{type(exc).__name__}: {exc}")
             return False
         self._apply(plan, *built)
+        for warning in config.warnings:
+            log.warning("%s", warning)
         self._reloads += 1
         self.config, self.config_hash, self._last_failed_hash = plan.config, new_hash, None
         self._record()

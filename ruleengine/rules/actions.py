@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ruleengine.errors import RenderError
+from ruleengine.rules.compiled import CompiledRule, Fired
 from ruleengine.rules.digest import Digests, Group
-from ruleengine.rules.engine import CompiledRule, Fired, RuleSet
+from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.throttle import Throttles
 from ruleengine.templates import context, jsonable, render_text
 

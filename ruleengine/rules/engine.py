@@ -1,17 +1,16 @@
-"""Compile rules once at load; select events with them. Pure functions over frozen values.
+"""Compile rules once at load; select events and lines with them. Pure over frozen values.
 
-Log lines are matched a chunk at a time: the lines of a batch are joined into one text, a single
-prefilter pass (``scan.LiteralScanner``: Hyperscan over each rule's regex widened to a superset
-when the extra is installed, else a literal scan with ``re``) finds the few lines that can match
-any rule, and only those get the full regexes. Rules whose regex guarantees no literal are tried
-on every line. The outcome is exactly that of ``re.search`` per line and rule, in rule order.
+Log lines are matched a chunk at a time (``Lines``, or the line events of a batch joined into
+one text): one prefilter pass per chunk (``select.SourceRules``: Hyperscan over each rule's
+regex widened to a superset, else a literal scan with ``re``) finds the few lines that can
+match any rule, and an ``Event`` is built only for those. Markers are matched one by one.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,181 +18,23 @@ import jinja2
 
 from ruleengine.config.schema import Defaults, Rule, is_template
 from ruleengine.errors import RenderError
-from ruleengine.model import Event
-from ruleengine.rules.conditions import Where, compile_where, holds
-from ruleengine.rules.patterns import match_name, name_pattern
-from ruleengine.rules.prefilter import Requirement, candidate_requirements
-from ruleengine.rules.scan import LiteralScanner, scannable
+from ruleengine.model import Event, Lines
+from ruleengine.rules.compiled import (
+    CompiledRule,
+    DigestSpec,
+    Fired,
+    Output,
+    Selection,
+    ThrottleSpec,
+)
+from ruleengine.rules.conditions import compile_where
+from ruleengine.rules.literals import scannable
+from ruleengine.rules.patterns import name_pattern
+from ruleengine.rules.prefilter import candidate_requirements
+from ruleengine.rules.select import SourceRules
 from ruleengine.templates import context, make_environment
 
 log = logging.getLogger(__name__)
-
-Selection = list[tuple["CompiledRule", dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class Output:
-    """What a fired rule sends, compiled."""
-
-    message: jinja2.Template
-    title: jinja2.Template | None
-    color: str
-    color_template: jinja2.Template | None
-    default_color: str
-    notify: bool
-    format: str
-    to: tuple[str, ...]
-    mentions_suppressed: bool
-    #: What ``message`` / ``title`` render to when they hold no template syntax at all: the
-    #: output stage then skips Jinja (most of the cost of a match in a replay).
-    message_text: str | None = None
-    title_text: str | None = None
-
-
-@dataclass(frozen=True)
-class ThrottleSpec:
-    key: jinja2.Template
-    window: float
-
-
-@dataclass(frozen=True)
-class DigestSpec:
-    by: tuple[str, ...]
-    wait: float
-    max: int
-    message: jinja2.Template
-    title: jinja2.Template | None
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    index: int
-    name: str
-    sources: frozenset[str]
-    regex: re.Pattern[str] | None
-    exclude: re.Pattern[str] | None
-    file: re.Pattern[str] | None
-    where: Where
-    when: Any  # jinja2 TemplateExpression
-    stop: bool
-    output: Output
-    throttle: ThrottleSpec | None = None
-    digest: DigestSpec | None = None
-    #: Literal requirements of ``regex``, each valid alone; empty = try every line.
-    requirements: tuple[Requirement, ...] = ()
-    origin: str = ""  # "rules.yaml:42", for error messages
-
-    @property
-    def label(self) -> str:
-        """How errors name the rule: its name and where it is written."""
-        return f"{self.name!r} ({self.origin})" if self.origin else repr(self.name)
-
-    def select_line(self, line: str) -> dict[str, Any] | None:
-        """Captured fields when this rule selects the log line, else None."""
-        fields: dict[str, Any] = {}
-        if self.regex is not None:
-            found = self.regex.search(line)
-            if found is None:
-                return None
-            fields = {k: v for k, v in found.groupdict().items() if v is not None}
-        if self.exclude is not None and self.exclude.search(line) is not None:
-            return None
-        if self.where and not holds(self.where, fields):
-            return None
-        return fields
-
-    def select(self, event: Event) -> dict[str, Any] | None:
-        """Captured fields when the event is selected by this rule, else None."""
-        if event.kind == "line":
-            return self.select_line(event.text)
-        fields: dict[str, Any] = {}
-        if self.regex is not None:
-            return None  # a line pattern never selects a marker
-        if self.file is not None:
-            name = event.fields.get("file")
-            captured = match_name(self.file, name) if isinstance(name, str) else None
-            if captured is None:
-                return None
-            fields = captured
-        if self.where and not holds(self.where, {**event.fields, **fields}):
-            return None
-        return fields
-
-
-@dataclass(frozen=True)
-class Fired:
-    """A rule that selected an event and whose ``when`` held: the input of the output stage."""
-
-    rule: CompiledRule
-    event: Event
-    fields: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class SourceRules:
-    """The rules of one source, with the prefilter over those that have literals."""
-
-    rules: tuple[CompiledRule, ...]
-    filtered: tuple[CompiledRule, ...]
-    unfiltered: tuple[CompiledRule, ...]
-    scanner: LiteralScanner | None
-
-    @classmethod
-    def of(cls, rules: Sequence[CompiledRule]) -> SourceRules:
-        filtered = tuple(r for r in rules if r.requirements)
-        unfiltered = tuple(r for r in rules if not r.requirements)
-        scanner = LiteralScanner(
-            [r.requirements for r in filtered],
-            patterns=[r.regex for r in filtered if r.regex is not None],
-        )
-        return cls(tuple(rules), filtered, unfiltered, scanner if filtered else None)
-
-    def _candidates(self, line: str, known: set[int] | None) -> list[int]:
-        """Indexes into ``filtered`` of the rules whose literals the line holds, in rule order."""
-        assert self.scanner is not None  # noqa: S101 - only called while scanning
-        if known is not None:  # the scan knows every rule the line may match
-            return sorted(known)
-        found: set[int] = set()
-        for literal, indexes in self.scanner.plain_tests:
-            if literal in line:
-                found.update(indexes)
-        for search, indexes in self.scanner.folded_tests:
-            if search(line) is not None:
-                found.update(indexes)
-        return sorted(found)
-
-    def select_text(self, text: str) -> list[tuple[int, int, Selection]]:
-        """(start, end, selections) for each line of ``text`` that some rule selects.
-
-        ``text`` holds lines separated by ``\\n``; selections are in rule order.
-        """
-        found: dict[int, tuple[int, Selection]] = {}
-        if self.scanner is not None:
-            self.scanner.prepare(text)
-            for start, end, known in self.scanner.spans(text):
-                line = text[start:end]
-                chosen: Selection = []
-                for index in self._candidates(line, known):
-                    rule = self.filtered[index]
-                    fields = rule.select_line(line)
-                    if fields is not None:
-                        chosen.append((rule, fields))
-                if chosen:
-                    found[start] = (end, chosen)
-        if self.unfiltered:
-            start = 0
-            for line in text.split("\n"):
-                chosen = [
-                    (rule, fields)
-                    for rule in self.unfiltered
-                    if (fields := rule.select_line(line)) is not None
-                ]
-                if chosen:
-                    end = start + len(line)
-                    previous = found.get(start, (end, []))[1]
-                    found[start] = (end, sorted([*previous, *chosen], key=lambda s: s[0].index))
-                start += len(line) + 1
-        return [(start, end, chosen) for start, (end, chosen) in sorted(found.items())]
 
 
 @dataclass(frozen=True)
@@ -231,6 +72,28 @@ class RuleSet:
             for start, _end, chosen in group.select_text(text):
                 out[starts[start]] = chosen
         return out
+
+    def select_lines(self, source: str, text: str) -> Iterator[tuple[int, str, Selection]]:
+        """(start, text, selections) of each line of ``text`` (lines joined by ``\\n``) that a
+        rule of ``source`` selects, in order: the scan the daemon and ``test --file`` share."""
+        group = self.by_source.get(source)
+        if group is not None:
+            for start, end, chosen in group.select_text(text):
+                yield start, text[start:end], chosen
+
+    def fire_lines(self, lines: Lines) -> list[Fired]:
+        """``fire`` for lines in bulk: events are built only for the lines a rule selects."""
+        fired: list[Fired] = []
+        if not len(lines):
+            return fired
+        index = previous = 0
+        whole = lines.text
+        for start, text, chosen in self.select_lines(lines.source, whole):
+            if lines.offsets is not None:  # counting as we go: one pass over the text
+                index += whole.count("\n", previous, start)
+                previous = start
+            fired.extend(self.apply_when(lines.event(index, start, text), chosen))
+        return fired
 
     def fire(self, events: Sequence[Event]) -> list[Fired]:
         """Every rule that fires, event by event, in rule order; ``stop`` ends an event's turn."""

@@ -1,4 +1,4 @@
-"""Optional Hyperscan backend for the line scan: ``pip install 'ruleengine[fast]'``.
+"""Hyperscan backend for the line scan: a default dependency where wheels exist.
 
 Hyperscan finds every rule's whole regex (translated to a superset, ``hsregex.py``) or its
 literals in one pass at C speed, where ``re``'s first-character skip manages a few hundred MB/s.
@@ -15,7 +15,7 @@ from typing import Any
 
 try:
     import hyperscan as _hyperscan
-except ImportError:  # the optional extra is not installed: the re scanner does the work
+except ImportError:  # no wheel for this platform, or a broken install: the re scanner works
     _hyperscan = None  # type: ignore[assignment]
 
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")

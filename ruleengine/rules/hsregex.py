@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from re import _compiler as sre_compile  # type: ignore[attr-defined]
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+
+from ruleengine.rules.reparse import parse, sre, sre_compile, sre_parse
 
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 _CHARS = (sre.LITERAL, sre.NOT_LITERAL, sre.IN, sre.ANY)
@@ -48,8 +47,10 @@ def translate(pattern: re.Pattern[str]) -> bytes | None:
     Every line (of ASCII text) on which ``pattern`` matches also contains a match of the
     expression ending on that line; None when no such expression can be derived.
     """
+    parsed = parse(pattern)
+    if parsed is None:
+        return None
     try:
-        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
         if parsed.getwidth()[0] == 0:
             return None  # it can match empty: every line is a candidate, nothing to prefilter
         items = _trim(_from_longest_literal(list(parsed)))

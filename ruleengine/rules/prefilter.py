@@ -10,9 +10,9 @@ prefilter may let through lines that the regex then rejects, but never hides a m
 from __future__ import annotations
 
 import re
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+
+from ruleengine.rules.reparse import parse, sre
 
 MAX_ALTERNATIVES = 32  # beyond this a branch's literals are not worth scanning for
 
@@ -29,10 +29,9 @@ def required_literals(pattern: re.Pattern[str]) -> Requirement | None:
 
 def candidate_requirements(pattern: re.Pattern[str]) -> list[Requirement]:
     """Requirements that each hold on their own for every match (the scanner picks one)."""
-    try:
-        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
-    except Exception:  # a private parser may change; no requirement is always safe
-        return []
+    parsed = parse(pattern)
+    if parsed is None:
+        return []  # no requirement is always safe
     flags = parsed.state.flags
     if flags & re.LOCALE:
         return []

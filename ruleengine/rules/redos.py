@@ -5,21 +5,16 @@ between the two quantifiers: exponential time. Python's ``re`` backtracks, so on
 a core for minutes. This is the classic shape (nested unbounded quantifiers); it is a heuristic that
 warns, never a proof, and ``check`` reports it as a warning.
 
-It reads patterns with ``re._parser``, which is private: if that fails on some Python version the
-pattern is simply not judged.
+It reads patterns through ``reparse`` (Python's private parser, failing safe): a pattern it
+cannot parse is simply not judged.
 """
 
 from __future__ import annotations
 
-import logging
+import re
 from typing import Any
 
-try:
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older or other Pythons
-    sre_parse = None
-
-log = logging.getLogger(__name__)
+from ruleengine.rules import reparse
 
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT"}  # POSSESSIVE_REPEAT never backtracks into itself
 _UNBOUNDED = 1 << 16  # re reports an open upper bound as MAXREPEAT (huge); treat > this as open
@@ -27,14 +22,12 @@ _UNBOUNDED = 1 << 16  # re reports an open upper bound as MAXREPEAT (huge); trea
 
 def nested_quantifier(pattern: str) -> bool:
     """True when a repeated part of ``pattern`` holds another unbounded repeat."""
-    if sre_parse is None:
-        return False
     try:
-        parsed = sre_parse.parse(pattern)
-    except Exception:  # a private API: on any surprise, do not judge the pattern
-        log.debug("cannot analyse regex %r for backtracking", pattern)
-        return False
-    return _find(list(parsed), inside_repeat=False)
+        compiled = re.compile(pattern)
+    except re.error:
+        return False  # reported as invalid elsewhere
+    parsed = reparse.parse(compiled)  # None, with a debug line, when the parser fails
+    return parsed is not None and _find(list(parsed), inside_repeat=False)
 
 
 def _find(items: list[tuple[Any, Any]], *, inside_repeat: bool) -> bool:

@@ -4,11 +4,12 @@ Each literal is represented by a key substring starting at its rarest character 
 from the first chunk scanned). All keys are joined into one trie-shaped alternation whose
 alternatives each start with a plain character, so ``re`` can skip ahead with its first-character
 set at C speed instead of trying every alternative at every position. The cost of a scan grows
-with the text, hardly with the number of literals. With the optional Hyperscan extra, ASCII
-chunks are scanned by Hyperscan instead (see ``hs.py``), on each rule's whole regex translated
-to a superset (``hsregex.py``), so a line holding a rule's literals but not matching it costs no
-Python work; rules that do not translate are found by their literals there. A scanner is not
-thread-safe: each RuleSet is used by one thread (the engine's, or a dry run's).
+with the text, hardly with the number of literals. Where Hyperscan is installed (a default
+dependency on platforms with wheels), ASCII chunks are scanned by Hyperscan instead (``hs.py``),
+on each rule's whole regex translated to a superset (``hsregex.py``), so a line holding a rule's
+literals but not matching it costs no Python work; rules that do not translate are found by
+their literals there. A scanner is not thread-safe: each RuleSet is used by one thread (the
+engine's, or a dry run's).
 """
 
 from __future__ import annotations
@@ -20,29 +21,23 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
 from ruleengine.rules import hs, hsregex
+from ruleengine.rules.literals import (
+    Cost,
+    case_variants,
+    is_uncased,
+    key_start,
+    literal_tests,
+    trie,
+)
 from ruleengine.rules.prefilter import Requirement
 
 log = logging.getLogger(__name__)
-#: "auto" uses Hyperscan when the optional extra is installed, "re" never does.
+#: "auto" uses Hyperscan when it can be imported, "re" never does.
 BACKEND = os.environ.get("RULEENGINE_PREFILTER", "auto")
 
 KEY_LENGTH = 16  # longer keys add nothing: the line is checked in full afterwards
 SAMPLE = 64 * 1024
-# Characters that ``re`` matches to an ASCII letter under IGNORECASE besides its two cases
-# (tests/test_rules_prefilter.py checks this against every code point).
-_CASE_EXTRAS = "\u0130\u0131\u017f\u212a"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def case_variants(char: str) -> str:
-    """Every character ``re`` treats as equal to ``char`` under IGNORECASE (ASCII ``char``)."""
-    pattern = re.compile(re.escape(char), re.IGNORECASE)
-    pool = dict.fromkeys(char + char.lower() + char.upper() + _CASE_EXTRAS)
-    return "".join(c for c in pool if pattern.fullmatch(c))
-
-
-def _is_uncased(char: str) -> bool:
-    return char.isascii() and not char.isalpha()
 
 
 class LiteralScanner:
@@ -104,9 +99,9 @@ class LiteralScanner:
         head = sample[:SAMPLE]
         freq = Counter(head)
         use_hyperscan = self.backend != "re" and hs.available()
-        cost = _Cost(head, freq, self.candidates, stops=not use_hyperscan)
+        cost = Cost(head, freq, self.candidates, stops=not use_hyperscan)
         self.chosen = [min(c, key=cost) for c in self.candidates]
-        self.tests = _tests(self.chosen)
+        self.tests = literal_tests(self.chosen)
         self.plain_tests = [(t, i) for t, i in self.tests if isinstance(t, str)]
         self.folded_tests = [(t, i) for t, i in self.tests if not isinstance(t, str)]
         branches: dict[str, list[tuple[str, bool]]] = {}
@@ -114,10 +109,10 @@ class LiteralScanner:
         # Same order as ``tests``: the i-th distinct literal is tests[i].
         distinct = dict.fromkeys(lit for req in self.chosen for lit in req)
         for index, (literal, ignorecase) in enumerate(distinct):
-            start = _key_start(literal, ignorecase, freq)[0]
+            start = key_start(literal, ignorecase, freq)[0]
             rest = literal[start + 1 : start + KEY_LENGTH]
             first = literal[start]
-            heads = case_variants(first) if ignorecase and not _is_uncased(first) else first
+            heads = case_variants(first) if ignorecase and not is_uncased(first) else first
             for head in heads:
                 branches.setdefault(head, []).append((rest, ignorecase))
                 by_head.setdefault(head, []).append(index)
@@ -131,7 +126,7 @@ class LiteralScanner:
                 alternatives.append(re.escape(head))  # the head alone is already enough
                 continue
             plain = [rest for rest, ic in tails if not ic]
-            parts = [_trie(plain)] if plain else []
+            parts = [trie(plain)] if plain else []
             parts += [f"(?i:{re.escape(rest)})" for rest, ic in tails if ic]
             alternatives.append(re.escape(head) + "(?:" + "|".join(parts) + ")")
         # An empty alternation never matches; the scanner is only built with literals.
@@ -282,101 +277,3 @@ def _regex_database(
                 break
             expressions = {i: e for i, e in expressions.items() if hs.compiles(e)}
     return None, frozenset()
-
-
-def scannable(requirement: Requirement) -> bool:
-    """Whether every literal has a character the scanner can start a key with."""
-    return all(_usable(literal, ic) for literal, ic in requirement)
-
-
-def _usable(literal: str, ignorecase: bool) -> bool:
-    # Non-ASCII case folding is too wide to enumerate as heads of an alternation.
-    return bool(literal) and (not ignorecase or any(c.isascii() for c in literal))
-
-
-class _Cost:
-    """Estimated work of a requirement on text like the sample, to choose among candidates.
-
-    A line holding a literal costs a full regex search for every rule that chose it, so a
-    literal is dear when frequent in the sample or shared by many rules. On the ``re`` path,
-    every occurrence of a key's first character also stops the scan briefly.
-    """
-
-    HIT = 20  # a candidate line costs about this many scan stops
-
-    def __init__(
-        self,
-        sample: str,
-        freq: Counter[str],
-        candidates: Sequence[Sequence[Requirement]],
-        stops: bool,
-    ) -> None:
-        self.sample, self.lowered, self.freq, self.stops = sample, sample.lower(), freq, stops
-        self.sharing: Counter[tuple[str, bool]] = Counter(
-            lit for options in candidates for req in options for lit in set(req)
-        )
-
-    def __call__(self, requirement: Requirement) -> tuple[int, int]:
-        work = 0
-        for literal, ignorecase in requirement:
-            # Case-insensitive counts use str.lower: an estimate only, never a correctness matter.
-            found = (
-                self.lowered.count(literal.lower()) if ignorecase else self.sample.count(literal)
-            )
-            work += self.HIT * (found + 1) * self.sharing[(literal, ignorecase)]
-            if self.stops:
-                work += _key_start(literal, ignorecase, self.freq)[1]
-        return work, -min(len(lit) for lit, _ in requirement)
-
-
-def _tests(
-    chosen: Sequence[Requirement],
-) -> list[tuple[str | Callable[[str], object], tuple[int, ...]]]:
-    """Group rules by literal so a line is tested once per distinct literal, not once per rule."""
-    by_literal: dict[tuple[str, bool], list[int]] = {}
-    for index, requirement in enumerate(chosen):
-        for literal in requirement:
-            by_literal.setdefault(literal, []).append(index)
-    return [
-        (literal if not ic else re.compile(re.escape(literal), re.IGNORECASE).search, tuple(rules))
-        for (literal, ic), rules in by_literal.items()
-    ]
-
-
-def _key_start(literal: str, ignorecase: bool, freq: Counter[str]) -> tuple[int, int]:
-    """Index of the rarest usable first character, preferring a few characters after it."""
-    keep = min(4, len(literal))
-    best, best_cost = 0, None
-    for index, char in enumerate(literal):
-        if ignorecase and not _is_uncased(char):
-            if not char.isascii():
-                continue
-            cost = sum(freq[c] for c in case_variants(char)) + 1
-        else:
-            cost = freq[char] + (0 if _is_uncased(char) or char.isupper() else 1)
-        candidate = (len(literal) - index < keep, cost)
-        if best_cost is None or candidate < best_cost:
-            best, best_cost = index, candidate
-    return best, best_cost[1] if best_cost is not None else len(freq)
-
-
-def _trie(words: list[str]) -> str:
-    """A regex matching any of ``words`` (and possibly longer strings), factored by prefix."""
-    root: dict[str, dict] = {}  # type: ignore[type-arg]
-    for word in sorted(set(words), key=len):
-        node = root
-        for char in word:
-            if "" in node:
-                break  # a shorter word already covers this one
-            node = node.setdefault(char, {})
-        else:
-            node.clear()
-            node[""] = {}
-    return _trie_node(root)
-
-
-def _trie_node(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
-    if "" in node:
-        return ""
-    parts = [re.escape(char) + _trie_node(child) for char, child in sorted(node.items())]
-    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"

@@ -45,6 +45,18 @@ class SenderContext:
 SenderFactory = Callable[[Any, SenderContext], Sender]
 
 
+@dataclass(frozen=True)
+class SenderPlugin:
+    """A third-party sender (entry-point group ``ruleengine.senders``, see ``plugins.py``).
+
+    ``settings`` is its pydantic settings model, whose ``type: Literal[...]`` is the entry
+    point's name; ``factory`` builds the sender, e.g. ``web.http_sender(Service)``.
+    """
+
+    settings: type[Any]
+    factory: SenderFactory
+
+
 #: Destination type -> (module in this package, sender class). Modules are imported on first
 #: use, so a run that only prints to the console never loads requests, smtplib or apprise.
 SENDERS: dict[str, tuple[str, str]] = {
@@ -67,6 +79,10 @@ SENDERS: dict[str, tuple[str, str]] = {
 
 
 def _factory(kind: str) -> SenderFactory:
+    if kind not in SENDERS:
+        from ruleengine.senders.plugins import plugins  # noqa: PLC0415 - only for plugin types
+
+        return plugins()[kind].factory
     module, name = SENDERS[kind]
     factory: SenderFactory = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     return factory

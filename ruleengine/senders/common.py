@@ -5,16 +5,12 @@ Composition over a base class: each sender picks what its service needs from her
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable
 from typing import Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ruleengine.colors import PALETTE, to_hex, to_rgb
 
 TRUNCATED = "… [truncated]"
-SECRET_PART_CHARS = 16
 Unit = Literal["chars", "bytes"]
 
 # The named colours (without ``random``) a hex colour is snapped to for services that only
@@ -68,18 +64,6 @@ def fit(text: str, limit: int, render: Callable[[str], str], unit: Unit = "chars
     return truncate(text, low, unit)
 
 
-def url_secrets(url: str) -> list[str]:
-    """A webhook URL and its token-like parts (long path segments, query values).
-
-    Services echo the token alone in errors ("unknown webhook abc…"), so masking only the
-    whole URL is not enough; short segments ("hooks", "api") are words, not credentials.
-    """
-    parts = urlsplit(url)
-    pieces = [unquote(p) for p in parts.path.split("/")]
-    pieces += [value for _, value in parse_qsl(parts.query)]
-    return [url, *(piece for piece in pieces if len(piece) >= SECRET_PART_CHARS)]
-
-
 def palette_name(color: str, seed: str = "") -> str:
     """A named palette colour for ``color``: itself, ``random`` resolved, or the nearest name."""
     if color in NAMED:
@@ -112,41 +96,3 @@ def first_line(text: str, limit: int) -> str:
 def one_line(text: str, limit: int) -> str:
     """``text`` on one line (headers, subjects, topics cannot hold line breaks), shortened."""
     return truncate(" ".join(text.split()), limit, marker="…")
-
-
-def html_message(text: str, title: str | None, color: str | None = None) -> str:
-    """Escaped HTML: bold title, line breaks kept, optionally coloured for Matrix clients."""
-    body = html.escape(text).replace("\n", "<br>")
-    if title:
-        body = f"<b>{html.escape(title)}</b><br>{body}"
-    if color:
-        body = f'<span data-mx-color="{color}">{body}</span>'
-    return body
-
-
-def with_title(text: str, title: str | None, bold: str = "*") -> str:
-    """``*title*`` on its own line above the text (for Markdown-ish services)."""
-    return f"{bold}{title}{bold}\n{text}" if title else text
-
-
-# CommonMark-style inline markup, and block markers at a line start (quote, heading, list).
-_MARKDOWN_INLINE = re.compile(r"([\\`*_~|\[\]])")
-_MARKDOWN_BLOCK = re.compile(r"^([>#+-])", re.MULTILINE)
-
-
-def literal_markdown(text: str) -> str:
-    """``text`` escaped so a Markdown renderer shows it as written (rule ``format: text``).
-
-    Log data is data: ``foo_bar_baz`` or ``**`` from a log line must not turn into emphasis.
-    """
-    return _MARKDOWN_BLOCK.sub(r"\\\1", _MARKDOWN_INLINE.sub(r"\\\1", text))
-
-
-def literal_slack(text: str) -> str:
-    """Slack's three control characters escaped: ``<!channel>`` in log data must not ping."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def markup(text: str, fmt: str, escape: Callable[[str], str]) -> str:
-    """The text as the service should render it: escaped unless the rule says markdown."""
-    return text if fmt == "markdown" else escape(text)

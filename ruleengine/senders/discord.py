@@ -9,39 +9,41 @@ from __future__ import annotations
 from typing import Any
 
 from ruleengine.config.destinations import DiscordDestination
-from ruleengine.model import Notification, Outcome
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import color_int, literal_markdown, markup, truncate, url_secrets
-from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.model import Notification
+from ruleengine.senders.common import color_int, truncate
+from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.text import MARKDOWN, render
+from ruleengine.senders.web import http_sender
 
 SUPPRESS_NOTIFICATIONS = 1 << 12
 DESCRIPTION_CHARS = 4_096
 TITLE_CHARS = 256  # 256 + 4,096 stays under the 6,000 characters all embed text may total
 
 
-class DiscordSender:
+class DiscordService:
     # Webhooks allow about 5 requests per 2 s, but channels are limited to ~30 messages/min;
     # pace to the channel limit so the per-route headers rarely need to slow us down.
     default_rate: float | None = 0.5
+    # 204 (or 200); 429 carries retry_after in the body and Retry-After/X-RateLimit-*
+    # headers, and error bodies {"code", "message"}: all read by the shared classifier.
+    check = staticmethod(classify)
 
-    def __init__(self, settings: DiscordDestination, context: SenderContext) -> None:
+    def __init__(self, settings: DiscordDestination) -> None:
         self.settings = settings
-        self.redactor = context.redactor
-        self.redactor.add(
-            *url_secrets(settings.webhook_url)
-        )  # id/token in the path: the URL is the credential
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         embed: dict[str, Any] = {
             "description": truncate(
-                markup(notification.text, notification.format, literal_markdown),
+                render(notification.text, notification.format, MARKDOWN),
                 DESCRIPTION_CHARS,
             ),
             "color": color_int(notification.color, notification.id),
         }
         if notification.title:
-            embed["title"] = truncate(notification.title, TITLE_CHARS)
+            # Embed titles render inline Markdown (links too) but never ping.
+            embed["title"] = truncate(
+                render(notification.title, notification.format, MARKDOWN), TITLE_CHARS
+            )
         payload: dict[str, Any] = {"embeds": [embed], "allowed_mentions": {"parse": []}}
         if not notification.notify:
             payload["flags"] = SUPPRESS_NOTIFICATIONS
@@ -52,13 +54,5 @@ class DiscordSender:
     def request(self, notification: Notification) -> HttpRequest:
         return HttpRequest("POST", self.settings.webhook_url, json=self.payload(notification))
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        return self.request(notification).preview()
 
-    def send(self, notification: Notification) -> Outcome:
-        # 204 (or 200); 429 carries retry_after in the body and Retry-After/X-RateLimit-*
-        # headers, and error bodies {"code", "message"}: all read by the shared classifier.
-        return self.http.send(self.request(notification))
-
-    def close(self) -> None:
-        self.http.close()
+DiscordSender = http_sender(DiscordService)

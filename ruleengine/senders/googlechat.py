@@ -1,4 +1,8 @@
-"""Google Chat incoming webhooks: plain text, de-duplicated by ``requestId``.
+"""Google Chat incoming webhooks, de-duplicated by ``requestId``.
+
+Without a title the message is ``text`` (Google Chat's own markup, ``<users/…>`` mentions and
+``<url|text>`` links broken for literal text). With one, it is a card: the title in the card
+header, the text in a ``textParagraph`` (an HTML subset, escaped for literal text).
 
 The notification id is sent as ``requestId``: a retry after a timeout that actually succeeded
 returns the message already created instead of posting it twice.
@@ -9,13 +13,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ruleengine.colors import to_hex
 from ruleengine.config.destinations import GoogleChatDestination
-from ruleengine.model import Notification, Outcome
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import color_emoji, truncate, url_secrets, with_title
-from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.model import Notification
+from ruleengine.senders.common import color_emoji, fit, truncate
+from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.text import HTML, MARKDOWN_LITE, render
+from ruleengine.senders.web import http_sender
 
 TEXT_BYTES = 32_000  # message size limit, in bytes
+TITLE_CHARS = 200
 
 
 def with_query(url: str, **params: str) -> str:
@@ -25,26 +32,47 @@ def with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, *params.items()])))
 
 
-class GoogleChatSender:
+class GoogleChatService:
     # 60 writes per minute per space, shared by everything posting there.
     default_rate: float | None = 1.0
+    check = staticmethod(classify)
 
-    def __init__(self, settings: GoogleChatDestination, context: SenderContext) -> None:
-        self.settings = settings
-        self.redactor = context.redactor
-        # key= and token= in the query are the credential, whole and each on its own.
-        query = parse_qsl(urlsplit(settings.webhook_url).query)
-        self.redactor.add(*url_secrets(settings.webhook_url), *(value for _, value in query))
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
+    def __init__(self, settings: GoogleChatDestination) -> None:
+        self.settings = settings  # key= and token= in the URL's query are the credential
 
     def payload(self, notification: Notification) -> dict[str, Any]:
-        text = with_title(notification.text, notification.title)
-        if self.settings.emoji:
-            text = f"{color_emoji(notification.color, notification.id)} {text}"
-        payload: dict[str, Any] = {"text": truncate(text, TEXT_BYTES, "bytes")}
+        payload: dict[str, Any]
+        if notification.title:
+            payload = {"cardsV2": [self.card(notification, notification.title)]}
+        else:
+            text = render(notification.text, notification.format, MARKDOWN_LITE)
+            if self.settings.emoji:
+                text = f"{color_emoji(notification.color, notification.id)} {text}"
+            payload = {"text": truncate(text, TEXT_BYTES, "bytes")}
         if self.settings.thread_key:
             payload["thread"] = {"threadKey": self.settings.thread_key}
         return payload
+
+    def card(self, notification: Notification, title: str) -> dict[str, Any]:
+        """A card whose header is the title; the text sits under a bar of the rule's colour."""
+        color = to_hex(notification.color, notification.id)
+        # Header titles are plain text; mention and link tokens are broken all the same.
+        header = truncate(render(title, "text", MARKDOWN_LITE), TITLE_CHARS)
+        if self.settings.emoji:
+            header = f"{color_emoji(notification.color, notification.id)} {header}"
+
+        def paragraph(text: str) -> str:
+            rendered = render(text, notification.format, HTML)
+            return f'<font color="{color}">\u2503</font> {rendered}'
+
+        text = paragraph(fit(notification.text, TEXT_BYTES, paragraph, "bytes"))
+        return {
+            "cardId": notification.id,
+            "card": {
+                "header": {"title": header},
+                "sections": [{"widgets": [{"textParagraph": {"text": text}}]}],
+            },
+        }
 
     def url(self, notification: Notification) -> str:
         params = {"requestId": notification.id}
@@ -53,15 +81,12 @@ class GoogleChatSender:
         return with_query(self.settings.webhook_url, **params)
 
     def request(self, notification: Notification) -> HttpRequest:
-        return HttpRequest("POST", self.url(notification), json=self.payload(notification))
+        return HttpRequest(
+            "POST",
+            self.url(notification),
+            json=self.payload(notification),
+            notes={"added_query": {"requestId": notification.id}},  # the URL itself is masked
+        )
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        shown = self.request(notification).preview()
-        shown["added_query"] = {"requestId": notification.id}  # the URL itself is masked
-        return shown
 
-    def send(self, notification: Notification) -> Outcome:
-        return self.http.send(self.request(notification))
-
-    def close(self) -> None:
-        self.http.close()
+GoogleChatSender = http_sender(GoogleChatService)

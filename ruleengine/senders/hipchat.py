@@ -7,40 +7,42 @@ the classifier waits until the X-Ratelimit-Reset / X-FloodControl-Reset epoch in
 
 from __future__ import annotations
 
-import html
 from typing import Any
 from urllib.parse import quote
 
 from ruleengine.config.destinations import HipChatDestination
-from ruleengine.model import Notification, Outcome
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import fit, palette_name, truncate, with_title
-from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.model import Notification
+from ruleengine.senders.common import fit, palette_name, truncate
+from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.text import HTML, PLAIN_MENTIONS, escape_html, render
+from ruleengine.senders.web import http_sender
 
 MESSAGE_CHARS = 10_000
 TITLE_CHARS = 500  # keeps room for the text whatever a template puts in the title
 
 
-class HipChatSender:
+class HipChatService:
     # Flood control allows 30 messages per minute per room.
     default_rate: float | None = 0.5
+    # 204 on success; {"error": {"code", "message", "type"}} on failure.
+    check = staticmethod(classify)
 
-    def __init__(self, settings: HipChatDestination, context: SenderContext) -> None:
+    def __init__(self, settings: HipChatDestination) -> None:
         self.settings = settings
-        self.redactor = context.redactor
-        self.redactor.add(settings.token)
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
 
     def message(self, notification: Notification) -> str:
+        """HipChat has no title field: the title is the first line (bold in html)."""
+        title = notification.title and truncate(notification.title, TITLE_CHARS)
         if self.settings.message_format == "text":
-            return truncate(with_title(notification.text, notification.title, ""), MESSAGE_CHARS)
+            # Plain text, but ``@all``/``@here`` in it would still ping the room.
+            text = f"{title}\n{notification.text}" if title else notification.text
+            return truncate(render(text, notification.format, PLAIN_MENTIONS), MESSAGE_CHARS)
 
-        def render(text: str) -> str:
-            body = html.escape(text).replace("\n", "<br>")
-            title = notification.title and truncate(notification.title, TITLE_CHARS)
-            return f"<b>{html.escape(title)}</b><br>{body}" if title else body
+        def html(text: str) -> str:
+            body = render(text, notification.format, HTML)
+            return f"<b>{escape_html(title)}</b><br>{body}" if title else body
 
-        return render(fit(notification.text, MESSAGE_CHARS, render))
+        return html(fit(notification.text, MESSAGE_CHARS, html))
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         # HipChat resolves "random" itself; hex colours snap to the nearest named one.
@@ -68,12 +70,5 @@ class HipChatSender:
             url_secret=False,
         )
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        return self.request(notification).preview()
 
-    def send(self, notification: Notification) -> Outcome:
-        # 204 on success; {"error": {"code", "message", "type"}} on failure.
-        return self.http.send(self.request(notification))
-
-    def close(self) -> None:
-        self.http.close()
+HipChatSender = http_sender(HipChatService)

@@ -48,6 +48,15 @@ class HttpRequest:
     data: Mapping[str, str] | bytes | None = None
     url_secret: bool = True
     secret_headers: frozenset[str] = frozenset({"authorization"})
+    notes: Mapping[str, Any] = field(default_factory=dict)  # more for previews to show
+
+    def secret_values(self) -> list[str]:
+        """Credentials in the headers (scheme word dropped): for the redactor."""
+        return [
+            value.partition(" ")[2] or value
+            for key, value in self.headers.items()
+            if key.lower() in self.secret_headers
+        ]
 
     def preview(self) -> dict[str, Any]:
         """The request as ``ruleengine test`` shows it: secrets masked, body exact."""
@@ -62,7 +71,7 @@ class HttpRequest:
             shown["data"] = self.data.decode("utf-8", "replace")
         elif self.data is not None:
             shown["form"] = dict(self.data)
-        return shown
+        return {**shown, **self.notes}
 
     def _masked(self, key: str, value: str) -> str:
         if key.lower() not in self.secret_headers:

@@ -13,25 +13,25 @@ from urllib.parse import quote
 
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import MatrixDestination
-from ruleengine.model import Notification, Outcome
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import fit, html_message, truncate, with_title
-from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.model import Notification
+from ruleengine.senders.common import fit, truncate
+from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.text import HTML, escape_html, render
+from ruleengine.senders.web import http_sender
 
 # Events are limited to 65,536 bytes in total; body and formatted_body share that budget.
 EVENT_BYTES = 60_000
 TITLE_CHARS = 500  # keeps room for the text whatever a template puts in the title
 
 
-class MatrixSender:
+class MatrixService:
     # Synapse's default rc_message allows 0.2 messages/s per user (burst 10) for non-admin bots.
     default_rate: float | None = 0.2
+    # 200 {"event_id"}; 429 M_LIMIT_EXCEEDED with Retry-After and/or retry_after_ms.
+    check = staticmethod(classify)
 
-    def __init__(self, settings: MatrixDestination, context: SenderContext) -> None:
+    def __init__(self, settings: MatrixDestination) -> None:
         self.settings = settings
-        self.redactor = context.redactor
-        self.redactor.add(settings.token)
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
 
     def content(self, notification: Notification) -> dict[str, Any]:
         color = to_hex(notification.color, notification.id)
@@ -44,11 +44,16 @@ class MatrixSender:
 
     def _content(self, notification: Notification, text: str, color: str) -> dict[str, Any]:
         title = notification.title and truncate(notification.title, TITLE_CHARS)
+        # ``body`` is the plain fallback (clients show it literally); ``formatted_body`` is
+        # HTML: escaped text, or the rule's Markdown rendered by markdown-it-py.
+        html = render(text, notification.format, HTML)
+        if title:
+            html = f"<b>{escape_html(title)}</b><br>{html}"
         return {
             "msgtype": "m.text" if notification.notify else "m.notice",
-            "body": with_title(text, title, bold=""),
+            "body": f"{title}\n{text}" if title else text,
             "format": "org.matrix.custom.html",
-            "formatted_body": html_message(text, title, color),
+            "formatted_body": f'<span data-mx-color="{color}">{html}</span>',
             # Intentional mentions: none, so names inside event text never ping anyone.
             "m.mentions": {},
         }
@@ -67,12 +72,5 @@ class MatrixSender:
             url_secret=False,  # the token travels in the header, never in the URL
         )
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        return self.request(notification).preview()
 
-    def send(self, notification: Notification) -> Outcome:
-        # 200 {"event_id"}; 429 M_LIMIT_EXCEEDED with Retry-After and/or retry_after_ms.
-        return self.http.send(self.request(notification))
-
-    def close(self) -> None:
-        self.http.close()
+MatrixSender = http_sender(MatrixService)

@@ -9,10 +9,11 @@ import base64
 from typing import Any
 
 from ruleengine.config.destinations import NtfyDestination
-from ruleengine.model import Notification, Outcome
-from ruleengine.senders import SenderContext
+from ruleengine.model import Notification
 from ruleengine.senders.common import palette_name, truncate
-from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.text import MARKDOWN, PLAIN, render
+from ruleengine.senders.web import http_sender
 
 # Larger messages become attachments (which a server may not allow): stay under 4 KB.
 MESSAGE_BYTES = 4_096
@@ -28,33 +29,34 @@ TAGS = {
 }
 
 
-class NtfySender:
+class NtfyService:
     # ntfy.sh allows a burst of 60, then one message per 5 s per client IP.
     default_rate: float | None = 0.2
+    check = staticmethod(classify)
 
-    def __init__(self, settings: NtfyDestination, context: SenderContext) -> None:
+    def __init__(self, settings: NtfyDestination) -> None:
         self.settings = settings
-        self.redactor = context.redactor
-        self.redactor.add(*(s for s in (settings.token, settings.password) if s))
         self.headers: dict[str, str] = {}
         if settings.token:
             self.headers["Authorization"] = f"Bearer {settings.token}"
         elif settings.username and settings.password:
             pair = f"{settings.username}:{settings.password}".encode()
             self.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-            self.redactor.add(self.headers["Authorization"].split(" ", 1)[1])
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
 
     def payload(self, notification: Notification) -> dict[str, Any]:
+        # With ``markdown: true`` on the destination ntfy renders every message: literal text
+        # is then escaped; a rule's ``format: markdown`` turns rendering on for its messages.
+        markdown = self.settings.markdown or notification.format == "markdown"
+        text = render(notification.text, notification.format, MARKDOWN if markdown else PLAIN)
         payload: dict[str, Any] = {
             "topic": self.settings.topic,
-            "message": truncate(notification.text, MESSAGE_BYTES, "bytes"),
+            "message": truncate(text, MESSAGE_BYTES, "bytes"),
             "priority": PRIORITY_NOTIFY if notification.notify else PRIORITY_SILENT,
             "tags": [TAGS[palette_name(notification.color, notification.id)]],
         }
         if notification.title:
             payload["title"] = truncate(notification.title, TITLE_CHARS)
-        if self.settings.markdown or notification.format == "markdown":
+        if markdown:
             payload["markdown"] = True
         return payload
 
@@ -67,11 +69,5 @@ class NtfySender:
             url_secret=False,  # credentials, if any, are in the header
         )
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        return self.request(notification).preview()
 
-    def send(self, notification: Notification) -> Outcome:
-        return self.http.send(self.request(notification))
-
-    def close(self) -> None:
-        self.http.close()
+NtfySender = http_sender(NtfyService)

@@ -6,7 +6,6 @@ the only "ping" these webhooks have. The three differ in text limits, pacing and
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,18 +17,13 @@ from ruleengine.config.destinations import (
 )
 from ruleengine.model import Delivered, Notification, Outcome, Permanent
 from ruleengine.redact import Redactor
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import (
-    literal_markdown,
-    literal_slack,
-    markup,
-    truncate,
-    url_secrets,
-    with_title,
-)
-from ruleengine.senders.http import Check, HttpClient, HttpRequest, Response, classify
+from ruleengine.senders.common import truncate
+from ruleengine.senders.http import Check, HttpRequest, Response, classify
+from ruleengine.senders.text import MARKDOWN, MARKDOWN_LITE, SLACK, Dialect, render
+from ruleengine.senders.web import http_sender
 
 FALLBACK_CHARS = 300  # the notification-preview text; Slack shows it where bars cannot be
+TITLE_CHARS = 250
 
 
 def _rocketchat_check(response: Response, redactor: Redactor) -> Outcome:
@@ -48,60 +42,59 @@ class Flavor:
 
     limit: int  # characters of message text
     rate: float | None  # documented pacing, messages per second
-    escape: Callable[[str], str]  # shows text literally (rule format: text)
+    dialect: Dialect  # the attachment text
+    plain: Dialect  # title and fallback: shown as text, but still scanned for mentions
     check: Check = classify
 
 
 FLAVORS: dict[str, Flavor] = {
     # 40,000 chars is where Slack truncates text; ~1 message/s per webhook with short bursts.
-    "slack": Flavor(limit=40_000, rate=1.0, escape=literal_slack),
+    "slack": Flavor(limit=40_000, rate=1.0, dialect=SLACK, plain=SLACK),
     # Posts are capped at 16,383 characters; the optional server rate limit is 10/s.
-    "mattermost": Flavor(limit=16_383, rate=10.0, escape=literal_markdown),
+    "mattermost": Flavor(limit=16_383, rate=10.0, dialect=MARKDOWN, plain=MARKDOWN_LITE),
     # Message_MaxAllowedSize defaults to 5,000; the API rate limiter is per user and strict.
-    "rocketchat": Flavor(limit=5_000, rate=1.0, escape=literal_markdown, check=_rocketchat_check),
+    "rocketchat": Flavor(
+        limit=5_000, rate=1.0, dialect=MARKDOWN, plain=MARKDOWN_LITE, check=_rocketchat_check
+    ),
 }
 
 SlackStyle = SlackDestination | MattermostDestination | RocketChatDestination
 
 
-class SlackSender:
+class SlackService:
     """One webhook of the Slack family; ``settings.type`` picks the flavour."""
 
-    def __init__(self, settings: SlackStyle, context: SenderContext) -> None:
+    def __init__(self, settings: SlackStyle) -> None:
         self.settings = settings
         self.flavor = FLAVORS[settings.type]
         self.default_rate: float | None = self.flavor.rate
-        self.redactor = context.redactor
-        self.redactor.add(*url_secrets(settings.webhook_url))  # the URL is the credential
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
+        self.check = self.flavor.check
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         # The message sits in a coloured attachment; a mention only pings from the top-level
         # text, so that is where ``notify`` puts it.
-        body = markup(notification.text, notification.format, self.flavor.escape)
-        text = truncate(with_title(body, notification.title), self.flavor.limit)
+        flavor = self.flavor
+        text = truncate(
+            render(notification.text, notification.format, flavor.dialect), flavor.limit
+        )
+        attachment: dict[str, Any] = {"color": to_hex(notification.color, notification.id)}
+        # The fallback is what notifications and old clients show: plain text, title first.
+        fallback = notification.text
+        if notification.title:
+            attachment["title"] = truncate(flavor.plain.literal(notification.title), TITLE_CHARS)
+            fallback = f"{notification.title}: {fallback}"
+        attachment["text"] = text
+        attachment["fallback"] = truncate(flavor.plain.literal(fallback), FALLBACK_CHARS)
+        if notification.format == "markdown" and self.settings.type == "slack":
+            attachment["mrkdwn_in"] = ["text"]  # Slack formats attachment text only if asked
         payload: dict[str, Any] = {}
         if notification.notify and self.settings.notify_mention:
             payload["text"] = self.settings.notify_mention
-        payload["attachments"] = [
-            {
-                "color": to_hex(notification.color, notification.id),
-                "text": text,
-                "fallback": truncate(text, FALLBACK_CHARS),
-            }
-        ]
-        if notification.format == "markdown" and self.settings.type == "slack":
-            payload["attachments"][0]["mrkdwn_in"] = ["text"]  # Slack formats only if asked
+        payload["attachments"] = [attachment]
         return payload
 
     def request(self, notification: Notification) -> HttpRequest:
         return HttpRequest("POST", self.settings.webhook_url, json=self.payload(notification))
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        return self.request(notification).preview()
 
-    def send(self, notification: Notification) -> Outcome:
-        return self.http.send(self.request(notification), self.flavor.check)
-
-    def close(self) -> None:
-        self.http.close()
+SlackSender = http_sender(SlackService)

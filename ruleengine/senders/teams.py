@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from ruleengine.config.destinations import TeamsDestination
-from ruleengine.model import Notification, Outcome
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import palette_name, truncate, url_secrets
-from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.model import Notification
+from ruleengine.senders.common import palette_name, truncate
+from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.text import MARKDOWN_LITE, render
+from ruleengine.senders.web import http_sender
 
 # Adaptive Card TextBlock colours: Default, Accent, Good, Warning, Attention (hex is rejected).
 COLORS = {
@@ -26,17 +27,14 @@ TEXT_BYTES = 24_000
 TITLE_CHARS = 200
 
 
-class TeamsSender:
+class TeamsService:
     # Workflows webhooks share Power Automate's per-flow throttling; a message per second is safe.
     default_rate: float | None = 1.0
+    # 202 Accepted (sometimes 200) means queued by the flow: 2xx is all we can know.
+    check = staticmethod(classify)
 
-    def __init__(self, settings: TeamsDestination, context: SenderContext) -> None:
-        self.settings = settings
-        self.redactor = context.redactor
-        self.redactor.add(
-            *url_secrets(settings.webhook_url)
-        )  # signed with sig=: the URL is the credential
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
+    def __init__(self, settings: TeamsDestination) -> None:
+        self.settings = settings  # the webhook URL is signed (sig=): it is the credential
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         color = COLORS[palette_name(notification.color, notification.id)]
@@ -45,7 +43,10 @@ class TeamsSender:
             body.append(
                 {
                     "type": "TextBlock",
-                    "text": truncate(notification.title, TITLE_CHARS),
+                    "text": truncate(
+                        render(notification.title, notification.format, MARKDOWN_LITE),
+                        TITLE_CHARS,
+                    ),
                     "wrap": True,
                     "weight": "Bolder",
                     "size": "Medium",
@@ -55,7 +56,12 @@ class TeamsSender:
         body.append(
             {
                 "type": "TextBlock",
-                "text": truncate(notification.text, TEXT_BYTES, "bytes"),
+                # TextBlocks render a Markdown subset: links and mentions from data are broken.
+                "text": truncate(
+                    render(notification.text, notification.format, MARKDOWN_LITE),
+                    TEXT_BYTES,
+                    "bytes",
+                ),
                 "wrap": True,
                 "color": color,
             }
@@ -79,12 +85,5 @@ class TeamsSender:
     def request(self, notification: Notification) -> HttpRequest:
         return HttpRequest("POST", self.settings.webhook_url, json=self.payload(notification))
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        return self.request(notification).preview()
 
-    def send(self, notification: Notification) -> Outcome:
-        # 202 Accepted (sometimes 200) means queued by the flow: 2xx is all we can know.
-        return self.http.send(self.request(notification))
-
-    def close(self) -> None:
-        self.http.close()
+TeamsSender = http_sender(TeamsService)

@@ -13,10 +13,9 @@ import jinja2
 
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import WebhookDestination
-from ruleengine.model import Notification, Outcome, Permanent
-from ruleengine.senders import SenderContext
-from ruleengine.senders.common import url_secrets
-from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.model import Notification
+from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.web import RequestError, http_sender
 from ruleengine.templates import make_environment
 
 VARIABLES = (
@@ -33,19 +32,18 @@ VARIABLES = (
 )
 
 
-class BodyError(Exception):
+class BodyError(RequestError):
     """The body template failed for this notification: retrying cannot fix it."""
 
 
-class WebhookSender:
+class WebhookService:
     default_rate: float | None = None
+    check = staticmethod(classify)
 
-    def __init__(self, settings: WebhookDestination, context: SenderContext) -> None:
+    def __init__(self, settings: WebhookDestination) -> None:
+        # The URL may itself be the credential (most chat webhooks are), and so may any
+        # header: both are typed Secret in the settings.
         self.settings = settings
-        self.redactor = context.redactor
-        # The URL may itself be the credential (most chat webhooks are): always a secret.
-        self.redactor.add(*url_secrets(settings.url), *settings.headers.values())
-        self.http = HttpClient(self.redactor, timeout=settings.timeout)
         self.template: jinja2.Template | None = None
         if settings.body is not None:
             self.template = make_environment().from_string(settings.body)
@@ -103,18 +101,5 @@ class WebhookSender:
             secret_headers=frozenset(key.lower() for key in self.settings.headers),
         )
 
-    def preview(self, notification: Notification) -> dict[str, Any]:
-        try:
-            return self.request(notification).preview()
-        except BodyError as exc:
-            return {"error": self.redactor(str(exc))}
 
-    def send(self, notification: Notification) -> Outcome:
-        try:
-            request = self.request(notification)
-        except BodyError as exc:
-            return Permanent(self.redactor(str(exc)))
-        return self.http.send(request)
-
-    def close(self) -> None:
-        self.http.close()
+WebhookSender = http_sender(WebhookService)

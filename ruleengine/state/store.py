@@ -168,14 +168,15 @@ class Store:
         """
         now = time.time()
         added = 0
+        rows = [(n.id, n.destination, json.dumps(n.to_record()), now, now) for n in notifications]
         with self.transaction() as conn:
-            for item in notifications:
-                cursor = conn.execute(
+            if rows:
+                cursor = conn.executemany(
                     "INSERT OR IGNORE INTO outbox (id, destination, record, created, updated)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (item.id, item.destination, json.dumps(item.to_record()), now, now),
+                    rows,
                 )
-                added += cursor.rowcount
+                added = cursor.rowcount  # the rows inserted, ignored ones not counted
             conn.executemany(
                 "INSERT INTO positions (source, key, value, updated) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (source, key) DO UPDATE SET value = excluded.value,"
@@ -215,32 +216,40 @@ class Store:
 
     def next_pending(self, destination: str) -> OutboxRow | None:
         """The oldest pending row of a destination (FIFO), or None."""
-        row = (
+        rows = self.pending(destination, 1)
+        return rows[0] if rows else None
+
+    def pending(self, destination: str, limit: int) -> list[OutboxRow]:
+        """The oldest pending rows of a destination, at most ``limit``, oldest first."""
+        rows = (
             self._conn()
             .execute(
                 "SELECT seq, record, attempts, next_attempt, created, last_error FROM outbox"
-                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT 1",
-                (destination,),
+                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT ?",
+                (destination, limit),
             )
-            .fetchone()
+            .fetchall()
         )
-        if row is None:
-            return None
-        return OutboxRow(
-            seq=row[0],
-            notification=Notification.from_record(json.loads(row[1])),
-            attempts=row[2],
-            next_attempt=row[3],
-            enqueued=row[4],
-            last_error=row[5],
-        )
+        return [
+            OutboxRow(
+                seq=row[0],
+                notification=Notification.from_record(json.loads(row[1])),
+                attempts=row[2],
+                next_attempt=row[3],
+                enqueued=row[4],
+                last_error=row[5],
+            )
+            for row in rows
+        ]
 
-    def mark_delivered(self, seq: int) -> None:
+    def mark_delivered(self, seq: int, warning: str | None = None) -> None:
+        """``warning`` (a partial success) is kept as the row's last error, so ``status``
+        shows it like any other problem of the destination."""
         with self.transaction(durable=False) as conn:
             conn.execute(
-                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"
-                " WHERE seq = ?",
-                (time.time(), seq),
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
+                " last_error = COALESCE(?, last_error) WHERE seq = ?",
+                (time.time(), warning and f"warning: {warning}", seq),
             )
 
     def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:

@@ -42,7 +42,7 @@ class Harness:
     def emit(self, batch: Batch) -> None:
         self.engine.process(batch)  # the engine's own commit path, on the source's thread
         with self._lock:
-            self.events.extend(batch.events)
+            self.events.extend(batch.every_event())
             self.batches.append(batch)
 
     def start(self) -> LogfileSource:

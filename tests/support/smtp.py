@@ -24,6 +24,8 @@ class Mail:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes  # the DATA exactly as it came over the wire (CRLF, dot-unstuffed)
+    options: list[str]  # MAIL FROM parameters, e.g. BODY=8BITMIME
 
 
 class Handler:
@@ -46,11 +48,17 @@ class Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.data_reply is not None:
             return self.data_reply
-        raw = (envelope.original_content or b"").replace(b"\r\n", b"\n")
-        parsed = message_from_bytes(raw, policy=policy.default)
+        wire = envelope.original_content or b""
+        parsed = message_from_bytes(wire.replace(b"\r\n", b"\n"), policy=policy.default)
         with self.lock:
             self.mails.append(
-                Mail(str(envelope.mail_from), list(envelope.rcpt_tos), parsed)  # type: ignore[arg-type]
+                Mail(
+                    str(envelope.mail_from),
+                    list(envelope.rcpt_tos),
+                    parsed,  # type: ignore[arg-type]
+                    wire,
+                    list(envelope.mail_options),
+                )
             )
         return "250 Message accepted"
 
@@ -100,7 +108,9 @@ class SmtpServer:
         auth: tuple[str, str] | None = None,
         tls: tuple[Path, Path] | None = None,
         implicit_tls: bool = False,
+        eight_bit: bool = True,
     ) -> None:
+        """``eight_bit=False`` makes a 7-bit-only server: no 8BITMIME in its EHLO reply."""
         self.handler = Handler()
         self.port = free_port()
         context = None
@@ -118,6 +128,9 @@ class SmtpServer:
             kwargs["ssl_context"] = context
         elif context is not None:
             kwargs.update(tls_context=context, require_starttls=True)
+        if not eight_bit:
+            # aiosmtpd advertises 8BITMIME only when it hands over undecoded bytes.
+            kwargs["decode_data"] = True
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     @property

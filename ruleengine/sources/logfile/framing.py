@@ -38,6 +38,22 @@ class Framing:
             text = text.replace("\x00", "")
         return text
 
+    def decode_block(self, body: memoryview) -> tuple[str, int] | None:
+        """Lines joined by newlines (``feed_block``) as (text joined by ``\\n``, line count),
+        each line as ``decode`` makes it; None where one pass cannot be exact."""
+        if self.unit != 1:
+            return None
+        text = str(body, self.codec, "replace")
+        plain = text.isascii() and len(text) == len(body)
+        if plain and "\r" not in text and "\x00" not in text:
+            return text, text.count("\n") + 1  # nothing replaced or dropped: the same lines
+        count = body.tobytes().count(self.newline) + 1
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").removesuffix("\r")
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        return (text, count) if text.count("\n") == count - 1 else None
+
     def decode_many(self, raws: list[bytes]) -> list[str]:
         """``decode`` of each line, done in one pass over the chunk where that is exact."""
         if self.unit != 1 or not raws:
@@ -128,6 +144,40 @@ class LineSplitter:
         self.pending = rest
         self.pending_start = cursor
         return lines
+
+    def feed_block(self, data: bytes) -> tuple[int, memoryview] | None:
+        """The complete lines of the next chunk in bulk: (file offset of the first, their bytes
+        joined by newlines). None, with nothing consumed, when ``feed`` must do it: a
+        multi-byte code unit, an over-long line, or no complete line yet. No per-line Python
+        work: this is the path of a backlog.
+        """
+        newline = self.framing.newline
+        if self.framing.unit != 1 or self.skipping:
+            return None
+        buffer = self.pending + data if self.pending else data
+        cut = buffer.rfind(newline)
+        if cut < 0 or len(buffer) - cut - 1 > self.max_line:
+            return None
+        if self._holds_long_line(buffer, cut):
+            return None
+        base = self.pending_start
+        self.pending = buffer[cut + 1 :]
+        self.pending_start += cut + 1
+        return base, memoryview(buffer)[:cut]  # a view: a backlog's megabytes are not copied
+
+    def _holds_long_line(self, buffer: bytes, size: int) -> bool:
+        """Whether a line of ``buffer[:size]`` is longer than ``max_line``, looking at few
+        bytes: such a line contains a whole aligned block of half its length, so blocks
+        holding a newline rule it out."""
+        newline, cap = self.framing.newline, self.max_line
+        step = (cap + 1) // 2
+        if size <= cap:
+            return False
+        if step >= 4096 and all(
+            buffer.find(newline, k, k + step) >= 0 for k in range(0, size - step + 1, step)
+        ):
+            return False
+        return max(map(len, buffer[:size].split(newline))) > cap
 
     def take_pending(self) -> RawLine | None:
         """The unfinished last line as a complete one (its file will not grow any more)."""

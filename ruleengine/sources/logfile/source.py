@@ -18,17 +18,23 @@ import re
 import stat as stat_module
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from ruleengine.config.sources import LogfileSource as LogfileSettings
-from ruleengine.model import Batch, Event
 from ruleengine.sources.base import Emit, SourceContext
 from ruleengine.sources.logfile import compressed
+from ruleengine.sources.logfile.flow import Flow
 from ruleengine.sources.logfile.generations import DONE_KEPT, Followed, Stored
+from ruleengine.sources.logfile.paths import Patterns
 from ruleengine.sources.logfile.recover import Recovery
 from ruleengine.sources.logfile.rotation import FileState, read_head
-from ruleengine.sources.logfile.tailer import Tail, TailOptions, end_of_last_line
+from ruleengine.sources.logfile.tailer import (
+    Chunk,
+    Tail,
+    TailOptions,
+    end_of_last_line,
+    open_generation,
+)
 from ruleengine.sources.watch.dirwatch import watch_directories
 
 log = logging.getLogger(__name__)
@@ -36,7 +42,6 @@ RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source 
 FALLBACK_POLL = 1.0  # when the OS refuses to watch (inotify limits reached)
 DEBOUNCE = 0.002  # merges bursts of change events without delaying a lone line
 ROTATED_IDLE = 10.0  # a rotated file is drained until it has not grown for this long
-IN_FLIGHT = 4  # batches emitted but not yet committed before reading pauses
 
 
 class LogfileSource:
@@ -64,31 +69,28 @@ class LogfileSource:
             tuple(str(context.resolve(place)) for place in settings.rotated),
             len(self.patterns) == 1 and not glob.has_magic(self.patterns[0]),
             self._open,
-            lambda path: self._configured(path)[0],
+            lambda path: self._paths.configured(path)[0],
         )
         self._followed: dict[str, Followed] = {}
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
         self._unreadable: set[str] = set()
-        self._matched: set[str] = set()  # patterns that matched a file at least once
-        self._waiting: set[str] = set()  # patterns whose "waiting for" line was logged
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._committed = threading.Condition()
-        self._in_flight = 0
+        self._paths = Patterns(context.name, self.patterns)
+        self._flow = Flow()
         self._thread: threading.Thread | None = None
         self._watch = (
             None
             if settings.poll is not None
             else watch_directories(lambda _event: self._wake.set(), context.name)
         )
-        self._emit: Emit = lambda _batch: None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self, emit: Emit) -> None:
         """Restore positions and open the files; reading happens on the source's thread."""
-        self._emit = emit
+        self._flow.emit = emit
         self._restore()
         if self._watch is not None:
             for pattern in self.patterns:
@@ -106,8 +108,7 @@ class LogfileSource:
         """Stop reading; unfinished lines and open groups are re-read after a restart."""
         self._stop.set()
         self._wake.set()
-        with self._committed:
-            self._committed.notify_all()
+        self._flow.stop()
         if self._watch is not None:
             self._watch.stop()
         if self._thread is not None:
@@ -142,41 +143,10 @@ class LogfileSource:
 
     # -- what to follow -------------------------------------------------------------------
 
-    def _paths(self) -> list[tuple[str, bool]]:
-        """Existing files matching the patterns, each with whether it came from a glob."""
-        found: dict[str, bool] = {}
-        for pattern in self.patterns:
-            magic = glob.has_magic(pattern)
-            matches = sorted(glob.glob(pattern)) if magic else [pattern]
-            matches = [m for m in matches if os.path.isfile(m)]
-            # One line while a file is awaited; a rotation's brief gap is not news.
-            if not matches and pattern not in self._matched | self._waiting:
-                log.info("source %s: waiting for %s to appear", self.name, pattern)
-                self._waiting.add(pattern)
-            elif matches and pattern not in self._matched:
-                self._matched.add(pattern)
-                if pattern in self._waiting:
-                    log.info("source %s: %s appeared", self.name, pattern)
-            for path in matches:
-                found.setdefault(path, magic)
-                if self._watch is not None:
-                    self._watch.add(Path(path).parent)
-        return list(found.items())
-
-    def _configured(self, path: str) -> tuple[bool, bool]:
-        """(matches a configured path or glob, came from a glob)."""
-        for pattern in self.patterns:
-            if glob.has_magic(pattern):
-                if Path(path).match(pattern) and path.count(os.sep) == pattern.count(os.sep):
-                    return True, True
-            elif path == pattern:
-                return True, False
-        return False, False
-
     def _restore(self) -> None:
         """Pick up every generation the state database knows, wherever it is now."""
         for path, value in self.store.positions(self.name).items():
-            wanted, is_glob = self._configured(path)
+            wanted, is_glob = self._paths.configured(path)
             if not wanted:
                 continue  # no longer configured: leave its record alone
             self._known.add(path)
@@ -219,7 +189,7 @@ class LogfileSource:
     # -- scanning -------------------------------------------------------------------------
 
     def _scan(self, startup: bool = False) -> None:
-        seen = dict(self._paths())
+        seen = dict(self._paths.files(self._watch.add if self._watch else None))
         for alias in [path for path in self._aliases if path not in seen]:
             del self._aliases[alias]  # only matched paths are ever looked up
         for path in [*seen, *(p for p in self._followed if p not in seen)]:
@@ -328,30 +298,16 @@ class LogfileSource:
         ``label`` is the configured path its events name, whatever the file is called now;
         ``packed``: a compressed generation, read as the bytes it holds."""
         try:
-            handle = compressed.open_stream(path, packed)  # kept open to drain after rotation
+            tail = open_generation(
+                path, state, offset, shrunk_ok, self.options, label, packed=packed
+            )
         except OSError as exc:
             if path not in self._unreadable:  # once, not at every rescan
                 log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
                 self._unreadable.add(path)
             return None
         self._unreadable.discard(path)
-        if handle is None:
-            return None  # compressed in a format the standard library cannot read
-        try:
-            opened = os.fstat(handle.fileno())
-            head = read_head(handle)
-            shrunk = not packed and opened.st_size < (state.offset if state else 0)
-            if state is None:
-                state = FileState.new(opened, head, offset)
-            elif not state.head_matches(head) or (not shrunk_ok and shrunk):
-                handle.close()
-                return None
-            else:
-                state = replace(state, dev=opened.st_dev, ino=opened.st_ino)
-        except compressed.ERRORS:
-            handle.close()
-            return None
-        return Tail(path, handle, replace(state, where=path), self.options, label=label)
+        return tail
 
     # -- reading --------------------------------------------------------------------------
 
@@ -387,7 +343,7 @@ class LogfileSource:
             if events is None:
                 return
             self._send(followed, events)
-            self._backpressure()
+            self._flow.wait()
 
     @staticmethod
     def _truncated_since_check(tail: Tail) -> bool:
@@ -396,22 +352,8 @@ class LogfileSource:
         our offset. Checked before each chunk, so that window is a single read."""
         return os.fstat(tail.handle.fileno()).st_size < tail.read_pos or tail.head_changed()
 
-    def _send(self, followed: Followed, events: list[Event]) -> None:
-        with self._committed:
-            self._in_flight += 1
-        self._emit(Batch(tuple(events), (followed.position(self.name),), self._on_committed))
-
-    def _on_committed(self, _matched: bool) -> None:
-        with self._committed:
-            self._in_flight -= 1
-            self._committed.notify_all()
-
-    def _backpressure(self) -> None:
-        """Read ahead of the engine by at most IN_FLIGHT batches: a backlog's events are
-        objects several times the size of their bytes, and the engine's queue counts batches."""
-        with self._committed:
-            while self._in_flight > IN_FLIGHT and not self._stop.is_set():
-                self._committed.wait(0.5)
+    def _send(self, followed: Followed, chunk: Chunk) -> None:
+        self._flow.send(chunk, followed.position(self.name))
 
     def _save(self, followed: Followed) -> None:
         self._send(followed, [])

@@ -7,20 +7,25 @@ open multi-line group). Only the second is persisted.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import Any, BinaryIO
+from itertools import accumulate
+from typing import BinaryIO
 
-from ruleengine.model import Event, stable_id
+from ruleengine.model import Event, Lines, stable_id
+from ruleengine.sources.logfile import compressed
 from ruleengine.sources.logfile.framing import Framing, LineSplitter, RawLine, framing_for
 from ruleengine.sources.logfile.multiline import Grouper, Line
 from ruleengine.sources.logfile.rotation import FINGERPRINT_BYTES, FileState, fingerprint, read_head
 
 CHUNK = 1024 * 1024
 TRUNCATED = " [… line truncated]"
+
+#: What a read yields: lines in bulk, or events (multi-line groups, or lines whose text does
+#: not split back into lines on ``\n``).
+Chunk = Lines | list[Event]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +62,6 @@ class Tail:
             else None
         )
         self.splitter: LineSplitter | None = None
-        self._id_prefix: Any = None
-        self._id_token = ""
         self.idle_since = time.monotonic()  # last time the file grew
 
     # -- identity ---------------------------------------------------------------------------
@@ -92,8 +95,8 @@ class Tail:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def read_chunk(self) -> list[Event] | None:
-        """Events completed by the next chunk of the file; None at end of file."""
+    def read_chunk(self) -> Chunk | None:
+        """The lines (or events) completed by the next chunk of the file; None at its end."""
         splitter = self.splitter or self._start_splitter()
         if splitter is None:
             return None
@@ -105,7 +108,28 @@ class Tail:
         if self.state.fp_len < FINGERPRINT_BYTES:
             head = read_head(self.handle)
             self.state = replace(self.state, fp_len=len(head), fp=fingerprint(head))
-        return self._events(splitter.framing, splitter.feed(data))
+        if self.grouper is None:
+            block = splitter.feed_block(data)
+            if block is not None:
+                return self._block(splitter.framing, *block)
+        return self._chunk(splitter.framing, splitter.feed(data))
+
+    def _block(self, framing: Framing, base: int, body: memoryview) -> Chunk:
+        """Lines from ``feed_block``, decoded in one pass. Per-line offsets are computed only
+        when the text is not one byte per character (else the text position gives it)."""
+        decoded = framing.decode_block(body)
+        token, now = self.state.token, time.time()
+        if decoded is not None and decoded[0].isascii() and len(decoded[0]) == len(body):
+            return Lines(self.source, self.label, token, decoded[0], decoded[1], base, None, now)
+        newline = framing.newline
+        pieces = body.tobytes().split(newline)
+        starts = list(accumulate(map(len(newline).__add__, map(len, pieces)), initial=base))
+        del starts[-1]
+        if decoded is not None:
+            text, count = decoded
+            return Lines(self.source, self.label, token, text, count, base, starts, now)
+        raws = [(start, 0, raw, False) for start, raw in zip(starts, pieces, strict=True)]
+        return self._chunk(framing, raws)
 
     def due(self, now: float) -> list[Event]:
         """A multi-line group whose timeout has passed."""
@@ -120,7 +144,8 @@ class Tail:
         if self.splitter is not None:
             last = self.splitter.take_pending()
             if last is not None:
-                events = self._events(self.splitter.framing, [last])
+                chunk = self._chunk(self.splitter.framing, [last])
+                events = chunk.events() if isinstance(chunk, Lines) else chunk
         if self.grouper is not None:
             group = self.grouper.flush()
             if group is not None:
@@ -140,7 +165,7 @@ class Tail:
         self.splitter = LineSplitter(framing, self.options.max_line, start, self.state.skip)
         return self.splitter
 
-    def _events(self, framing: Framing, raws: list[RawLine]) -> list[Event]:
+    def _chunk(self, framing: Framing, raws: list[RawLine]) -> Chunk:
         decode = framing.decode
         if self.grouper is not None:
             now = time.monotonic()
@@ -149,26 +174,25 @@ class Tail:
                 for start, end, raw, cut in raws
             ]
             return [self._event(group) for group in groups if group is not None]
-        # The hot path of a backlog: one event per line, nothing recomputed per line.
-        ids = self._ids()
-        source, path, stamp = self.source, self.label, time.time()
-        events = []
+        if not raws:
+            return []
         texts = framing.decode_many([raw for _start, _end, raw, _cut in raws])
-        for (start, _end, _raw, cut), line in zip(raws, texts, strict=True):
-            text = line + TRUNCATED if cut else line
-            digest = ids.copy()
-            digest.update(b"%d\x1f" % start)
-            events.append(
-                Event(
-                    digest.hexdigest(),
-                    source,
-                    "line",
-                    text,
-                    stamp,
-                    {"line": text, "path": path, "offset": start},
-                )
-            )
-        return events
+        if any(cut for _start, _end, _raw, cut in raws):
+            texts = [
+                text + TRUNCATED if cut else text
+                for text, (_start, _end, _raw, cut) in zip(texts, raws, strict=True)
+            ]
+        text = "\n".join(texts)
+        if text.count("\n") != len(texts) - 1:  # a codec decoded a line holding \n
+            return [
+                self._event(Line(start, end, line, False))
+                for (start, end, _raw, _cut), line in zip(raws, texts, strict=True)
+            ]
+        return self._lines(text, [start for start, _end, _raw, _cut in raws])
+
+    def _lines(self, text: str, starts: list[int]) -> Lines:
+        token = self.state.token
+        return Lines(self.source, self.label, token, text, len(starts), 0, starts, time.time())
 
     def _event(self, line: Line) -> Event:
         text = line.text + TRUNCATED if line.truncated else line.text
@@ -181,15 +205,49 @@ class Tail:
             fields={"line": text, "path": self.label, "offset": line.start},
         )
 
-    def _ids(self) -> Any:
-        """``stable_id(source, token, start)`` with the common prefix hashed once: within one
-        file generation a start offset names exactly one line or group."""
-        if self._id_prefix is None or self._id_token != self.state.token:
-            digest = hashlib.blake2b(digest_size=16)
-            for part in (self.source, self.state.token):
-                digest.update(part.encode("utf-8", "surrogatepass") + b"\x1f")
-            self._id_prefix, self._id_token = digest, self.state.token
-        return self._id_prefix
+
+def open_generation(  # noqa: PLR0917 - the source's one call shape
+    path: str,
+    state: FileState | None,
+    offset: int,
+    shrunk_ok: bool,
+    options: TailOptions,
+    label: str,
+    *,
+    packed: bool = False,
+) -> Tail | None:
+    """A tail on ``path``: a new generation read from ``offset`` (``state`` None), or the
+    generation ``state`` describes if the file still starts like it (and, unless
+    ``shrunk_ok``, is not shorter than its offset); None when it does not, or when it is
+    compressed (``packed``) in a format the standard library cannot read. OSError when the
+    file cannot be opened."""
+    handle = compressed.open_stream(path, packed)  # kept open to drain after rotation
+    if handle is None:
+        return None
+    try:
+        opened = os.fstat(handle.fileno())
+        head = read_head(handle)
+        # A compressed file's size says nothing about the offsets of the text it holds.
+        shrunk = not packed and state is not None and opened.st_size < state.offset
+        if state is None:
+            state = FileState.new(opened, head, offset)
+        elif not state.head_matches(head) or (not shrunk_ok and shrunk):
+            handle.close()
+            return None
+        else:
+            state = replace(state, dev=opened.st_dev, ino=opened.st_ino)
+    except compressed.ERRORS:
+        handle.close()
+        return None
+    return Tail(path, handle, replace(state, where=path), options, label=label)
+
+
+def open_tail(path: str, options: TailOptions) -> Tail:
+    """A tail reading ``path`` from its start (``test --file``: the daemon's own reading)."""
+    tail = open_generation(path, None, 0, True, options, path)
+    if tail is None:
+        raise OSError(f"cannot read {path}")
+    return tail
 
 
 BACKSCAN = 65536  # start_at: end looks this far back for the end of the last complete line
