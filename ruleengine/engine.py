@@ -188,17 +188,19 @@ class Engine(threading.Thread):
             counters.first = time.monotonic()
         notifications: list[Notification] = []
         matched: list[bool] = []
+        positions: list[Position] = []
         for batch in batches:
             fired = self.rules.fire_lines(batch.lines) if batch.lines is not None else []
             fired += self.rules.fire(batch.events)
             notifications += render(self.outputs.apply(fired, self.rules, self.clock()))
             # "Matched" means a rule fired, even if a throttle or digest held its message back.
             matched.append(bool(fired))
+            positions += [p.settled(bool(fired)) for p in batch.positions]
             lines = sum(1 for event in batch.events if event.kind == "line")
             counters.lines += lines + (len(batch.lines) if batch.lines is not None else 0)
             counters.events += len(batch.events) - lines
             counters.matched += len({id(f.event) for f in fired})
-        self._commit(notifications, [p for batch in batches for p in batch.positions])
+        self._commit(notifications, positions)
         counters.notifications += len(notifications)
         counters.last = time.monotonic()
         for batch, hit in zip(batches, matched, strict=True):

@@ -27,11 +27,22 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A source position to persist in the same transaction as the batch's notifications."""
+    """A source position to persist in the same transaction as the batch's notifications.
+
+    ``unmatched``, when set, is the value to store instead if no rule fired for the batch (a
+    marker's ledger row records whether it was consumed or left unmatched).
+    """
 
     source: str
     key: str
     value: str
+    unmatched: str | None = None
+
+    def settled(self, matched: bool) -> Position:
+        """The position to store once the batch's outcome is known."""
+        if matched or self.unmatched is None:
+            return self
+        return Position(self.source, self.key, self.unmatched)
 
 
 @dataclass(frozen=True, slots=True)

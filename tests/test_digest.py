@@ -25,7 +25,7 @@ RULES = """
 
 
 def digest_rows(store: Store) -> int:
-    return int(store._conn().execute("SELECT COUNT(*) FROM rule_digest").fetchone()[0])
+    return int(store.db.conn().execute("SELECT COUNT(*) FROM rule_digest").fetchone()[0])
 
 
 def test_events_within_wait_become_one_message(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def test_queued_batches_share_one_transaction_in_order(tmp_path: Path) -> None:
 
 def test_bookkeeping_transactions_skip_the_fsync_and_restore_it(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    conn = store._conn()
+    conn = store.db.conn()
     with store.transaction(durable=False):
         assert conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
     assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL again
@@ -74,5 +74,5 @@ def test_durable_flag_survives_a_failed_transaction(tmp_path: Path) -> None:
     failing = pytest.raises(sqlite3.OperationalError, match="no_such_table")
     with failing, store.transaction(durable=False) as conn:
         conn.execute("INSERT INTO no_such_table VALUES (1)")
-    assert store._conn().execute("PRAGMA synchronous").fetchone() == (2,)
+    assert store.db.conn().execute("PRAGMA synchronous").fetchone() == (2,)
     store.close()

@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 
 from ruleengine.config.sources import LogfileSource, MarkersSource
 from ruleengine.model import Batch, Event
-from ruleengine.sources import make_source
 from ruleengine.sources.base import Source, SourceContext
 from ruleengine.sources.markers.files import reason_path
+from ruleengine.sources.registry import make_source
 from ruleengine.state import Store
 from tests.support.poll import eventually
 
@@ -65,7 +65,7 @@ def running(settings: dict[str, Any], state: Path) -> Iterator[tuple[Source, Pip
     )
     store = Store(state)
     pipeline = Pipeline(store)
-    source = make_source(model, SourceContext("hostile", store, Path))
+    source = make_source(model, SourceContext("hostile", store.positions_of("hostile"), Path))
     source.start(pipeline.emit)
     try:
         yield source, pipeline

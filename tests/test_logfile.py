@@ -227,7 +227,7 @@ def test_reading_pauses_while_the_engine_is_behind(tmp_path: Path) -> None:
     queued: list[Batch] = []
     source = LogfileSource(
         LogfileSettings(type="logfile", paths=[str(log)], start_at="beginning"),
-        SourceContext(SOURCE, store, Path),
+        SourceContext(SOURCE, store.positions_of(SOURCE), Path),
     )
     try:
         source.start(queued.append)  # an engine that never gets round to committing

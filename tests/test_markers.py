@@ -13,6 +13,7 @@ import pytest
 from ruleengine.config import load_config_text
 from ruleengine.engine import Engine
 from ruleengine.errors import ConfigError
+from ruleengine.sources.markers.readiness import Readiness
 from tests.support.markerkit import Pipeline, names, rules_text
 from tests.support.outbox import outbox
 from tests.support.payloads import PS51_JSON, ps7_default, ps51_out_file
@@ -200,17 +201,15 @@ def test_polling_reads_only_after_size_and_mtime_are_stable(tmp_path: Path) -> N
     """For shares: nobody tells us about a close, so the file must stop changing first."""
     drop = tmp_path / "drop"
     drop.mkdir()
-    pipe = Pipeline(tmp_path, {"poll": "50ms", "settle": "300ms"}, [ECHO])
-    source = pipe.source
+    ready = Readiness(settle=0.3, poll=True, follow_symlinks=False)
     marker = drop / "m.json"
     marker.write_text("{")
-    assert source._wait_for("m.json", marker.stat()) > 0  # type: ignore[attr-defined]
+    assert ready.wait_for("m.json", marker.stat()) > 0
     time.sleep(0.15)
     marker.write_text("{}")  # changed: the clock starts again
-    assert source._wait_for("m.json", marker.stat()) > 0.2  # type: ignore[attr-defined]
+    assert ready.wait_for("m.json", marker.stat()) > 0.2
     time.sleep(0.35)
-    assert source._wait_for("m.json", marker.stat()) == 0  # type: ignore[attr-defined]
-    pipe.store.close()
+    assert ready.wait_for("m.json", marker.stat()) == 0
     with Pipeline(tmp_path, {"poll": "50ms", "settle": "100ms"}, [ECHO]):
         eventually(lambda: len(outbox(tmp_path / "state")) == 1)
 

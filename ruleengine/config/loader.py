@@ -120,7 +120,12 @@ def _format(problems: list[tuple[Path_, str]], marked: MarkedYaml, path: Path) -
 def _dotted(key_path: Path_) -> str:
     out = ""
     for part in key_path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        # A blank key, or one with spaces at its ends, is quoted so the message shows it.
+        name = str(part) if str(part).strip() == str(part) and str(part) else repr(part)
+        out += f".{name}" if out else name
     return out
 
 

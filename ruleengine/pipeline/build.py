@@ -11,8 +11,8 @@ from ruleengine.dispatch import Route
 from ruleengine.metrics import Metrics
 from ruleengine.redact import Redactor
 from ruleengine.senders import SenderContext, make_sender
-from ruleengine.sources import make_source
 from ruleengine.sources.base import Source, SourceContext
+from ruleengine.sources.registry import make_source
 from ruleengine.state import Store
 
 
@@ -61,6 +61,9 @@ def make_sources(config: Config, store: Store, names: list[str] | None = None) -
     """The named sources of ``config`` (all by default), built but not started."""
     wanted = list(config.model.sources) if names is None else names
     return {
-        name: make_source(config.model.sources[name], SourceContext(name, store, config.resolve))
+        name: make_source(
+            config.model.sources[name],
+            SourceContext(name, store.positions_of(name), config.resolve),
+        )
         for name in wanted
     }

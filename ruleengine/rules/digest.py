@@ -1,26 +1,17 @@
 """Pending digests: events grouped per (rule, group) until ``wait`` has passed or ``max`` is hit.
 
-Each collected event is one ``rule_digest`` row, inserted in the transaction that commits its
-batch; a flushed group's rows are deleted in the transaction that enqueues its notifications.
+Each collected event is saved (by ``state.rules``, through ``from_rows`` and ``changes``) in the
+transaction that commits its batch; a flushed group's events are deleted in the transaction that
+enqueues its notifications.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rule_digest (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    rule TEXT NOT NULL,
-    grp TEXT NOT NULL,
-    due REAL NOT NULL,
-    event TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rule_digest_group ON rule_digest (rule, grp);
-"""
+Row = tuple[str, str, float, dict[str, Any]]  # rule, group, due, event fields
 
 
 @dataclass
@@ -40,17 +31,16 @@ class Digests:
 
     def __init__(self, groups: dict[tuple[str, str], Group] | None = None) -> None:
         self.groups = groups or {}
-        self._added: list[tuple[str, str, float, str]] = []
+        self._added: list[Row] = []
         self._removed: set[tuple[str, str]] = set()
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection) -> Digests:
+    def from_rows(cls, rows: Iterable[Row]) -> Digests:
+        """Collected events as saved, in the order they were collected."""
         groups: dict[tuple[str, str], Group] = {}
-        for rule, grp, due, event in conn.execute(
-            "SELECT rule, grp, due, event FROM rule_digest ORDER BY seq"
-        ):
+        for rule, grp, due, event in rows:
             group = groups.setdefault((rule, grp), Group(rule, grp, due))
-            group.events.append(json.loads(event))
+            group.events.append(event)
         return cls(groups)
 
     def add(  # noqa: PLR0917 - called from one place, reads best positionally
@@ -62,7 +52,7 @@ class Digests:
         if current is None:
             current = self.groups[slot] = Group(rule, group, now + wait)
         current.events.append(event)
-        self._added.append((rule, group, current.due, json.dumps(event, ensure_ascii=False)))
+        self._added.append((rule, group, current.due, event))
         return current if len(current.events) >= limit else None
 
     def due(self, now: float) -> list[Group]:
@@ -77,12 +67,9 @@ class Digests:
         self._added = [row for row in self._added if (row[0], row[1]) != slot]
         self._removed.add(slot)
 
-    def save(self, conn: sqlite3.Connection) -> None:
-        for slot in self._removed:
-            conn.execute("DELETE FROM rule_digest WHERE rule = ? AND grp = ?", slot)
-        conn.executemany(
-            "INSERT INTO rule_digest (rule, grp, due, event) VALUES (?, ?, ?, ?)", self._added
-        )
+    def changes(self) -> tuple[list[Row], set[tuple[str, str]]]:
+        """What changed since ``saved``: (events collected, groups to delete first)."""
+        return list(self._added), set(self._removed)
 
     @property
     def dirty(self) -> bool:

@@ -1,23 +1,14 @@
 """Throttle windows: at most one notification per (rule, key) per window; the rest are counted.
 
-The state is a plain in-memory map mirrored to the ``rule_throttle`` table: the engine thread is
-its only writer and saves the changed entries in the same transaction as the outbox rows.
+The state is a plain in-memory map; the engine thread is its only writer. ``from_rows`` and
+``changes`` are its persistence interface: ``state.rules`` saves the changed entries in the same
+transaction as the outbox rows, then calls ``saved``.
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rule_throttle (
-    rule TEXT NOT NULL,
-    key TEXT NOT NULL,
-    until REAL NOT NULL,
-    suppressed INTEGER NOT NULL,
-    PRIMARY KEY (rule, key)
-);
-"""
 
 EXPIRE_EVERY = 60.0  # seconds between sweeps of ended windows
 
@@ -37,8 +28,8 @@ class Throttles:
         self._expired_at = float("-inf")
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection) -> Throttles:
-        rows = conn.execute("SELECT rule, key, until, suppressed FROM rule_throttle")
+    def from_rows(cls, rows: Iterable[tuple[str, str, float, int]]) -> Throttles:
+        """Windows as saved: (rule, key, until, suppressed)."""
         return cls({(r, k): Window(until, suppressed) for r, k, until, suppressed in rows})
 
     def admit(self, rule: str, key: str, window: float, now: float) -> int | None:
@@ -68,24 +59,22 @@ class Throttles:
             del self.windows[slot]
             self._dirty.add(slot)
 
-    def save(self, conn: sqlite3.Connection) -> None:
-        """Write changed windows; called inside the engine's commit transaction."""
+    def changes(self) -> tuple[list[tuple[str, str, float, int]], list[tuple[str, str]]]:
+        """What changed since ``saved``: (windows to write as rows, (rule, key) to delete)."""
+        written: list[tuple[str, str, float, int]] = []
+        deleted: list[tuple[str, str]] = []
         for slot in self._dirty:
             current = self.windows.get(slot)
             if current is None:
-                conn.execute("DELETE FROM rule_throttle WHERE rule = ? AND key = ?", slot)
+                deleted.append(slot)
             else:
-                conn.execute(
-                    "INSERT INTO rule_throttle (rule, key, until, suppressed) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (rule, key) DO UPDATE SET until = excluded.until,"
-                    " suppressed = excluded.suppressed",
-                    (*slot, current.until, current.suppressed),
-                )
+                written.append((*slot, current.until, current.suppressed))
+        return written, deleted
 
     @property
     def dirty(self) -> bool:
         return bool(self._dirty)
 
     def saved(self) -> None:
-        """The transaction that ran ``save`` committed."""
+        """The transaction that wrote ``changes`` committed."""
         self._dirty.clear()

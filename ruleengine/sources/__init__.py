@@ -1,15 +1,6 @@
-"""Sources: the registry of source types. Each type is a package; ``base`` holds the protocol."""
+"""Sources: ``base`` (the protocol and context), ``registry`` (source types), one package per
+type (``logfile``, ``markers``) and ``watch`` (directory watching they share).
 
-from __future__ import annotations
-
-from typing import Any
-
-from ruleengine.sources.base import Source, SourceContext, SourceFactory
-from ruleengine.sources.logfile.source import LogfileSource
-from ruleengine.sources.markers.source import MarkersSource
-
-REGISTRY: dict[str, SourceFactory] = {"logfile": LogfileSource, "markers": MarkersSource}
-
-
-def make_source(settings: Any, context: SourceContext) -> Source:
-    return REGISTRY[settings.type](settings, context)
+Importing this package loads nothing else: ``status`` reads a source's position codec
+(``logfile.position``, ``markers.ledger``) without its runtime.
+"""

@@ -2,8 +2,9 @@
 
 Sources watch the outside world and emit ``Batch``es of events to the engine.
 
-A source never commits anything itself: each batch carries the position to persist, and the
-engine writes it in the same transaction as the batch's notifications.
+A source never commits anything itself: each batch carries the positions to persist, and the
+engine writes them in the same transaction as the batch's notifications. Through its context a
+source only reads its positions back and forgets keys it no longer needs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ruleengine.model import Batch
-from ruleengine.state import Store
 
 Emit = Callable[[Batch], None]
 
@@ -30,10 +30,22 @@ class Source(Protocol):
         ...
 
 
+class Positions(Protocol):
+    """A source's committed positions (``state.positions.SourcePositions``), by key."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def all(self) -> dict[str, str]: ...
+
+    def forget(self, key: str) -> None:
+        """Drop a key that is no longer needed (its file is gone for good)."""
+        ...
+
+
 @dataclass(frozen=True)
 class SourceContext:
     name: str
-    store: Store
+    positions: Positions
     resolve: Callable[[str], Any]  # rules-file-relative path → Path
 
 

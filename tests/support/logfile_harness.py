@@ -46,7 +46,7 @@ class Harness:
             self.batches.append(batch)
 
     def start(self) -> LogfileSource:
-        context = SourceContext(SOURCE, self.store, Path)
+        context = SourceContext(SOURCE, self.store.positions_of(SOURCE), Path)
         self.source = LogfileSource(self.settings, context)
         self.source.start(self.emit)
         return self.source

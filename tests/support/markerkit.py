@@ -14,8 +14,8 @@ import yaml
 from ruleengine.config import load_config_text
 from ruleengine.engine import Engine
 from ruleengine.rules.engine import compile_rules
-from ruleengine.sources import make_source
 from ruleengine.sources.base import Source, SourceContext
+from ruleengine.sources.registry import make_source
 from ruleengine.state import Store
 
 
@@ -40,7 +40,8 @@ class Pipeline:
         self.store = Store(config.state_dir)
         self.engine = Engine(compile_rules(model.rules, model.defaults), self.store, lambda _: None)
         self.source: Source = make_source(
-            model.sources["drop"], SourceContext("drop", self.store, config.resolve)
+            model.sources["drop"],
+            SourceContext("drop", self.store.positions_of("drop"), config.resolve),
         )
 
     def __enter__(self) -> Pipeline:

@@ -1,14 +1,13 @@
-"""What one configured path holds over time, and how it is persisted: the file at the path
+"""What one configured path holds over time, and its position: the file at the path
 now, rotated generations still being drained, and finished ones remembered by identity."""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from ruleengine.model import Position
+from ruleengine.sources.logfile.position import encode
 from ruleengine.sources.logfile.rotation import FileState
 from ruleengine.sources.logfile.tailer import Tail
 
@@ -32,44 +31,10 @@ class Followed:
         return [*self.rotated, *([self.active] if self.active is not None else [])]
 
     def position(self, source: str) -> Position:
-        value = {
-            "active": self.active.current().to_json() if self.active is not None else None,
-            "rotated": [tail.current().to_json() for tail in self.rotated],
-            "done": [state.to_json() for state in self.done[-DONE_KEPT:]],
-            # Files in the directory changed after this and known to no generation here
-            # are generations that appeared after the last committed position.
-            "saved": time.time(),
-        }
-        return Position(source, self.path, json.dumps(value, sort_keys=True))
-
-
-def draining(value: str) -> list[FileState]:
-    """The rotated generations a stored position says are still being read (for status);
-    empty when the value cannot be read."""
-    try:
-        return Stored.parse(value).rotated
-    except (ValueError, KeyError, TypeError):
-        return []
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A parsed stored position."""
-
-    active: FileState | None
-    rotated: list[FileState]
-    done: list[FileState]
-    saved: float | None
-
-    @classmethod
-    def parse(cls, value: str) -> Stored:
-        data: Any = json.loads(value)
-        if "ino" in data:  # the skeleton's flat format: one file, no token yet
-            data = {"active": {**data, "token": f"{data['dev']}-{data['ino']}"}}
-        active = data.get("active")
-        return cls(
-            active=FileState.from_json(active) if active is not None else None,
-            rotated=[FileState.from_json(item) for item in data.get("rotated", [])],
-            done=[FileState.from_json(item) for item in data.get("done", [])],
-            saved=float(data["saved"]) if "saved" in data else None,
+        value = encode(
+            self.active.current() if self.active is not None else None,
+            [tail.current() for tail in self.rotated],
+            self.done[-DONE_KEPT:],
+            time.time(),
         )
+        return Position(source, self.path, value)

@@ -24,8 +24,9 @@ from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.sources.base import Emit, SourceContext
 from ruleengine.sources.logfile import compressed
 from ruleengine.sources.logfile.flow import Flow
-from ruleengine.sources.logfile.generations import DONE_KEPT, Followed, Stored
+from ruleengine.sources.logfile.generations import DONE_KEPT, Followed
 from ruleengine.sources.logfile.paths import Patterns
+from ruleengine.sources.logfile.position import Stored
 from ruleengine.sources.logfile.recover import Recovery
 from ruleengine.sources.logfile.rotation import FileState, read_head
 from ruleengine.sources.logfile.tailer import (
@@ -51,7 +52,7 @@ class LogfileSource:
     def __init__(self, settings: LogfileSettings, context: SourceContext) -> None:
         self.name = context.name
         self.settings = settings
-        self.store = context.store
+        self.positions = context.positions
         self.patterns = [str(context.resolve(p)) for p in settings.paths]
         self.options = TailOptions(
             source=context.name,
@@ -145,7 +146,7 @@ class LogfileSource:
 
     def _restore(self) -> None:
         """Pick up every generation the state database knows, wherever it is now."""
-        for path, value in self.store.positions(self.name).items():
+        for path, value in self.positions.all().items():
             wanted, is_glob = self._paths.configured(path)
             if not wanted:
                 continue  # no longer configured: leave its record alone
@@ -206,7 +207,7 @@ class LogfileSource:
                 # A glob match that is gone for good: keep the positions table small.
                 del self._followed[path]
                 if path in self._known:
-                    self.store.forget_position(self.name, path)
+                    self.positions.forget(path)
                     self._known.discard(path)
 
     def _check(self, followed: Followed, startup: bool) -> None:

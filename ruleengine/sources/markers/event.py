@@ -1,11 +1,10 @@
-"""A marker's bytes as an Event, and the ledger row that remembers it was enqueued."""
+"""A marker's bytes as an Event."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,33 +12,6 @@ from ruleengine.model import Event, stable_id
 from ruleengine.sources.markers.payload import Format, decode, parse_payload
 
 TEXT_LIMIT = 4096  # characters of the marker kept as the event's text
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """What the state database remembers of a marker: ``state sha256 mtime_ns``."""
-
-    state: str  # consumed | unmatched
-    digest: str
-    mtime_ns: int
-
-    def sent(self, digest: str, mtime_ns: int, keep: bool) -> bool:
-        """Was this content already enqueued? A kept marker is the same until its content
-        changes; one that should have been moved must also have the same mtime (a rewrite of
-        the same text is a new marker). "unmatched" is evaluated again: rules may have changed.
-        """
-        same = self.digest == digest and (keep or self.mtime_ns == mtime_ns)
-        return same and self.state == "consumed"
-
-    def encode(self) -> str:
-        return f"{self.state} {self.digest} {self.mtime_ns}"
-
-    @classmethod
-    def decode(cls, value: str | None) -> Ledger | None:
-        parts = (value or "").split(" ")
-        if len(parts) != 3 or not parts[2].isdigit():
-            return None
-        return cls(parts[0], parts[1], int(parts[2]))
 
 
 def marker_fields(
@@ -88,4 +60,24 @@ def marker_event(
         fields=marker_fields(
             payload, fmt=fmt, path=path, relpath=rel, size=info.st_size, mtime=info.st_mtime
         ),
+    )
+
+
+def failed_event(source: str, rel: str, path: Path, info: os.stat_result, reason: str) -> Event:
+    """The event reporting a bad marker (``report_failed``), before it moves to failed/."""
+    return Event(
+        id=stable_id(source, "failed", rel, info.st_mtime_ns, info.st_size, reason),
+        source=source,
+        kind="marker_failed",
+        text=f"{rel}: {reason}",
+        time=time.time(),
+        fields={
+            "event": "marker_failed",
+            "file": f"{path.name}.failed",
+            "marker": rel,
+            "path": str(path),
+            "reason": reason,
+            "size": info.st_size,
+            "mtime": info.st_mtime,
+        },
     )

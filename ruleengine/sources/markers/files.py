@@ -7,19 +7,44 @@ import logging
 import os
 import stat as stat_module
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ruleengine.sources.markers.ledger import FAILED, PROCESSED, ignored
 from ruleengine.sources.markers.payload import BadMarker
 
+__all__ = ["FAILED", "PROCESSED", "ignored", "move_unique", "read_marker", "walk"]
 log = logging.getLogger(__name__)
-PROCESSED, FAILED = "processed", "failed"
 NAME_MAX = 255  # bytes in one file name on every filesystem we expect
-_IGNORED_SUFFIXES = (".tmp", ".part", "~", ".swp", ".reason", ".crdownload", ".partial")
 
 
-def ignored(name: str) -> bool:
-    """Hidden and temporary names are never read: writers are still busy with them."""
-    return name.startswith(".") or name.endswith(_IGNORED_SUFFIXES)
+def walk(
+    directory: Path,
+    prefix: str,
+    recursive: bool,
+    wanted: Callable[[str], bool],
+    unlisted: Callable[[Path, OSError], None],
+) -> Iterator[tuple[str, Path, os.stat_result]]:
+    """(relative path, path, lstat) of each candidate marker: not ignored, a name ``wanted``;
+    ``processed/`` and ``failed/`` of the top directory are skipped."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as exc:
+        unlisted(directory, exc)
+        return
+    for entry in entries:
+        name = entry.name
+        if ignored(name) or (not prefix and name in (PROCESSED, FAILED)):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # vanished meanwhile
+        if recursive and stat_module.S_ISDIR(info.st_mode):
+            yield from walk(Path(entry.path), f"{prefix}{name}/", recursive, wanted, unlisted)
+            continue
+        if wanted(name):
+            yield f"{prefix}{name}", Path(entry.path), info
 
 
 def read_marker(path: Path, info: os.stat_result, max_size: int, follow_symlinks: bool) -> bytes:
