@@ -96,6 +96,9 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(
                 drained = sum(1 for g in list(writer.generation_of) if g < writer.generation)
                 rows = wait_rows(state, max(rows, drained) + 200)
         time.sleep(0.3)
+    except BaseException:
+        kill(daemon)  # a failed wait must not leave a daemon running after the test
+        raise
     finally:
         writer.stop()
     written = writer.lines()
