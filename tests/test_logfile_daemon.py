@@ -86,13 +86,19 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(
             daemon = start(rules)
             if round_ == 0:
                 rows = wait_rows(state, rows + 200)
+                before = writer.generation
                 rotate(log, 2, writer)
                 # A file deleted while running lives on only through the daemon's handle:
                 # let it drain before the next kill (after one, its rest exists nowhere).
-                time.sleep(0.05)
+                # Its last line is known once the writer has moved on to the new file.
+                if style != "copytruncate":
+                    eventually(lambda b=before: writer.generation > b, what="the writer's reopen")
                 drained = sum(1 for g in list(writer.generation_of) if g < writer.generation)
                 rows = wait_rows(state, max(rows, drained) + 200)
         time.sleep(0.3)
+    except BaseException:
+        kill(daemon)  # a failed wait must not leave a daemon running after the test
+        raise
     finally:
         writer.stop()
     written = writer.lines()

@@ -120,6 +120,10 @@ def _source_lines(source: SourceStatus) -> list[str]:
             out.append(
                 f"  {item.path}: offset {item.offset} of {item.size} bytes, {item.behind} behind"
             )
+        for older in item.rotated:
+            size = "" if older.size is None else f" of {older.size} bytes"
+            where = older.path or "?"
+            out.append(f"    still reading rotated {where}: offset {older.offset}{size}")
     if not source.files:
         out.append("  no files yet")
     return out
