@@ -191,4 +191,3 @@ def test_re_scan_prepared_only_when_a_non_ascii_line_turns_up() -> None:
     assert fast(rules, mixed) == naive(rules, mixed)
     assert [name for _s, found in fast(rules, mixed) for name, _f in found] == ["e", "e"]
     assert scanner.tests != []
-
