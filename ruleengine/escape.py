@@ -22,6 +22,9 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-def visible(text: str) -> str:
-    """``text`` with every control character shown as an escape, on one line."""
+def visible(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every control character shown as an escape, on one line (or on its own
+    lines with ``keep_newlines``, for a multi-line message shown as such)."""
+    if keep_newlines:
+        return "\n".join(_UNSAFE.sub(_escape, line) for line in text.split("\n"))
     return _UNSAFE.sub(_escape, text)

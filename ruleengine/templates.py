@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import jinja2
@@ -98,18 +99,25 @@ def render_color(
     return fallback
 
 
-def render_text(
-    template: jinja2.Template, variables: Mapping[str, Any], rule: str, what: str
-) -> str:
-    """Render one template; every failure becomes a RenderError naming the rule and key."""
+@contextmanager
+def rendering(rule: str, what: str) -> Iterator[None]:
+    """Every failure inside becomes a RenderError naming the rule and the template's key."""
     try:
-        return template.render(variables)
+        yield
     except jinja2.UndefinedError as exc:
         raise RenderError(f"rule {rule}: {what}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:
         raise RenderError(f"rule {rule}: {what}: blocked by the sandbox: {exc}") from None
     except Exception as exc:
         raise RenderError(f"rule {rule}: {what}: {type(exc).__name__}: {exc}") from None
+
+
+def render_text(
+    template: jinja2.Template, variables: Mapping[str, Any], rule: str, what: str
+) -> str:
+    """Render one template; every failure becomes a RenderError naming the rule and key."""
+    with rendering(rule, what):
+        return template.render(variables)
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))

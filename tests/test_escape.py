@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from ruleengine.cli import main
+from ruleengine.config.destinations import ConsoleDestination
 from ruleengine.escape import visible
 from ruleengine.logsetup import setup_logging
 from ruleengine.model import Notification
 from ruleengine.redact import Redactor
+from ruleengine.senders import SenderContext
+from ruleengine.senders.console import ConsoleSender
 from ruleengine.state import Store
 
 
@@ -69,3 +72,43 @@ def test_dead_list_shows_escapes_not_terminal_sequences(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "\\e]0;owned\\x07\\e[2Jwiped" in out and "\\e[31mred" in out
+
+
+def test_console_destination_shows_escapes_and_keeps_message_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sender = ConsoleSender(ConsoleDestination(type="console"), SenderContext("screen", Redactor()))
+    item = Notification(
+        id="c" * 32,
+        destination="screen",
+        rule="r",
+        source="s",
+        text="first \x1b[2Jline\nsecond\rline",
+        title="t\x1b]0;x\x07",
+    )
+    sender.send(item)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\x07" not in out
+    assert "t\\e]0;x\\x07: first \\e[2Jline\nsecond\\rline" in out
+
+
+def test_status_shows_a_servers_escape_sequences_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Store(tmp_path)
+    item = Notification(id="d" * 32, destination="room", rule="r", source="s", text="x")
+    store.commit([item], [])
+    row = store.next_pending("room")
+    assert row is not None
+    store.mark_retry(row.seq, 0.0, "HTTP 500: \x1b[2J\x1b]0;pwned\x07")
+    store.close()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        f"state_dir: {tmp_path}\ndestinations: {{room: {{type: console}}}}\n"
+        "sources: {}\nrules: []\n",
+        encoding="utf-8",
+    )
+    assert main(["status", "-c", str(rules)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "HTTP 500: \\e[2J\\e]0;pwned\\x07" in out

@@ -20,6 +20,7 @@ from ruleengine.sources.logfile import tailer
 from ruleengine.sources.logfile.flow import IN_FLIGHT
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
+from ruleengine.sources.watch.inotify import InotifyWatch
 from ruleengine.state import Store
 from tests.support.logfile_harness import SOURCE, Harness, duplicates
 
@@ -255,8 +256,10 @@ def test_falls_back_to_polling_when_the_os_refuses_to_watch(
     tmp_path: Path, make, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
     """inotify limits cannot be exhausted here without hurting other processes, so the
-    refusal is simulated: the watch reports it could not start."""
+    refusal is simulated: the watch (watchdog, or raw inotify on Linux) reports it could not
+    start."""
     monkeypatch.setattr(DirectoryWatch, "start", lambda _self: False)
+    monkeypatch.setattr(InotifyWatch, "start", lambda _self: False)
     monkeypatch.setattr(logfile, "FALLBACK_POLL", 0.1)
     log = tmp_path / "app.log"
     log.write_text("")

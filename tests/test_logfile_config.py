@@ -56,3 +56,22 @@ def test_bad_settings_name_file_line_and_key(write_rules, extra: str, message: s
     assert any(p.startswith(f"{path}:8: ") and message in p for p in caught.value.problems), (
         caught.value.problems
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/var/log/old", ["/var/log/old"]),
+        ("[old, '/var/log/old/app.log*']", ["old", "/var/log/old/app.log*"]),
+    ],
+)
+def test_rotated_takes_one_place_or_a_list(write_rules, value: str, expected: list[str]) -> None:
+    config = load_config(write_rules(RULES.format(extra=f"    rotated: {value}")))
+    source = config.model.sources["app"]
+    assert source.type == "logfile" and source.rotated == expected
+
+
+def test_rotated_must_name_places(write_rules) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_rules(RULES.format(extra="    rotated: 7")))
+    assert "rotated" in str(caught.value)

@@ -58,6 +58,7 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # three kills and restarts; a loaded 2-core machine needs room
 @pytest.mark.parametrize("style", sorted(ROTATIONS))
 def test_sigkill_and_restart_lose_and_repeat_nothing(
     tmp_path: Path, write_rules, style: str
@@ -80,19 +81,28 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(
         for round_ in range(3):
             rows = wait_rows(state, rows + 200)  # killed while lines are flowing
             kill(daemon)
+            # What the killed daemon committed after that count: the waits below must be
+            # met by the restarted daemon, which then has the current file open.
+            rows = len(outbox_texts(state))
             if round_ == 1:
                 while_dead.add(writer.generation)
                 rotate(log, 1, writer)
             daemon = start(rules)
             if round_ == 0:
                 rows = wait_rows(state, rows + 200)
+                before = writer.generation
                 rotate(log, 2, writer)
                 # A file deleted while running lives on only through the daemon's handle:
                 # let it drain before the next kill (after one, its rest exists nowhere).
-                time.sleep(0.05)
+                # Its last line is known once the writer has moved on to the new file.
+                if style != "copytruncate":
+                    eventually(lambda b=before: writer.generation > b, what="the writer's reopen")
                 drained = sum(1 for g in list(writer.generation_of) if g < writer.generation)
                 rows = wait_rows(state, max(rows, drained) + 200)
         time.sleep(0.3)
+    except BaseException:
+        kill(daemon)  # a failed wait must not leave a daemon running after the test
+        raise
     finally:
         writer.stop()
     written = writer.lines()

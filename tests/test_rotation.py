@@ -7,7 +7,9 @@ start of the source is exactly what a daemon restart does to it.
 
 from __future__ import annotations
 
+import gzip
 import json
+import logging
 import os
 import shutil
 import time
@@ -299,3 +301,72 @@ def test_unrelated_sibling_changed_while_stopped_is_not_read(
     assert harness.wait_for(lambda t: len(t) >= 2)
     time.sleep(0.3)
     assert harness.texts() == ["mine", "mine again"]
+
+
+def test_generations_rotated_between_two_looks_are_read_from_olddir_and_gz(
+    tmp_path: Path,
+) -> None:
+    """While running, two rotations between two looks of the source (here: polling every
+    2 s): the generation in between was never open. It is found in the ``rotated:`` olddir,
+    already compressed, and read whole before the new file; and the log says so."""
+    logs = tmp_path / "logs"
+    old = logs / "old"
+    old.mkdir(parents=True)
+    log = logs / "app.log"
+    log.write_text("")
+    harness = Harness(
+        tmp_path / "state", paths=[str(log)], start_at="beginning", poll=2.0, rotated=[str(old)]
+    )
+    try:
+        harness.start()
+        with open(log, "a") as handle:
+            handle.write("first generation\n")
+        assert harness.wait_for(lambda t: t == ["first generation"])
+        # Right after a look: the next one is about 2 s away.
+        os.rename(log, old / "app.log.1")
+        log.write_text("second generation, 1\nsecond generation, 2\n")
+        os.rename(old / "app.log.1", old / "app.log.2")
+        os.rename(log, old / "app.log.1")
+        with open(old / "app.log.1", "rb") as plain, gzip.open(old / "app.log.1.gz", "wb") as gz:
+            shutil.copyfileobj(plain, gz)
+        (old / "app.log.1").unlink()
+        log.write_text("third generation\n")
+        assert harness.wait_for(lambda t: len(t) >= 4, timeout=15)
+        time.sleep(0.3)
+        assert harness.texts() == [
+            "first generation",
+            "second generation, 1",
+            "second generation, 2",
+            "third generation",
+        ]
+    finally:
+        harness.close()
+
+
+def test_a_file_moved_to_an_unnamed_olddir_is_read_and_the_log_says_where_to_look(
+    harness: Harness, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Moved into a directory ``rotated:`` does not name: the open handle still drains it,
+    and one warning says to name the olddir (what came and went there unseen is not found)."""
+    log = tmp_path / "logs" / "app.log"
+    old = tmp_path / "logs" / "old"
+    old.mkdir(parents=True)
+    log.write_text("")
+    harness.settings = harness.settings.model_copy(update={"start_at": "beginning"})
+    harness.start()
+    with caplog.at_level(logging.WARNING, logger="ruleengine.sources.logfile"):
+        for n in range(2):
+            with open(log, "a") as handle:
+                handle.write(f"generation {n}\n")
+            assert harness.wait_for(lambda t, n=n: len(t) == n + 1)
+            os.rename(log, old / f"app.log.{n}")
+            log.write_text("")
+            assert harness.wait_for(lambda _t: len(_hints(caplog)) >= 1)
+        time.sleep(0.3)
+    assert harness.texts() == ["generation 0", "generation 1"]
+    [hint] = _hints(caplog)
+    assert "'rotated:'" in hint and str(log) in hint
+
+
+def _hints(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "moved out of the places" in r.getMessage()]

@@ -80,7 +80,7 @@ def test_status_while_the_daemon_runs(tmp_path: Path, receiver: Receiver) -> Non
         assert app["name"] == "app"
         [file] = app["files"]
         size = log.stat().st_size
-        assert file == {"path": str(log), "size": size, "offset": size, "behind": 0}
+        assert file == {"path": str(log), "size": size, "offset": size, "behind": 0, "rotated": []}
         assert drops["name"] == "drops"
         assert (drops["markers_pending"], drops["markers_unmatched"], drops["markers_failed"]) == (
             0,
@@ -213,3 +213,38 @@ def test_positions_in_both_stored_formats_are_understood(tmp_path: Path) -> None
         (str(nested), 15, 5),
     ]
     assert (markers.markers_pending, markers.markers_unmatched) == (1, 2)
+
+
+def test_rotated_generations_still_being_read_are_shown(tmp_path: Path) -> None:
+    """A position draining two rotated generations: the plain one with its size, the
+    compressed one without (its size says nothing about the text), both in the text view."""
+    from ruleengine.commands.status import _source_lines  # noqa: PLC0415
+    from ruleengine.model import Position  # noqa: PLC0415
+    from ruleengine.sources.logfile.rotation import FileState  # noqa: PLC0415
+    from ruleengine.state.report import open_readonly, source_status  # noqa: PLC0415
+
+    log, plain, packed = tmp_path / "app.log", tmp_path / "app.log.1", tmp_path / "app.log.2.gz"
+    for path in (log, plain, packed):
+        path.write_text("0123456789")
+
+    def state(path: Path, offset: int) -> dict[str, object]:
+        generation = FileState.new(path.stat(), b"0123456789", offset)
+        return {**generation.to_json(), "where": str(path)}
+
+    value = {"active": state(log, 10), "rotated": [state(packed, 3), state(plain, 4)]}
+    store = Store(tmp_path / "state")
+    store.commit((), (Position("a", str(log), json.dumps(value)),))
+    store.close()
+    conn = open_readonly(tmp_path / "state" / "state.db")
+    try:
+        [logs] = source_status(conn, {"a": {"type": "logfile", "paths": [str(log)]}})
+    finally:
+        conn.close()
+    [file] = logs.files
+    assert [(r.path, r.offset, r.size) for r in file.rotated] == [
+        (str(packed), 3, None),
+        (str(plain), 4, 10),
+    ]
+    text = "\n".join(_source_lines(logs))
+    assert f"still reading rotated {packed}: offset 3\n" in text + "\n"
+    assert f"still reading rotated {plain}: offset 4 of 10 bytes" in text

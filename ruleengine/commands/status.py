@@ -17,6 +17,7 @@ import yaml
 from ruleengine.commands.options import add_config_option
 from ruleengine.config import Config, load_config
 from ruleengine.errors import ConfigError
+from ruleengine.escape import visible
 from ruleengine.pipeline.build import source_specs
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.state.report import (
@@ -98,7 +99,8 @@ def format_text(report: Report, now: float) -> str:
     lines += [f"  {line}" for dest in report.destinations for line in _destination_lines(dest, now)]
     if not report.destinations:
         lines.append("  (none)")
-    return "\n".join(lines)
+    # Paths, names and server replies come from outside: shown, never interpreted.
+    return "\n".join(visible(line) for line in lines)
 
 
 def _source_lines(source: SourceStatus, now: float) -> list[str]:
@@ -125,6 +127,10 @@ def _source_lines(source: SourceStatus, now: float) -> list[str]:
             out.append(
                 f"  {item.path}: offset {item.offset} of {item.size} bytes, {item.behind} behind"
             )
+        for older in item.rotated:
+            size = "" if older.size is None else f" of {older.size} bytes"
+            where = older.path or "?"
+            out.append(f"    still reading rotated {where}: offset {older.offset}{size}")
     if not source.files:
         out.append("  no files yet")
     return out

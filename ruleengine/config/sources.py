@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from ruleengine.config.types import Duration, Strict, check_regex
 from ruleengine.rules.patterns import name_pattern
@@ -29,6 +29,11 @@ class Multiline(Strict):
         return value
 
 
+def _one_or_more(value: object) -> object:
+    """``rotated: /var/log/old`` is ``rotated: [/var/log/old]``."""
+    return [value] if isinstance(value, str) else value
+
+
 class LogfileSource(Strict):
     """Tail log files; each complete line (or multi-line group) is one event."""
 
@@ -48,6 +53,20 @@ class LogfileSource(Strict):
     poll: Duration | None = Field(
         None,
         description="Poll at this interval instead of inotify (NFS/SMB mounts), e.g. 2s.",
+    )
+    rotated: Annotated[
+        list[str],
+        BeforeValidator(_one_or_more),
+        WithJsonSchema(
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        ),
+    ] = Field(
+        default_factory=list,
+        description=(
+            "Where rotated generations go besides the log's own directory: logrotate's olddir,"
+            " or a glob such as /var/log/old/app.log*. Searched after a rotation the daemon"
+            " did not see in time, plain or compressed (.gz, .bz2, .xz)."
+        ),
     )
     multiline: Multiline | None = None
 

@@ -32,7 +32,7 @@ from ruleengine.rules.literals import scannable
 from ruleengine.rules.patterns import name_pattern
 from ruleengine.rules.prefilter import candidate_requirements
 from ruleengine.rules.select import SourceRules
-from ruleengine.templates import context, make_environment
+from ruleengine.templates import context, make_environment, rendering
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +121,8 @@ class RuleSet:
 
 def truthy(expression: Any, variables: Mapping[str, Any], rule: str) -> bool:
     """Evaluate a ``when`` expression; every failure is a RenderError naming the rule."""
-    try:
+    with rendering(rule, "when"):
         return bool(expression(**variables))
-    except jinja2.UndefinedError as exc:
-        raise RenderError(f"rule {rule}: when: {exc.message}") from None
-    except jinja2.exceptions.SecurityError as exc:
-        raise RenderError(f"rule {rule}: when: blocked by the sandbox: {exc}") from None
-    except Exception as exc:
-        raise RenderError(f"rule {rule}: when: {type(exc).__name__}: {exc}") from None
 
 
 def compile_rules(rules: Sequence[Rule], defaults: Defaults) -> RuleSet:

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from ruleengine.colors import to_rgb
 from ruleengine.config.destinations import ConsoleDestination
+from ruleengine.escape import visible
 from ruleengine.model import Delivered, Notification, Outcome, Retry
 from ruleengine.senders import SenderContext
 
@@ -39,8 +40,9 @@ class ConsoleSender:
         stamp = time.strftime("%H:%M:%S", time.localtime(notification.created or time.time()))
         bell = " (!)" if notification.notify else ""
         title = f"{notification.title}: " if notification.title else ""
-        text = f"{title}{notification.text}"
-        head = f"{stamp} [{notification.rule}]{bell}"
+        # Text from outside must not drive the terminal (ESC sequences, a bare CR overwriting).
+        text = visible(f"{title}{notification.text}", keep_newlines=True)
+        head = f"{stamp} [{visible(notification.rule)}]{bell}"
         if not color:
             return f"{head} {notification.color.upper()}: {text}"
         r, g, b = to_rgb(notification.color, notification.id)

@@ -1,4 +1,5 @@
-"""Read-only source figures for ``status``: offsets and lag of log files, markers waiting.
+"""Read-only source figures for ``status``: offsets and lag of log files (and of rotated
+generations still being read), markers waiting.
 
 Positions are decoded by each source's codec (``sources.logfile.position``,
 ``sources.markers.ledger``), never parsed here.
@@ -15,9 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from ruleengine.sources.journal import cursor as journal_position
-from ruleengine.sources.logfile.position import active_offset
+from ruleengine.sources.logfile.compressed import compressed_name
+from ruleengine.sources.logfile.position import active_offset, draining
+from ruleengine.sources.logfile.rotation import FileState
 from ruleengine.sources.markers.ledger import FAILED, PROCESSED, ignored, unmatched_names
 from ruleengine.state.positions import read_all
+
+
+@dataclass(frozen=True)
+class RotatedStatus:
+    """A rotated generation still being read: where it was last read, and how far."""
+
+    path: str | None  # None: recorded before names were stored
+    offset: int
+    size: int | None  # None: gone, or compressed (its size says nothing about the text)
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class FileStatus:
     size: int | None  # None: the file is gone
     offset: int | None  # None: not read yet
     behind: int | None  # bytes not yet read
+    rotated: tuple[RotatedStatus, ...] = ()  # older generations still being read
 
 
 @dataclass(frozen=True)
@@ -80,15 +93,27 @@ def _logfile_status(conn: sqlite3.Connection, name: str, patterns: list[str]) ->
                 info.st_ino,
             )
         )
+        rotated = tuple(_rotated_status(state) for state in draining(stored.get(path, "")))
         if info is None:
-            files.append(FileStatus(path, None, offset, None))
+            files.append(FileStatus(path, None, offset, None, rotated))
             continue
         # A different file at a known path (rotated) is read from its start.
         behind = max(info.st_size - offset, 0) if same_file and offset is not None else None
         if offset is not None and not same_file:
             behind, offset = info.st_size, 0
-        files.append(FileStatus(path, info.st_size, offset, behind))
+        files.append(FileStatus(path, info.st_size, offset, behind, rotated))
     return SourceStatus(name, "logfile", files=tuple(files))
+
+
+def _rotated_status(state: FileState) -> RotatedStatus:
+    size = None
+    if state.where is not None and not compressed_name(state.where):
+        try:
+            info = os.stat(state.where)
+            size = info.st_size if (info.st_dev, info.st_ino) == (state.dev, state.ino) else None
+        except OSError:
+            pass
+    return RotatedStatus(state.where, state.offset, size)
 
 
 def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> SourceStatus:

@@ -23,6 +23,9 @@ class Followed:
     active: Tail | None = None
     rotated: list[Tail] = field(default_factory=list)
     done: list[FileState] = field(default_factory=list)  # rotated generations read to the end
+    # Wall time of the last look that found the active file still at the path: generations
+    # created after it and rotated away before the next look are found by their rotated names.
+    checked: float | None = None
 
     def tails(self) -> list[Tail]:
         return [*self.rotated, *([self.active] if self.active is not None else [])]

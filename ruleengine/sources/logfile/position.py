@@ -1,6 +1,7 @@
 """The logfile source's position codec: what is stored per configured path, pure.
 
-Used by the source (restore, save) and by ``status`` (offset and lag); nothing else parses it.
+Used by the source (restore, save) and by ``status`` (offset and lag, rotated generations still
+being read); nothing else parses it.
 A value is JSON: ``{"active": state, "rotated": [states being drained], "done": [finished],
 "saved": epoch}``, each state a ``FileState``; the skeleton's flat ``{"dev", "ino", "offset"}``
 is still read.
@@ -70,3 +71,12 @@ def active_offset(value: str) -> tuple[int, int, int] | None:
         return int(data["dev"]), int(data["ino"]), int(data["offset"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def draining(value: str) -> list[FileState]:
+    """The rotated generations a stored position says are still being read (for status);
+    empty when the value cannot be read."""
+    try:
+        return Stored.parse(value).rotated
+    except (ValueError, KeyError, TypeError):
+        return []

@@ -1,5 +1,5 @@
-"""File identity: (inode, head fingerprint), the persisted per-file state, and finding a file
-again among its rotated names after a rotation the daemon did not see.
+"""File identity: (device, inode, head fingerprint), the persisted per-file state, and which
+names are rotated names of a log (finding them on disk is ``discover``'s job).
 
 The fingerprint covers the first ``FINGERPRINT_BYTES`` bytes, or fewer while the file is smaller
 (a one-line file has a one-line fingerprint: there is no minimum size). Inode reuse and
@@ -17,7 +17,6 @@ from typing import Any, BinaryIO
 
 FINGERPRINT_BYTES = 256
 _INSERTED = re.compile(r"[-_.]\d[\d_.-]*")
-_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip", ".z")
 
 
 def fingerprint(head: bytes) -> str:
@@ -50,6 +49,8 @@ class FileState:
     fp: str
     offset: int
     skip: bool = False  # resuming inside an over-long line whose head was already emitted
+    end: int | None = None  # how far the file had been read when this state was taken
+    where: str | None = None  # the name it was read under last (for status)
 
     @classmethod
     def new(cls, stat: os.stat_result, head: bytes, offset: int) -> FileState:
@@ -77,11 +78,18 @@ class FileState:
             fp=str(data["fp"]),
             offset=int(data["offset"]),
             skip=bool(data.get("skip", False)),
+            end=int(data["end"]) if data.get("end") is not None else None,
+            where=str(data["where"]) if data.get("where") is not None else None,
         )
 
     def moved(self, stat: os.stat_result) -> FileState:
         """The same content now found in another file (a copytruncate copy)."""
         return replace(self, dev=stat.st_dev, ino=stat.st_ino)
+
+    @property
+    def read_to_end(self) -> bool:
+        """Every byte read when the state was taken was in an emitted event."""
+        return self.end is not None and self.offset >= self.end
 
     def head_matches(self, head: bytes) -> bool:
         """Does a file whose first bytes are ``head`` start like this one did?"""
@@ -102,80 +110,3 @@ def rotated_name(name: str, base: str) -> bool:
     # dateext with the extension kept: the inserted part is a number or a date.
     middle = name[len(stem) : len(name) - len(extension) - 1]
     return _INSERTED.fullmatch(middle) is not None
-
-
-def head_of(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(FINGERPRINT_BYTES)
-    except OSError:
-        return None
-
-
-def find_rotated(path: str, state: FileState, exclude_ino: int | None = None) -> str | None:
-    """Where the file ``state`` describes lives now, among the other names in its directory.
-
-    Same inode and head first (rename rotation: ``app.log.1``, ``app.log-20261127``); then the
-    same head under a name that starts like the log's (a copytruncate copy, newest first).
-    Compressed rotations cannot be read and are skipped.
-    """
-    directory, base = os.path.split(path)
-    copies: list[tuple[float, str]] = []
-    try:
-        entries = list(os.scandir(directory or "."))
-    except OSError:
-        return None
-    for entry in entries:
-        if entry.path == path or entry.name.lower().endswith(_COMPRESSED):
-            continue
-        try:
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            inode = entry.inode()
-        except OSError:
-            continue
-        if inode == exclude_ino:
-            continue
-        if inode == state.ino:
-            head = head_of(entry.path)
-            if head is not None and state.head_matches(head):
-                return entry.path
-        elif state.fp_len > 0 and rotated_name(entry.name, base):
-            head = head_of(entry.path)
-            if head is not None and state.head_matches(head):
-                try:
-                    copies.append((entry.stat().st_mtime, entry.path))
-                except OSError:
-                    continue
-    return max(copies)[1] if copies else None
-
-
-def unseen_rotations(path: str, known: list[FileState], since: float) -> list[str]:
-    """Rotated names of ``path`` written after ``since`` that are none of the ``known``
-    generations: files that appeared and were rotated away before their first position was
-    committed (several rotations while stopped, or a crash while the engine lagged behind).
-    Oldest first, so their lines are read in the order they were written."""
-    directory, base = os.path.split(path)
-    inodes = {state.ino for state in known}
-    found: list[tuple[float, str]] = []
-    try:
-        entries = list(os.scandir(directory or "."))
-    except OSError:
-        return []
-    for entry in entries:
-        name = entry.name
-        if not rotated_name(name, base) or name.lower().endswith(_COMPRESSED):
-            continue
-        try:
-            if not entry.is_file(follow_symlinks=False) or entry.inode() in inodes:
-                continue
-            mtime = entry.stat().st_mtime
-        except OSError:
-            continue
-        if mtime <= since:
-            continue
-        head = head_of(entry.path)
-        if head is None or any(state.fp_len and state.head_matches(head) for state in known):
-            continue  # a copy of a generation we know
-        found.append((mtime, entry.path))
-    return [where for _mtime, where in sorted(found)]

@@ -2,14 +2,16 @@
 
 Every configured path (or glob match) is a key whose persisted position lists the file now at
 that path and the rotated generations still being drained. Rotation is detected by identity
-(inode + head fingerprint): rename+create and delete+recreate leave the old handle open to be
-read to its end; copytruncate and inode reuse show as a shrink or a changed head. After a
-restart, a generation that is no longer at its path is looked for among the rotated names in
-the same directory, and its remaining lines are read first.
+(device + inode + head fingerprint): rename+create and delete+recreate leave the old handle open
+to be read to its end; copytruncate and inode reuse show as a shrink or a changed head. Whenever
+the file at a path changes identity (and after a restart), generations that came and went in
+between are looked for among the rotated names (``discover``: the log's directory and the
+``rotated:`` places, plain or compressed), and their lines are read first.
 """
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import re
@@ -20,11 +22,13 @@ from pathlib import Path
 
 from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.sources.base import Emit, SourceContext
+from ruleengine.sources.logfile import compressed
 from ruleengine.sources.logfile.flow import Flow
 from ruleengine.sources.logfile.generations import DONE_KEPT, Followed
 from ruleengine.sources.logfile.paths import Patterns
 from ruleengine.sources.logfile.position import Stored
-from ruleengine.sources.logfile.rotation import FileState, find_rotated, read_head, unseen_rotations
+from ruleengine.sources.logfile.recover import Recovery
+from ruleengine.sources.logfile.rotation import FileState, read_head
 from ruleengine.sources.logfile.tailer import (
     Chunk,
     Tail,
@@ -32,7 +36,7 @@ from ruleengine.sources.logfile.tailer import (
     end_of_last_line,
     open_generation,
 )
-from ruleengine.sources.watch.dirwatch import DirectoryWatch
+from ruleengine.sources.watch.dirwatch import watch_directories
 
 log = logging.getLogger(__name__)
 RESCAN = 2.0  # safety rescan with inotify; the watch normally wakes the source at once
@@ -61,6 +65,13 @@ class LogfileSource:
             ),
         )
         self.interval = settings.poll if settings.poll is not None else RESCAN
+        self._recovery = Recovery(
+            context.name,
+            tuple(str(context.resolve(place)) for place in settings.rotated),
+            len(self.patterns) == 1 and not glob.has_magic(self.patterns[0]),
+            self._open,
+            lambda path: self._paths.configured(path)[0],
+        )
         self._followed: dict[str, Followed] = {}
         self._known: set[str] = set()  # paths with a position: a new file there starts at 0
         self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
@@ -73,7 +84,7 @@ class LogfileSource:
         self._watch = (
             None
             if settings.poll is not None
-            else DirectoryWatch(lambda _event: self._wake.set(), context.name)
+            else watch_directories(lambda _event: self._wake.set(), context.name)
         )
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -87,6 +98,7 @@ class LogfileSource:
                 self._watch.add(Path(pattern).parent)
             if not self._watch.start():
                 log.warning("source %s: polling every %gs instead", self.name, FALLBACK_POLL)
+                self._watch.stop()
                 self._watch = None
                 self.interval = FALLBACK_POLL
         self._scan(startup=True)
@@ -146,15 +158,16 @@ class LogfileSource:
                 continue
             followed = Followed(path, is_glob, done=stored.done)
             for state in stored.rotated:
-                self._reattach(followed, state)
+                found = self._recovery.reattach(followed, state, was_rotated=True)
+                self._adopt(followed, [found] if found is not None else [])
             if stored.active is not None:
-                tail = self._resume(path, stored.active)
-                if tail is not None:
-                    followed.active = tail
-                else:
-                    self._reattach(followed, stored.active)
+                followed.active = self._resume(path, stored.active)
+                if followed.active is None:
+                    found = self._recovery.reattach(followed, stored.active, was_rotated=False)
+                    self._adopt(followed, [found] if found is not None else [])
             if stored.saved is not None:
-                self._unseen(followed, stored, stored.saved)
+                also = [*stored.rotated, *([stored.active] if stored.active else [])]
+                self._adopt(followed, self._recovery.unseen(followed, stored.saved, also))
             self._followed[path] = followed
             self._save(followed)
 
@@ -168,46 +181,11 @@ class LogfileSource:
             return None
         return self._open(path, state, shrunk_ok=False, label=path)
 
-    def _unseen(self, followed: Followed, stored: Stored, since: float) -> None:
-        """Read, from their start, rotated files no committed position ever named."""
-        known = [*stored.done, *stored.rotated, *([stored.active] if stored.active else [])]
-        known += [tail.state for tail in followed.tails()]
-        for where in unseen_rotations(followed.path, known, since):
-            if self._paths.configured(where)[0]:
-                continue  # followed under its own name
-            tail = self._open(where, None, offset=0, label=followed.path)
-            if tail is not None:
-                log.info(
-                    "source %s: %s is an unread rotation of %s; reading it first",
-                    self.name,
-                    where,
-                    followed.path,
-                )
-                followed.rotated.append(tail)
-                self._aliases[where] = tail.key
-
-    def _reattach(self, followed: Followed, state: FileState) -> None:
-        """Find a generation that moved away while the daemon was stopped; drain it."""
-        where = find_rotated(followed.path, state)
-        if where is None:
-            log.warning(
-                "source %s: the file last read at %s (offset %d) is gone and no rotated copy "
-                "was found; lines written to it after that are lost",
-                self.name,
-                followed.path,
-                state.offset,
-            )
-            return
-        tail = self._open(where, state, shrunk_ok=False, label=followed.path)
-        if tail is not None:
-            log.info(
-                "source %s: %s was rotated to %s; reading its remaining lines first",
-                self.name,
-                followed.path,
-                where,
-            )
+    def _adopt(self, followed: Followed, tails: list[Tail]) -> None:
+        """Read these rotated generations before the file at the path."""
+        for tail in tails:
             followed.rotated.append(tail)
-            self._aliases[where] = tail.key
+            self._aliases[tail.path] = tail.key
 
     # -- scanning -------------------------------------------------------------------------
 
@@ -235,6 +213,7 @@ class LogfileSource:
     def _check(self, followed: Followed, startup: bool) -> None:
         """Notice rotation, truncation or a new file at the path."""
         path = followed.path
+        now = time.time()
         try:
             stat: os.stat_result | None = os.stat(path)
         except OSError:
@@ -245,11 +224,14 @@ class LogfileSource:
         if active is not None:
             if stat is None or not active.same_file(stat):
                 log.info("source %s: %s was rotated or removed", self.name, path)
+                self._recovery.moved_elsewhere(followed, active)
                 active.idle_since = time.monotonic()
                 followed.rotated.append(active)
                 followed.active = None
             elif stat.st_size < active.read_pos or active.head_changed():
-                self._truncated(followed, active)
+                self._truncated(followed, active, now)
+            else:
+                followed.checked = now
         if followed.active is None and stat is not None:
             identity = (stat.st_dev, stat.st_ino)
             if self._aliases.get(path) == identity or self._already_read(path, stat):
@@ -263,36 +245,20 @@ class LogfileSource:
             followed.active = self._open(path, None, offset=offset, label=path)
             if followed.active is not None:
                 self._known.add(path)
+                self._adopt(followed, self._recovery.between(followed, now))
                 self._save(followed)
 
-    def _truncated(self, followed: Followed, old: Tail) -> None:
+    def _truncated(self, followed: Followed, old: Tail, now: float) -> None:
         """copytruncate (or inode reuse): read what the copy holds beyond our offset, then
         follow the truncated file from its start."""
         state = old.current()
         old.close()
         followed.active = None
-        copy = find_rotated(followed.path, state, exclude_ino=state.ino)
-        if copy is not None:
-            tail = self._open(copy, state, shrunk_ok=True, label=followed.path)
-            if tail is not None:
-                tail.idle_since = time.monotonic()
-                followed.rotated.append(tail)
-                self._aliases[copy] = tail.key
-        if copy is not None:
-            log.info(
-                "source %s: %s was truncated; its unread lines are read from the copy %s",
-                self.name,
-                followed.path,
-                copy,
-            )
-        else:
-            log.warning(
-                "source %s: %s was truncated and no copy of it was found; lines written "
-                "just before the truncation may be lost",
-                self.name,
-                followed.path,
-            )
+        copy = self._recovery.copy_of(followed, state)
+        self._adopt(followed, [copy] if copy is not None else [])
         followed.active = self._open(followed.path, None, offset=0, label=followed.path)
+        if followed.active is not None:
+            self._adopt(followed, self._recovery.between(followed, now))
         self._save(followed)
 
     def _already_read(self, path: str, stat: os.stat_result) -> bool:
@@ -327,11 +293,15 @@ class LogfileSource:
         shrunk_ok: bool = True,
         *,
         label: str,
+        packed: bool = False,
     ) -> Tail | None:
         """Open a file as a tail; with ``state``, only if it still starts like that file.
-        ``label`` is the configured path its events name, whatever the file is called now."""
+        ``label`` is the configured path its events name, whatever the file is called now;
+        ``packed``: a compressed generation, read as the bytes it holds."""
         try:
-            tail = open_generation(path, state, offset, shrunk_ok, self.options, label)
+            tail = open_generation(
+                path, state, offset, shrunk_ok, self.options, label, packed=packed
+            )
         except OSError as exc:
             if path not in self._unreadable:  # once, not at every rescan
                 log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
@@ -365,14 +335,23 @@ class LogfileSource:
     def _read(self, followed: Followed, tail: Tail) -> None:
         while not self._stop.is_set():
             try:
+                if tail is followed.active and self._truncated_since_check(tail):
+                    return  # the next check reads the rest from the copy
                 events = tail.read_chunk()
-            except OSError as exc:
+            except compressed.ERRORS as exc:
                 log.warning("source %s: cannot read %s: %s", self.name, tail.path, exc)
                 return
             if events is None:
                 return
             self._send(followed, events)
             self._flow.wait()
+
+    @staticmethod
+    def _truncated_since_check(tail: Tail) -> bool:
+        """copytruncate while we were reading: the writer's next lines, at the start of the
+        file, would be read as the continuation of the old content once it regrows past
+        our offset. Checked before each chunk, so that window is a single read."""
+        return os.fstat(tail.handle.fileno()).st_size < tail.read_pos or tail.head_changed()
 
     def _send(self, followed: Followed, chunk: Chunk) -> None:
         self._flow.send(chunk, followed.position(self.name))

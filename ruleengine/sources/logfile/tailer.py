@@ -15,6 +15,7 @@ from itertools import accumulate
 from typing import BinaryIO
 
 from ruleengine.model import Event, Lines, stable_id
+from ruleengine.sources.logfile import compressed
 from ruleengine.sources.logfile.framing import Framing, LineSplitter, RawLine, framing_for
 from ruleengine.sources.logfile.multiline import Grouper, Line
 from ruleengine.sources.logfile.rotation import FINGERPRINT_BYTES, FileState, fingerprint, read_head
@@ -85,9 +86,12 @@ class Tail:
         if self.splitter is None:
             return self.state
         group = self.grouper.open_start if self.grouper is not None else None
+        end = self.splitter.read_pos
         if group is not None:
-            return replace(self.state, offset=group, skip=False)
-        return replace(self.state, offset=self.splitter.pending_start, skip=self.splitter.skipping)
+            return replace(self.state, offset=group, skip=False, end=end)
+        return replace(
+            self.state, offset=self.splitter.pending_start, skip=self.splitter.skipping, end=end
+        )
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -209,26 +213,33 @@ def open_generation(  # noqa: PLR0917 - the source's one call shape
     shrunk_ok: bool,
     options: TailOptions,
     label: str,
+    *,
+    packed: bool = False,
 ) -> Tail | None:
     """A tail on ``path``: a new generation read from ``offset`` (``state`` None), or the
     generation ``state`` describes if the file still starts like it (and, unless
-    ``shrunk_ok``, is not shorter than its offset); None when it does not. OSError when the
+    ``shrunk_ok``, is not shorter than its offset); None when it does not, or when it is
+    compressed (``packed``) in a format the standard library cannot read. OSError when the
     file cannot be opened."""
-    handle = open(path, "rb")  # noqa: SIM115 - kept open to drain after rotation
+    handle = compressed.open_stream(path, packed)  # kept open to drain after rotation
+    if handle is None:
+        return None
     try:
         opened = os.fstat(handle.fileno())
         head = read_head(handle)
+        # A compressed file's size says nothing about the offsets of the text it holds.
+        shrunk = not packed and state is not None and opened.st_size < state.offset
         if state is None:
             state = FileState.new(opened, head, offset)
-        elif not state.head_matches(head) or (not shrunk_ok and opened.st_size < state.offset):
+        elif not state.head_matches(head) or (not shrunk_ok and shrunk):
             handle.close()
             return None
         else:
             state = replace(state, dev=opened.st_dev, ino=opened.st_ino)
-    except OSError:
+    except compressed.ERRORS:
         handle.close()
         return None
-    return Tail(path, handle, state, options, label=label)
+    return Tail(path, handle, replace(state, where=path), options, label=label)
 
 
 def open_tail(path: str, options: TailOptions) -> Tail:

@@ -1,4 +1,5 @@
-"""A thin wrapper over watchdog: wake a source's thread when something changes in a directory."""
+"""A thin wrapper over watchdog: wake a source's thread when something changes in a directory;
+``watch_directories`` picks raw inotify instead where it runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+
+from ruleengine.sources.watch import inotify
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +67,17 @@ class DirectoryWatch:
         self._observer.stop()
         if self._observer.is_alive():
             self._observer.join(5.0)
+
+
+def watch_directories(
+    callback: Callable[[Any], None], name: str
+) -> DirectoryWatch | inotify.InotifyWatch:
+    """Raw inotify on Linux: every event is passed on at once. watchdog's inotify backend holds
+    a moved-out event back for half a second to pair it with a moved-in one, and queues all
+    later events behind it; a log source must see a rotation when it happens."""
+    if inotify.available():
+        try:
+            return inotify.InotifyWatch(callback, name)
+        except OSError as exc:
+            log.debug("inotify unavailable (%s); using watchdog", exc)
+    return DirectoryWatch(callback, name)

@@ -105,6 +105,7 @@ class InotifyWatch:
         self._callback = callback
         self._paths: dict[int, str] = {}
         self._stop_r, self._stop_w = os.pipe()
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"inotify-{name}", daemon=True)
 
     def add(self, directory: Path, recursive: bool = False) -> bool:
@@ -117,13 +118,18 @@ class InotifyWatch:
         self._paths[wd] = str(directory)
         return True
 
-    def start(self) -> None:
+    def start(self) -> bool:
         self._thread.start()
+        return True
 
     def stop(self) -> None:
+        """Stop the thread and close the descriptors; safe to call again."""
+        if self._closed:
+            return
         if self._thread.is_alive():
             os.write(self._stop_w, b"x")
             self._thread.join(5.0)
+        self._closed = True
         for fd in (self._fd, self._stop_r, self._stop_w):
             os.close(fd)
 
