@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ruleengine.sources.journal import cursor as journal_position
 from ruleengine.sources.logfile.compressed import compressed_name
 from ruleengine.sources.logfile.position import active_offset, draining
 from ruleengine.sources.logfile.rotation import FileState
@@ -49,6 +50,7 @@ class SourceStatus:
     markers_pending: int | None = None  # waiting to be read
     markers_unmatched: int | None = None  # read, no rule matched, left in place
     markers_failed: int | None = None  # moved to failed/ with a .reason file
+    journal_at: float | None = None  # realtime of the last journal entry committed
 
 
 def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[SourceStatus]:
@@ -60,6 +62,8 @@ def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[So
             out.append(_logfile_status(conn, name, [str(p) for p in spec.get("paths", [])]))
         elif kind == "markers":
             out.append(_markers_status(conn, name, str(spec.get("directory", ""))))
+        elif kind == "journal":
+            out.append(_journal_status(conn, name, [str(p) for p in spec.get("paths", [])]))
         else:
             out.append(SourceStatus(name, str(kind)))
     return out
@@ -139,3 +143,14 @@ def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> Sour
         markers_unmatched=None if waiting is None else sum(n in unmatched for n in waiting),
         markers_failed=None if failed is None else len(failed),
     )
+
+
+def _journal_status(conn: sqlite3.Connection, name: str, paths: list[str]) -> SourceStatus:
+    where = ", ".join(paths) or "the local journal"
+    value = read_all(conn, name).get(journal_position.KEY)
+    try:
+        saved = journal_position.decode(value) if value is not None else None
+    except ValueError:
+        saved = None
+    at = journal_position.Cursor.parse(saved).realtime if saved is not None else None
+    return SourceStatus(name, "journal", directory=where, journal_at=at)
