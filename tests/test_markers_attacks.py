@@ -126,7 +126,7 @@ def test_an_archive_directory_swapped_for_a_link_is_refused(
     with world.daemon() as daemon:
         first = world.drop / ("first.txt" if good else "first.json")
         attacker.run("drop(sys.argv[1], sys.argv[2])", first, content)
-        eventually(lambda: (world.drop / folder / first.name).exists(), what=f"{folder}/ made")
+        eventually((world.drop / folder / first.name).exists, what=f"{folder}/ made")
         time.sleep(0.5)  # the daemon is done with the first marker
         victim = world.profile if target == "profile.d" else world.state
         name = "evil.sh" if target == "profile.d" else "state.db"

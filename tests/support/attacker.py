@@ -64,7 +64,7 @@ class Attacker:
             if candidate is None:
                 continue
             try:
-                probe = subprocess.run(  # noqa: PLW1509 - privileges dropped before exec
+                probe = subprocess.run(
                     [candidate, "-c", "pass"],
                     preexec_fn=self._drop(),
                     capture_output=True,
@@ -80,7 +80,7 @@ class Attacker:
 
     def run(self, program: str, *args: str | Path) -> None:
         """Run one attack step to its end; a failing step fails the test."""
-        done = subprocess.run(  # noqa: PLW1509 - privileges dropped before exec, no threads
+        done = subprocess.run(
             [self.python, "-c", PRELUDE + program, *map(str, args)],
             preexec_fn=self._drop(),
             capture_output=True,
@@ -93,9 +93,9 @@ class Attacker:
 
     def start(self, program: str, *args: str | Path) -> subprocess.Popen[str]:
         """Start an attack step that runs alongside the daemon (wait for it with ``finish``)."""
-        return subprocess.Popen(  # noqa: PLW1509 - privileges dropped before exec, no threads
+        return subprocess.Popen(
             [self.python, "-c", PRELUDE + program, *map(str, args)],
-            preexec_fn=self._drop(),
+            preexec_fn=self._drop(),  # noqa: PLW1509 - only setuid/setgid before exec
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
