@@ -133,7 +133,8 @@ def test_an_archive_directory_swapped_for_a_link_is_refused(
         before = snapshot(world.profile)
         names_before = {p.name for p in world.state.iterdir()}
         attacker.run(
-            "os.rename(sys.argv[1], sys.argv[1] + '.old'); os.symlink(sys.argv[2], sys.argv[1])\n"
+            "head, tail = os.path.split(sys.argv[1]); aside = os.path.join(head, '.old-' + tail)\n"
+            "os.rename(sys.argv[1], aside); os.symlink(sys.argv[2], sys.argv[1])\n"
             "drop(sys.argv[3], sys.argv[4])\n",
             world.drop / folder,
             victim,
