@@ -130,7 +130,12 @@ class Archive:
         """``base/folder/dirs…`` as a descriptor, made (mode 0750) where missing, each level
         checked; a file squatting on a level is renamed aside, a link or foreign directory
         refused."""
-        fd = open_root(self.base)
+        if self.base != self.drop:  # archive_dir: made when missing, like what is below it
+            self.base.mkdir(mode=MODE, parents=True, exist_ok=True)
+        try:
+            fd = open_root(self.base)
+        except FileNotFoundError as exc:  # not "the marker is gone": say so
+            raise OSError(errno.EIO, f"{self.base}: {exc.strerror}") from None
         where = self.base
         try:
             for part in (folder, *dirs):
@@ -157,13 +162,11 @@ def _open_checked(parent: int, name: str, where: Path) -> int:
     try:
         fd = os.open(name, DIR_FLAGS, dir_fd=parent)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UnsafeArchive(where, "is a symbolic link") from None
-        if exc.errno == errno.ENOTDIR:
-            raise UnsafeArchive(where, "is not a directory") from None
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            found = problem(lstat_at(parent, name), os.geteuid()) or "is not a directory"
+            raise UnsafeArchive(where, found) from None
         raise
-    why = problem(os.fstat(fd), os.geteuid())
-    if why is not None:
+    if (why := problem(os.fstat(fd), os.geteuid())) is not None:
         os.close(fd)
         raise UnsafeArchive(where, why)
     return fd

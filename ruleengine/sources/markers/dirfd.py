@@ -161,9 +161,9 @@ def walk(
 
 def open_marker(parent: int, name: str, info: os.stat_result, follow_symlinks: bool) -> int:
     """A non-blocking read descriptor of a listed marker; ``Changed`` when it is not the file
-    listed. A followed link (``follow_symlinks``) must belong to the target's owner or to us,
-    as the kernel's protected_symlinks demands in sticky directories: a writer cannot make us
-    read a file of someone else's through a link of theirs."""
+    listed. A followed link (``follow_symlinks``) must belong to the target's owner or to the
+    daemon's user, as the kernel's protected_symlinks demands in sticky directories: a writer
+    cannot make the daemon read someone else's file through a link of theirs."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
     link = stat_module.S_ISLNK(info.st_mode)
     if not (link and follow_symlinks):
@@ -175,7 +175,7 @@ def open_marker(parent: int, name: str, info: os.stat_result, follow_symlinks: b
             now = lstat_at(parent, name)
             if now is None or ident(now) != ident(info):
                 raise Changed(errno.ENOENT, f"{name} was replaced")
-            if found.st_uid not in (info.st_uid, os.geteuid()):
+            if info.st_uid not in (found.st_uid, os.geteuid()):
                 raise PermissionError(
                     errno.EPERM,
                     f"symbolic link to a file of uid {found.st_uid}, owned by uid {info.st_uid} "

@@ -69,7 +69,9 @@ class MarkersSource:
             self._watch_directory()
             self._watch.start()
         self._forget_vanished()
-        self._check_archive()
+        archives = "archive" in (self.settings.after, self.settings.unmatched)
+        for problem in self.archive.problems((PROCESSED, FAILED) if archives else (FAILED,)):
+            log.error("source %s: %s", self.name, problem)  # checked again at each use
         self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
         self._thread.start()
 
@@ -80,13 +82,6 @@ class MarkersSource:
             self._watch.stop()
         if self._thread is not None:
             self._thread.join(10.0)
-
-    def _check_archive(self) -> None:
-        """Say at start what is wrong with processed/ or failed/ (checked again at each use)."""
-        uses_processed = "archive" in (self.settings.after, self.settings.unmatched)
-        folders = (PROCESSED, FAILED) if uses_processed else (FAILED,)
-        for problem in self.archive.problems(folders):
-            log.error("source %s: %s", self.name, problem)
 
     def _watch_directory(self) -> bool:
         ok = self.directory.is_dir()
@@ -171,10 +166,6 @@ class MarkersSource:
             self._prune(present, started)
         return due
 
-    def _settle(self, rel: str, info: os.stat_result) -> None:
-        """Leave this marker alone until it changes (kept, unmatched, or cannot be moved)."""
-        self._ready.settle(rel, info)
-
     def _prune(self, present: set[str], started: float) -> None:
         """Forget what we knew of files that are gone, including the ledger row of a kept
         marker: the same content dropped again later is a new marker."""
@@ -196,7 +187,7 @@ class MarkersSource:
             return
         except OSError as exc:  # a directory on the way cannot be opened
             log.warning("source %s: cannot read %s: %s", self.name, rel, exc.strerror)
-            self._settle(rel, info)
+            self._ready.settle(rel, info)
             return
         digest = hashlib.sha256(raw).hexdigest()
         known = Ledger.decode(self.ledger.get(rel))
@@ -250,7 +241,7 @@ class MarkersSource:
     def _after(self, listed: Listed, action: str, sent_before: bool) -> None:
         rel = listed.rel
         if action == "keep":
-            self._settle(rel, listed.info)
+            self._ready.settle(rel, listed.info)
             return
         try:
             if action == "delete":
@@ -267,7 +258,7 @@ class MarkersSource:
                 rel,
                 exc.strerror,
             )
-            self._settle(rel, listed.info)
+            self._ready.settle(rel, listed.info)
             return
         if sent_before:
             log.info("source %s: %s was sent before a restart; %sd now", self.name, rel, action)
@@ -307,6 +298,6 @@ class MarkersSource:
                 FAILED,
                 exc.strerror,
             )
-            self._settle(rel, listed.info)
+            self._ready.settle(rel, listed.info)
             return
         log.error("source %s: bad marker %s: %s; moved to %s", self.name, rel, reason, moved)
