@@ -113,6 +113,8 @@ def test_a_reason_link_planted_in_failed_is_never_written_through(
         if attacker.privileged_daemon:  # failed/ belongs to nobody: never used
             assert (world.drop / "evil.json").exists()
             assert "owned by uid" in daemon.output, daemon.output
+        else:  # the attacker is the daemon's user: failed/ is used, the planted name skipped
+            assert (world.drop / "failed" / "evil.json.1.reason").is_file()
         assert daemon.stop() == 0
 
 
