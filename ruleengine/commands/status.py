@@ -108,7 +108,8 @@ def _source_lines(source: SourceStatus, now: float) -> list[str]:
         pending = "?" if source.markers_pending is None else source.markers_pending
         return [
             f"{source.name} (markers {source.directory}): {pending} waiting, "
-            f"{source.markers_unmatched or 0} unmatched, {source.markers_failed or 0} failed"
+            f"{source.markers_unmatched or 0} unmatched, {source.markers_failed or 0} failed",
+            *(f"  refused: {why} (markers are not moved there)" for why in source.markers_refused),
         ]
     if source.type == "journal":
         read = (

@@ -109,6 +109,12 @@ class MarkersSource(Strict):
     unmatched: Literal["keep", "archive", "delete"] = Field(
         "keep", description="What to do with a marker no rule selected (keep warns once)."
     )
+    archive_dir: str | None = Field(
+        None,
+        description="Where processed/ and failed/ live; default: inside the drop directory. "
+        "Either way ruleengine uses them only if they are real directories it owns that no "
+        "one else may write.",
+    )
     poll: Duration | None = Field(
         None,
         gt=0,
