@@ -138,8 +138,14 @@ class Follow:
         self._parser = ExportParser(cap)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the process ends
         try:
+            # Its own session: a Ctrl-C at the terminal stops the daemon, which then stops
+            # journalctl itself, rather than journalctl dying first and being reported.
             self._proc = subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         except OSError as exc:
             self._stderr.close()

@@ -146,6 +146,8 @@ class JournalSource:
                 try:
                     self._pump(follow)
                 except JournalError as exc:
+                    if self._stop.is_set():
+                        break  # stopping: journalctl's end is expected
                     log.warning("source %s: %s; restarting it in %gs", self.name, exc, RETRY)
                     follow.close()
                     follow = None
