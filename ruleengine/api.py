@@ -28,7 +28,7 @@ from ruleengine.model import Event, Notification, stable_id
 from ruleengine.pipeline import SHUTDOWN_TIMEOUT, Supervisor
 from ruleengine.redact import Redactor
 from ruleengine.render import render_fired
-from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.rules.engine import RuleSet, compile_model
 from ruleengine.senders import Sender, SenderContext, make_sender
 from ruleengine.sources.markers.payload import decode, parse
 
@@ -69,7 +69,7 @@ def load(path: str | Path) -> Rules:
     """Load, validate and compile a rules file; raises ConfigError with every problem found."""
     config = load_config(path)
     model = config.model
-    return Rules(config, compile_rules(model.rules, model.defaults), Redactor(config.secrets))
+    return Rules(config, compile_model(model), Redactor(config.secrets))
 
 
 @dataclass(frozen=True)

@@ -105,11 +105,14 @@ def rendering(rule: str, what: str) -> Iterator[None]:
     try:
         yield
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"rule {rule}: {what}: {exc.message}") from None
+        reason = str(exc.message)
     except jinja2.exceptions.SecurityError as exc:
-        raise RenderError(f"rule {rule}: {what}: blocked by the sandbox: {exc}") from None
+        reason = f"blocked by the sandbox: {exc}"
     except Exception as exc:
-        raise RenderError(f"rule {rule}: {what}: {type(exc).__name__}: {exc}") from None
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        return
+    raise RenderError(f"rule {rule}: {what}: {reason}", what, reason)
 
 
 def render_text(

@@ -7,6 +7,7 @@ import sys
 
 from ruleengine.commands.options import add_config_option
 from ruleengine.config import load_config
+from ruleengine.rules.engine import compile_model
 
 NAME = "check"
 HELP = "validate a rules file (exit 0 valid, 2 invalid)"
@@ -19,6 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     model = config.model
+    rules = compile_model(model)  # the compile `run` does: what fails there fails here
     counts = ", ".join(
         _plural(len(items), noun)
         for items, noun in (
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             (model.destinations, "destination"),
         )
     )
-    for warning in config.warnings:
+    for warning in (*config.warnings, *rules.warnings):
         print(warning, file=sys.stderr)
     print(f"{config.path}: OK ({counts})")
     return 0

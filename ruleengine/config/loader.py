@@ -100,6 +100,9 @@ def _load_config_text(text: str, path: Path, environ: Mapping[str, str] | None) 
     assert model is not None  # noqa: S101 - no problems means validation succeeded
     for index, rule in enumerate(model.rules):
         rule._origin = f"{path}:{marked.line_of(('rules', index)) or 1}"
+        for key in type(rule).model_fields:
+            if (line := marked.line_of(("rules", index, key))) is not None:
+                rule._key_lines[key] = line
     warnings = _format(lint(model), marked, path)
     return Config(model=model, path=path, secrets=frozenset(secrets), warnings=tuple(warnings))
 

@@ -139,10 +139,16 @@ class Rule(Strict):
     digest: Digest | None = None
 
     _origin: str = PrivateAttr("")  # "file:line", set by the loader for error messages
+    _key_lines: dict[str, int] = PrivateAttr(default_factory=dict)  # "message" → its line
 
     @property
     def origin(self) -> str:
         return self._origin
+
+    def origin_of(self, key: str) -> str:
+        """``file:line`` of one key of the rule (``message``, ``throttle``…), else the rule's."""
+        line = self._key_lines.get(key)
+        return f"{self._origin.rsplit(':', 1)[0]}:{line}" if line and self._origin else self._origin
 
     _regex = field_validator("match", "exclude")(check_regex)
     _templates = field_validator("message", "title")(check_template)

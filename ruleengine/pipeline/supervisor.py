@@ -27,7 +27,7 @@ from ruleengine.pipeline.build import file_hash, make_route, make_sources, sourc
 from ruleengine.pipeline.reload import ReloadPlan, plan_reload
 from ruleengine.pipeline.status import record, status_text
 from ruleengine.redact import Redactor, destination_secrets
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.engine import compile_model
 from ruleengine.sources.base import Source
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.state import Store
@@ -66,9 +66,7 @@ class Supervisor:
             for name, settings in model.destinations.items()
         }
         self.dispatcher = Dispatcher(routes, self.store, redactor)
-        self.engine = Engine(
-            compile_rules(model.rules, model.defaults), self.store, self.dispatcher.wake
-        )
+        self.engine = Engine(compile_model(model), self.store, self.dispatcher.wake)
         self.engine.on_tick = self._tick
         self._emit: Callable[[Batch], None] = self.engine.emit
         if metrics is not None:
@@ -97,7 +95,7 @@ class Supervisor:
             log.warning("cannot watch %s; reload with SIGHUP", self.config.path.parent)
         self._watch.start()
         self._record(started=time.time(), pid=os.getpid(), version=__version__)
-        for warning in self.config.warnings:
+        for warning in (*self.config.warnings, *self.engine.rules.warnings):
             log.warning("%s", warning)
         log.info(
             "ruleengine %s running (pid %d, config %s): %d sources, %d rules, %d destinations",
@@ -247,7 +245,7 @@ class Supervisor:
             self._reject(new_hash, f"{type(exc).__name__}: {exc}")
             return False
         self._apply(plan, *built)
-        for warning in config.warnings:
+        for warning in (*config.warnings, *plan.rules.warnings):
             log.warning("%s", warning)
         self._reloads += 1
         self.config, self.config_hash, self._last_failed_hash = plan.config, new_hash, None

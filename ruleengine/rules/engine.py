@@ -16,8 +16,8 @@ from typing import Any
 
 import jinja2
 
-from ruleengine.config.schema import Defaults, Rule, is_template
-from ruleengine.errors import RenderError
+from ruleengine.config.schema import Defaults, Rule, RulesFile, is_template
+from ruleengine.errors import ConfigError, RenderError
 from ruleengine.model import Event, Lines
 from ruleengine.rules.compiled import (
     CompiledRule,
@@ -29,6 +29,7 @@ from ruleengine.rules.compiled import (
 )
 from ruleengine.rules.conditions import compile_where
 from ruleengine.rules.literals import scannable
+from ruleengine.rules.names import Unknown, unknown_names, unknown_tests
 from ruleengine.rules.patterns import name_pattern
 from ruleengine.rules.prefilter import candidate_requirements
 from ruleengine.rules.select import SourceRules
@@ -43,6 +44,8 @@ class RuleSet:
 
     rules: tuple[CompiledRule, ...]
     by_source: Mapping[str, SourceRules] = field(default_factory=dict)
+    #: "file:line: key: warning: …" about templates, found while compiling.
+    warnings: tuple[str, ...] = ()
 
     def selections(self, events: Sequence[Event]) -> list[Selection]:
         """Per event, the rules selecting it and the fields they captured (before ``when``)."""
@@ -125,10 +128,36 @@ def truthy(expression: Any, variables: Mapping[str, Any], rule: str) -> bool:
         return bool(expression(**variables))
 
 
-def compile_rules(rules: Sequence[Rule], defaults: Defaults) -> RuleSet:
-    """Compile validated rules (patterns, templates) into a RuleSet."""
+def compile_rules(
+    rules: Sequence[Rule], defaults: Defaults, kinds: Mapping[str, str] | None = None
+) -> RuleSet:
+    """Compile validated rules (patterns, templates) into a RuleSet: the one compile path of
+    ``check``, ``test``, a reload and ``run``.
+
+    ``kinds`` maps source names to their types, for the check of the names templates use.
+    Raises ConfigError listing every template that cannot compile (unknown filter or test)
+    and every name a log rule's templates use that nothing supplies, each with file:line;
+    names only a marker's payload may supply become the RuleSet's ``warnings``.
+    """
     env = make_environment()
-    compiled = [_compile(index, rule, defaults, env) for index, rule in enumerate(rules)]
+    problems: list[str] = []
+    warnings: list[str] = []
+    compiled: list[CompiledRule] = []
+    for index, rule in enumerate(rules):
+        try:
+            _known_tests(env, rule)
+            compiled.append(_compile(index, rule, defaults, env))
+        except jinja2.TemplateSyntaxError as exc:
+            key = _failing_key(env, rule)
+            problems.append(f"{rule.origin_of(key)}: rules[{index}].{key}: {_jinja_problem(exc)}")
+            continue
+        for unknown in check_names(env, rule, compiled[-1], kinds or {}):
+            where = f"{rule.origin_of(unknown.key)}: rules[{index}].{unknown.key}"
+            (problems if unknown.certain else warnings).append(
+                f"{where}: {unknown.describe(rule.name)}"
+            )
+    if problems:
+        raise ConfigError(problems)
     by_source: dict[str, list[CompiledRule]] = {}
     for item in compiled:
         for source in sorted(item.sources):
@@ -136,6 +165,73 @@ def compile_rules(rules: Sequence[Rule], defaults: Defaults) -> RuleSet:
     return RuleSet(
         rules=tuple(compiled),
         by_source={key: SourceRules.of(value) for key, value in by_source.items()},
+        warnings=tuple(warnings),
+    )
+
+
+def compile_model(model: RulesFile) -> RuleSet:
+    """``compile_rules`` for a whole validated rules file."""
+    kinds = {name: source.type for name, source in model.sources.items()}
+    return compile_rules(model.rules, model.defaults, kinds)
+
+
+def _templates(rule: Rule) -> dict[str, list[tuple[str, bool]]]:
+    """{key: [(template source, is an expression)]} of every template of a rule."""
+    out: dict[str, list[tuple[str, bool]]] = {"message": [(rule.message, False)]}
+    if rule.title is not None:
+        out["title"] = [(rule.title, False)]
+    if rule.when is not None:
+        out["when"] = [(rule.when, True)]
+    if rule.color is not None and is_template(rule.color):
+        out["color"] = [(rule.color, False)]
+    if rule.throttle is not None:
+        out["throttle"] = [(rule.throttle.key, False)]
+    if rule.digest is not None:
+        out["digest"] = [(rule.digest.message, False)]
+        if rule.digest.title is not None:
+            out["digest"].append((rule.digest.title, False))
+    return out
+
+
+def _known_tests(env: jinja2.Environment, rule: Rule) -> None:
+    for sources in _templates(rule).values():
+        for text, expression in sources:
+            if missing := unknown_tests(env, text, expression=expression):
+                raise jinja2.TemplateAssertionError(f"No test named {missing[0]!r}.", 1)
+
+
+def _failing_key(env: jinja2.Environment, rule: Rule) -> str:
+    """The key of the first template of ``rule`` that does not compile."""
+    for key, sources in _templates(rule).items():
+        for text, expression in sources:
+            if unknown_tests(env, text, expression=expression):
+                return key
+            try:
+                if expression:
+                    env.compile_expression(text)
+                else:
+                    env.from_string(text)
+            except jinja2.TemplateSyntaxError:
+                return key
+    return "message"
+
+
+def _jinja_problem(exc: jinja2.TemplateSyntaxError) -> str:
+    line = f" (template line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
+    return f"template error{line}: {exc.message}"
+
+
+def check_names(
+    env: jinja2.Environment, rule: Rule, compiled: CompiledRule, kinds: Mapping[str, str]
+) -> list[Unknown]:
+    """The names ``rule``'s templates use that its source events cannot supply."""
+    return unknown_names(
+        env,
+        _templates(rule),
+        regex=compiled.regex,
+        file=compiled.file,
+        kinds=frozenset(kinds.get(name, "?") for name in rule.source),
+        digest_by=rule.digest.by if rule.digest is not None else (),
     )
 
 
