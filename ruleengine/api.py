@@ -65,9 +65,12 @@ class Rules:
         }
 
 
-def load(path: str | Path) -> Rules:
-    """Load, validate and compile a rules file; raises ConfigError with every problem found."""
-    config = load_config(path)
+def load(path: str | Path, *, lazy_secrets: bool = False) -> Rules:
+    """Load, validate and compile a rules file; raises ConfigError with every problem found.
+
+    ``lazy_secrets``: see ``load_config`` (for dry runs, which send nothing).
+    """
+    config = load_config(path, lazy_secrets=lazy_secrets)
     model = config.model
     return Rules(config, compile_model(model), Redactor(config.secrets))
 

@@ -54,7 +54,9 @@ def destination(args: argparse.Namespace, redactor: Redactor) -> tuple[str, Any,
 
 
 def _from_rules(name: str, path: str, redactor: Redactor) -> tuple[str, Any, str, bool]:
-    config = load_config(path)  # a ConfigError is reported by the CLI with file:line, exit 2
+    # Only the secrets of the destination used must resolve; a ConfigError is reported by the
+    # CLI with file:line, exit 2.
+    config = load_config(path, lazy_secrets=True)
     redactor.add(*config.secrets)
     destinations = config.model.destinations
     if name not in destinations:
@@ -62,6 +64,7 @@ def _from_rules(name: str, path: str, redactor: Redactor) -> tuple[str, Any, str
             f"--to: {config.path} defines no destination {name!r}; "
             f"defined: {', '.join(destinations)}"
         )
+    config.require([name])
     defaults = config.model.defaults
     return name, destinations[name], defaults.color, defaults.notify
 

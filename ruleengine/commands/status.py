@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _locate(path: str) -> tuple[Path, Config | None]:
     """The state database of a rules file, even when the file's secrets do not resolve here."""
     try:
-        config = load_config(path)
+        config = load_config(path, lazy_secrets=True)
     except ConfigError as exc:
         # Only state_dir matters here; read it from the YAML without validating the rest.
         try:

@@ -51,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Show what each rule would capture and what each destination would receive."""
-    loaded = load(args.config)
+    loaded = load(args.config, lazy_secrets=True)  # sends nothing: needs no secret
     config, rules = loaded.config, loaded.rules
     kind = "markers" if args.marker is not None else "logfile"
     sources = loaded.sources(kind)
