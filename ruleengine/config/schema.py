@@ -181,10 +181,18 @@ class Rule(Strict):
         return value
 
 
+class History(Strict):
+    """How long ``ruleengine history`` remembers what was sent (pruned as the daemon runs)."""
+
+    max_age: Duration = Field(30 * 86400.0, description="Forget entries older than this.")
+    max_rows: Annotated[int, Field(ge=1, description="Keep at most this many entries.")] = 100_000
+
+
 class RulesFile(Strict):
     """A ruleengine rules file."""
 
     state_dir: str = Field(description="Directory of the state database (outbox, offsets).")
+    history: History = History()
     defaults: Defaults = Defaults()
     destinations: dict[str, Destination] = Field(min_length=1)
     sources: dict[str, Source] = Field(min_length=1)

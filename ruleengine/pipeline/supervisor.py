@@ -36,6 +36,7 @@ from ruleengine.systemd import Notifier
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 15.0  # seconds in-flight sends get on SIGTERM (systemd's TimeoutStopSec: 30s)
 DELIVERED_RETENTION = 7 * 86400.0  # delivered ids kept this long to recognise re-reads
+HISTORY_PRUNE_EVERY = 3600.0  # seconds between prunes of the history table
 RELOAD_DEBOUNCE = 1.0  # seconds of quiet after the last change in the rules file's directory
 STATUS_EVERY = 5.0  # seconds between STATUS= updates to systemd
 
@@ -80,6 +81,7 @@ class Supervisor:
         self._next_status = 0.0
         self._reloads = 0
         self._unhealthy_logged = False
+        self._next_prune = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -87,6 +89,7 @@ class Supervisor:
         if self.metrics is not None:
             self.metrics.serve()  # first: a port in use fails the start before anything runs
         self.store.prune_delivered(time.time() - DELIVERED_RETENTION)
+        self._prune_history()
         self.dispatcher.start()
         self.engine.start()
         for source in self.sources.values():
@@ -183,6 +186,14 @@ class Supervisor:
                 self._unhealthy_logged = True
             return
         self.notifier.watchdog()
+        if time.monotonic() >= self._next_prune:
+            self._prune_history()
+
+    def _prune_history(self) -> None:
+        """Keep ``ruleengine history`` within the rules file's ``history:`` bounds (hourly)."""
+        keep = self.config.model.history
+        self.store.prune_history(time.time() - keep.max_age, keep.max_rows)
+        self._next_prune = time.monotonic() + HISTORY_PRUNE_EVERY
 
     def status_text(self) -> str:
         return status_text(
