@@ -210,6 +210,8 @@ class Supervisor:
             "destinations": list(self.config.model.destinations),
             **extra,
         }
+        if "started" in extra:  # a new run has had no reload yet
+            fields.update(reload_time=None, reload_ok=None, reload_errors=[])
         record(self.store, fields)
 
     # -- reload ---------------------------------------------------------------------------
@@ -250,17 +252,17 @@ class Supervisor:
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload: %s", problem)
-            self._reject(new_hash, f"{len(exc.problems)} problem(s) in {path.name}")
+            self._reject(new_hash, f"{len(exc.problems)} problem(s) in {path.name}", exc.problems)
             return False
         except Exception as exc:
-            self._reject(new_hash, f"{type(exc).__name__}: {exc}")
+            self._reject(new_hash, f"{type(exc).__name__}: {exc}", [f"{type(exc).__name__}: {exc}"])
             return False
         self._apply(plan, *built)
         for warning in (*config.warnings, *plan.rules.warnings):
             log.warning("%s", warning)
         self._reloads += 1
         self.config, self.config_hash, self._last_failed_hash = plan.config, new_hash, None
-        self._record()
+        self._record(reload_time=time.time(), reload_ok=True, reload_errors=[])
         summary = plan.summary
         log.info(
             "reloaded %s (config %s): %d rules%s",
@@ -272,8 +274,13 @@ class Supervisor:
         self.notifier.ready(self.status_text())
         return True
 
-    def _reject(self, new_hash: str | None, reason: str) -> None:
+    def _reject(self, new_hash: str | None, reason: str, problems: list[str]) -> None:
         self._last_failed_hash = new_hash
+        # For `status`: what failed, when (redacted: a problem may quote a resolved value).
+        errors = [self.redactor(problem) for problem in problems]
+        record(
+            self.store, {"reload_time": time.time(), "reload_ok": False, "reload_errors": errors}
+        )
         log.error("reload failed (%s); still running config %s", reason, self.config_hash)
         self.notifier.ready(f"reload failed ({reason}); running config {self.config_hash}")
 
