@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     for problems in config.unresolved.values():
         for problem in problems:
             print(f"{problem} (warning: --no-secrets)", file=sys.stderr)
+    if rules.disabled:
+        counts += f"; disabled: {', '.join(rules.disabled)}"
     print(f"{config.path}: OK ({counts})")
     return 0
 

@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         redactor,
     )
     disk = _rules_file(Path(args.config), report, problems)
+    disk["disabled_rules"] = (
+        [rule.name for rule in config.model.rules if not rule.enabled] if config else []
+    )
     if args.json:
         print(json.dumps({**report.to_json(), "rules_file": disk}, indent=2, ensure_ascii=False))
     else:
@@ -141,6 +144,9 @@ def _reload_lines(report: Report, now: float, disk: dict[str, object]) -> list[s
             out += [f"  {error}" for error in daemon.reload_errors]
     if disk.get("differs_from_running"):
         out.append(f"rules file {disk['path']} differs from the running config")
+    disabled = disk.get("disabled_rules")
+    if isinstance(disabled, list) and disabled:
+        out.append(f"disabled rules (enabled: false): {', '.join(disabled)}")
     problems = disk.get("problems")
     if isinstance(problems, list) and problems:
         out.append(f"rules file {disk['path']} has {len(problems)} problem(s):")

@@ -114,6 +114,9 @@ class Rule(Strict):
     """Which events to pick and what message to send for them."""
 
     name: Annotated[str, Field(min_length=1)]
+    enabled: bool = Field(
+        True, description="false: the rule is checked but never fires (run, test, reload)."
+    )
     source: Names = Field(description="Source name(s) this rule reads.")
     match: str | None = Field(None, description="Regex on the log line; named groups → fields.")
     exclude: str | None = Field(None, description="Regex: lines it finds are not selected.")

@@ -46,6 +46,8 @@ class RuleSet:
     by_source: Mapping[str, SourceRules] = field(default_factory=dict)
     #: "file:line: key: warning: …" about templates, found while compiling.
     warnings: tuple[str, ...] = ()
+    #: Names of rules with ``enabled: false``: compiled (so checked), never selecting.
+    disabled: tuple[str, ...] = ()
 
     def selections(self, events: Sequence[Event]) -> list[Selection]:
         """Per event, the rules selecting it and the fields they captured (before ``when``)."""
@@ -158,6 +160,8 @@ def compile_rules(
             )
     if problems:
         raise ConfigError(problems)
+    disabled = tuple(rule.name for rule in rules if not rule.enabled)
+    compiled = [item for item, rule in zip(compiled, rules, strict=True) if rule.enabled]
     by_source: dict[str, list[CompiledRule]] = {}
     for item in compiled:
         for source in sorted(item.sources):
@@ -166,6 +170,7 @@ def compile_rules(
         rules=tuple(compiled),
         by_source={key: SourceRules.of(value) for key, value in by_source.items()},
         warnings=tuple(warnings),
+        disabled=disabled,
     )
 
 
