@@ -39,7 +39,7 @@ def test_a_failed_reload_and_a_changed_file_are_shown(tmp_path: Path) -> None:
         assert "FAILED, still running the previous config" in out
         assert f"  {rules}:7: rules[0].message: template error: No filter named" in out
         assert f"rules file {rules} differs from the running config" in out
-        assert f"rules file {rules} has 1 problem(s):" in out
+        assert f"rules file {rules} has 1 problem:" in out
 
         data = json.loads(run_cli("status", "-c", str(rules), "--json").stdout)
         assert data["daemon"]["reload_ok"] is False
@@ -61,7 +61,7 @@ def test_a_broken_rules_file_is_reported_with_state_dir(
     rules.write_text("state_dir: [unclosed\n")
     assert main(["status", "-c", str(rules), "--state-dir", str(tmp_path / "state")]) == 0
     out = capsys.readouterr().out
-    assert f"rules file {rules} has 1 problem(s):" in out
+    assert f"rules file {rules} has 1 problem:" in out
     assert "YAML syntax error" in out
 
 

@@ -7,6 +7,7 @@ import sys
 
 from ruleengine.commands.options import add_config_option
 from ruleengine.config import load_config
+from ruleengine.pipeline.status import plural
 from ruleengine.rules.engine import compile_model
 
 NAME = "check"
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     model = config.model
     rules = compile_model(model)  # the compile `run` does: what fails there fails here
     counts = ", ".join(
-        _plural(len(items), noun)
+        plural(len(items), noun)
         for items, noun in (
             (model.sources, "source"),
             (model.rules, "rule"),
@@ -43,7 +44,3 @@ def run(args: argparse.Namespace) -> int:
         counts += f"; disabled: {', '.join(rules.disabled)}"
     print(f"{config.path}: OK ({counts})")
     return 0
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

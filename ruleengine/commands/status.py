@@ -19,6 +19,7 @@ from ruleengine.config import Config, load_config
 from ruleengine.errors import ConfigError
 from ruleengine.escape import visible
 from ruleengine.pipeline.build import file_hash, source_specs
+from ruleengine.pipeline.status import plural
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.rules.engine import compile_model
 from ruleengine.state.report import (
@@ -149,7 +150,7 @@ def _reload_lines(report: Report, now: float, disk: dict[str, object]) -> list[s
         out.append(f"disabled rules (enabled: false): {', '.join(disabled)}")
     problems = disk.get("problems")
     if isinstance(problems, list) and problems:
-        out.append(f"rules file {disk['path']} has {len(problems)} problem(s):")
+        out.append(f"rules file {disk['path']} has {plural(len(problems), 'problem')}:")
         out += [f"  {problem}" for problem in problems]
     return out
 

@@ -37,7 +37,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_config_option(parser)
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--line", help="a log line, fed to every logfile source")
-    what.add_argument("--marker", type=Path, help="a marker file, fed to every markers source")
+    what.add_argument(
+        "--marker",
+        type=Path,
+        metavar="FILE|NAME",
+        help="a marker file, or a bare marker name (no such file here: an empty payload, or"
+        " --data), fed to every markers source",
+    )
+    parser.add_argument(
+        "--data", help="with --marker NAME: the marker's content (JSON, YAML or key=value lines)"
+    )
     what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
     parser.add_argument("--limit", type=int, help="with --file: stop after N lines")
     parser.add_argument("--source", help="only this source (default: every fitting source)")
@@ -51,6 +60,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Show what each rule would capture and what each destination would receive."""
+    if args.data is not None and args.marker is None:
+        print("--data goes with --marker NAME", file=sys.stderr)
+        return 2
     loaded = load(args.config, lazy_secrets=True)  # sends nothing: needs no secret
     config, rules = loaded.config, loaded.rules
     kind = "markers" if args.marker is not None else "logfile"
@@ -66,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             return _replay(args, config, rules, sources, senders)
         events = line_events(args.line, sources) if args.line is not None else None
         if events is None:
-            events = _marker_events(args.marker, sources)
+            events = _marker_events(args.marker, sources, args.data)
             if events is None:
                 return 2
         return _show(events, rules, senders)
@@ -75,9 +87,14 @@ def run(args: argparse.Namespace) -> int:
             sender.close()
 
 
-def _marker_events(path: Path, sources: list[str]) -> list[Event] | None:
+def _marker_events(path: Path, sources: list[str], data: str | None) -> list[Event] | None:
+    content = None if data is None else data.encode("utf-8")
+    if content is None and not path.exists() and path.parent == Path():
+        # A bare name is a marker to imagine; a path that is not there is a mistake.
+        print(f"no file {path}: testing the name alone, with an empty payload", file=sys.stderr)
+        content = b""
     try:
-        return marker_events(path, sources)
+        return marker_events(path, sources, content)
     except OSError as exc:
         print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
         return None
@@ -200,9 +217,10 @@ class _Replay:
     def _output(self, fired: Fired, line_no: int) -> int:
         name = fired.rule.name
         self.counts[name] += 1
+        if self.args.no_render:  # matching alone: no template is rendered, nothing printed
+            return len(fired.rule.output.to)
         if self.args.json or self.shown[name] >= SHOW:  # nothing more to print
-            # Templates are still rendered (their errors reported) unless --no-render.
-            return len(fired.rule.output.to) if self.args.no_render else check_fired(fired)
+            return check_fired(fired)  # still rendered: their errors are reported
         notes = render_fired(fired)
         self.shown[name] += 1
         for note in notes:

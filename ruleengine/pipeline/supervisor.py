@@ -25,7 +25,7 @@ from ruleengine.metrics import Metrics
 from ruleengine.model import Batch
 from ruleengine.pipeline.build import file_hash, make_route, make_sources, source_specs
 from ruleengine.pipeline.reload import ReloadPlan, plan_reload
-from ruleengine.pipeline.status import record, status_text
+from ruleengine.pipeline.status import plural, record, status_text
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.rules.engine import compile_model
 from ruleengine.sources.base import Source
@@ -101,13 +101,13 @@ class Supervisor:
         for warning in (*self.config.warnings, *self.engine.rules.warnings):
             log.warning("%s", warning)
         log.info(
-            "ruleengine %s running (pid %d, config %s): %d sources, %d rules, %d destinations",
+            "ruleengine %s running (pid %d, config %s): %s, %s, %s",
             __version__,
             os.getpid(),
             self.config_hash,
-            len(self.sources),
-            len(self.engine.rules.rules),
-            len(self.dispatcher.names()),
+            plural(len(self.sources), "source"),
+            plural(len(self.engine.rules.rules), "rule"),
+            plural(len(self.dispatcher.names()), "destination"),
         )
         self.notifier.ready(self.status_text())  # every source is watching now
         self._next_status = time.monotonic() + STATUS_EVERY
@@ -252,7 +252,8 @@ class Supervisor:
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload: %s", problem)
-            self._reject(new_hash, f"{len(exc.problems)} problem(s) in {path.name}", exc.problems)
+            found = plural(len(exc.problems), "problem")
+            self._reject(new_hash, f"{found} in {path.name}", exc.problems)
             return False
         except Exception as exc:
             self._reject(new_hash, f"{type(exc).__name__}: {exc}", [f"{type(exc).__name__}: {exc}"])
@@ -265,10 +266,10 @@ class Supervisor:
         self._record(reload_time=time.time(), reload_ok=True, reload_errors=[])
         summary = plan.summary
         log.info(
-            "reloaded %s (config %s): %d rules%s",
+            "reloaded %s (config %s): %s%s",
             path,
             new_hash,
-            len(plan.rules.rules),
+            plural(len(plan.rules.rules), "rule"),
             "; " + "; ".join(summary) if summary else "; sources and destinations unchanged",
         )
         self.notifier.ready(self.status_text())
