@@ -100,3 +100,12 @@ def test_run_compile_and_check_agree(tmp_path: Path) -> None:
         compile_model(
             load_config(write(tmp_path, LOG_RULE.format(message="'{{ 1 | nosuch }}'"))).model
         )
+
+
+def test_names_a_template_guards_itself_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`x | default(…)` and `x is defined` cannot fail at run time: no error, no warning."""
+    message = "'{{ usr | default(\"?\") }}{% if extra is defined %}{{ extra }}{% endif %}'"
+    code, err = check(write(tmp_path, LOG_RULE.format(message=message)), capsys)
+    assert (code, err) == (0, "")

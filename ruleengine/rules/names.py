@@ -54,9 +54,17 @@ def unknown_tests(env: jinja2.Environment, source: str, *, expression: bool = Fa
 
 
 def used_names(env: jinja2.Environment, source: str, *, expression: bool = False) -> set[str]:
-    """Names a template (or a ``when`` expression) reads from its context."""
+    """Names a template (or a ``when`` expression) reads from its context, except those it
+    guards itself (``x | default(…)``, ``x is defined``): those cannot fail at run time."""
     text = f"{{{{ {source} }}}}" if expression else source
-    return set(meta.find_undeclared_variables(env.parse(text))) - set(env.globals)
+    tree = env.parse(text)
+    guarded = {
+        node.node.name
+        for node in tree.find_all((nodes.Filter, nodes.Test))
+        if isinstance(node.node, nodes.Name)
+        and node.name in ("default", "d", "defined", "undefined")
+    }
+    return set(meta.find_undeclared_variables(tree)) - set(env.globals) - guarded
 
 
 def unknown_names(
