@@ -247,6 +247,6 @@ def test_rotated_generations_still_being_read_are_shown(tmp_path: Path) -> None:
         (str(packed), 3, None),
         (str(plain), 4, 10),
     ]
-    text = "\n".join(_source_lines(logs))
+    text = "\n".join(_source_lines(logs, 0.0))
     assert f"still reading rotated {packed}: offset 3\n" in text + "\n"
     assert f"still reading rotated {plain}: offset 4 of 10 bytes" in text

@@ -237,6 +237,7 @@ def check_names(
         file=compiled.file,
         kinds=frozenset(kinds.get(name, "?") for name in rule.source),
         digest_by=rule.digest.by if rule.digest is not None else (),
+        where=rule.where,
     )
 
 

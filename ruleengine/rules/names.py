@@ -23,6 +23,26 @@ LINE_FIELDS = frozenset(("line", "path", "offset"))
 MARKER_FIELDS = frozenset(
     ("file", "stem", "path", "relpath", "directory", "size", "mtime", "format", "data")
 )
+#: Fields of every journal entry (``sources/journal/entry.py``; ``truncated`` only sometimes).
+JOURNAL_FIELDS = frozenset(
+    (
+        "message",
+        "unit",
+        "priority",
+        "priority_name",
+        "pid",
+        "hostname",
+        "identifier",
+        "timestamp",
+        "journal",
+    )
+)
+#: Fields of the event reporting a bad marker (``report_failed``: ``<name>.failed``).
+FAILED_FIELDS = frozenset(("event", "marker", "reason"))
+#: The fields every event of a source type carries. A type not here (or ``markers``, whose
+#: payload keys are known only at run time) makes an unknown name a warning, not an error.
+FIELDS = {"logfile": LINE_FIELDS, "journal": JOURNAL_FIELDS, "markers": MARKER_FIELDS}
+CLOSED = frozenset(("logfile", "journal"))
 #: Variables of a digest's message and title (``render.render_digest``), beside ``by`` fields.
 DIGEST_VARIABLES = frozenset(("host", "rule", "source", "time", "events", "count", "group"))
 
@@ -75,22 +95,23 @@ def unknown_names(
     file: re.Pattern[str] | None,
     kinds: frozenset[str],
     digest_by: Iterable[str] = (),
+    where: Iterable[str] = (),
 ) -> list[Unknown]:
     """Names used by ``templates`` ({key: [(source, is_expression)]}) that nothing supplies.
 
-    ``kinds`` are the types of the rule's sources: a rule only on ``logfile`` sources gets
-    errors, any other source kind can carry fields unknown here and gets warnings.
+    ``kinds`` are the types of the rule's sources: a rule only on ``logfile`` and ``journal``
+    sources gets errors, any other source kind can carry fields unknown here and gets warnings.
     """
-    known = set(BUILTINS)
+    known = set(BUILTINS) | set(where)  # a `where:` field is there whenever the rule fires
+    if file is not None and "failed" in file.pattern:  # `report_failed` events
+        known |= FAILED_FIELDS
     if regex is not None:
         known |= set(regex.groupindex)
     if file is not None:
         known |= set(file.groupindex)
-    lines_only = kinds == {"logfile"} or (regex is not None and not kinds - {"logfile"})
-    if lines_only:
-        known |= LINE_FIELDS
-    else:
-        known |= LINE_FIELDS | MARKER_FIELDS
+    lines_only = bool(kinds) and kinds <= CLOSED
+    for kind in kinds:
+        known |= FIELDS.get(kind, LINE_FIELDS | MARKER_FIELDS)
     found: list[Unknown] = []
     for key, sources in templates.items():
         digest = key.startswith("digest")  # the digest's own variables, whatever the source
