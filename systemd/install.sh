@@ -62,7 +62,7 @@ if [ ! -e "$ETC/rules.yaml" ]; then
     sed -e 's|^state_dir: .*|state_dir: /var/lib/ruleengine|' \
         -e 's|paths: \[demo/logs/\*\.log\]|paths: [/var/log/auth.log]|' \
         -e 's|directory: demo/markers|directory: /var/lib/ruleengine/markers/updates|' \
-        -e 's|^# It tails demo/logs/app.log and watches demo/markers/|# It tails /var/log/auth.log and watches /var/lib/ruleengine/markers/updates|' \
+        -e 's|demo/logs/app\.log|/var/log/auth.log|; s|demo/markers/|/var/lib/ruleengine/markers/updates/|' \
         "$SRC/rules.example.yaml" > "$ETC/rules.yaml"
     chmod 0644 "$ETC/rules.yaml"
     echo "wrote $ETC/rules.yaml from rules.example.yaml"
