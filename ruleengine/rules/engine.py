@@ -29,7 +29,7 @@ from ruleengine.rules.compiled import (
 )
 from ruleengine.rules.conditions import compile_where
 from ruleengine.rules.literals import scannable
-from ruleengine.rules.names import Unknown, unknown_names, unknown_tests
+from ruleengine.rules.names import check_names, failing_key, jinja_problem, known_tests
 from ruleengine.rules.patterns import name_pattern
 from ruleengine.rules.prefilter import candidate_requirements
 from ruleengine.rules.select import SourceRules
@@ -147,11 +147,11 @@ def compile_rules(
     compiled: list[CompiledRule] = []
     for index, rule in enumerate(rules):
         try:
-            _known_tests(env, rule)
+            known_tests(env, rule)
             compiled.append(_compile(index, rule, defaults, env))
         except jinja2.TemplateSyntaxError as exc:
-            key = _failing_key(env, rule)
-            problems.append(f"{rule.origin_of(key)}: rules[{index}].{key}: {_jinja_problem(exc)}")
+            key = failing_key(env, rule)
+            problems.append(f"{rule.origin_of(key)}: rules[{index}].{key}: {jinja_problem(exc)}")
             continue
         for unknown in check_names(env, rule, compiled[-1], kinds or {}):
             where = f"{rule.origin_of(unknown.key)}: rules[{index}].{unknown.key}"
@@ -178,67 +178,6 @@ def compile_model(model: RulesFile) -> RuleSet:
     """``compile_rules`` for a whole validated rules file."""
     kinds = {name: source.type for name, source in model.sources.items()}
     return compile_rules(model.rules, model.defaults, kinds)
-
-
-def _templates(rule: Rule) -> dict[str, list[tuple[str, bool]]]:
-    """{key: [(template source, is an expression)]} of every template of a rule."""
-    out: dict[str, list[tuple[str, bool]]] = {"message": [(rule.message, False)]}
-    if rule.title is not None:
-        out["title"] = [(rule.title, False)]
-    if rule.when is not None:
-        out["when"] = [(rule.when, True)]
-    if rule.color is not None and is_template(rule.color):
-        out["color"] = [(rule.color, False)]
-    if rule.throttle is not None:
-        out["throttle"] = [(rule.throttle.key, False)]
-    if rule.digest is not None:
-        out["digest"] = [(rule.digest.message, False)]
-        if rule.digest.title is not None:
-            out["digest"].append((rule.digest.title, False))
-    return out
-
-
-def _known_tests(env: jinja2.Environment, rule: Rule) -> None:
-    for sources in _templates(rule).values():
-        for text, expression in sources:
-            if missing := unknown_tests(env, text, expression=expression):
-                raise jinja2.TemplateAssertionError(f"No test named {missing[0]!r}.", 1)
-
-
-def _failing_key(env: jinja2.Environment, rule: Rule) -> str:
-    """The key of the first template of ``rule`` that does not compile."""
-    for key, sources in _templates(rule).items():
-        for text, expression in sources:
-            if unknown_tests(env, text, expression=expression):
-                return key
-            try:
-                if expression:
-                    env.compile_expression(text)
-                else:
-                    env.from_string(text)
-            except jinja2.TemplateSyntaxError:
-                return key
-    return "message"
-
-
-def _jinja_problem(exc: jinja2.TemplateSyntaxError) -> str:
-    line = f" (template line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
-    return f"template error{line}: {exc.message}"
-
-
-def check_names(
-    env: jinja2.Environment, rule: Rule, compiled: CompiledRule, kinds: Mapping[str, str]
-) -> list[Unknown]:
-    """The names ``rule``'s templates use that its source events cannot supply."""
-    return unknown_names(
-        env,
-        _templates(rule),
-        regex=compiled.regex,
-        file=compiled.file,
-        kinds=frozenset(kinds.get(name, "?") for name in rule.source),
-        digest_by=rule.digest.by if rule.digest is not None else (),
-        where=rule.where,
-    )
 
 
 def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment) -> CompiledRule:

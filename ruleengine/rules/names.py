@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import jinja2
 from jinja2 import meta, nodes
 
+from ruleengine.config.schema import Rule, is_template
+from ruleengine.rules.compiled import CompiledRule
+
 #: Variables every template gets (``templates.context``).
 BUILTINS = frozenset(("host", "source", "rule", "time", "text", "suppressed"))
 #: Fields of a log line event (``model.Lines.event``).
@@ -121,3 +124,66 @@ def unknown_names(
                 hint = difflib.get_close_matches(name, sorted(allowed), n=1)
                 found.append(Unknown(key, name, hint[0] if hint else None, lines_only or digest))
     return found
+
+
+def templates_of(rule: Rule) -> dict[str, list[tuple[str, bool]]]:
+    """{key: [(template source, is an expression)]} of every template of a rule."""
+    out: dict[str, list[tuple[str, bool]]] = {"message": [(rule.message, False)]}
+    if rule.title is not None:
+        out["title"] = [(rule.title, False)]
+    if rule.when is not None:
+        out["when"] = [(rule.when, True)]
+    if rule.color is not None and is_template(rule.color):
+        out["color"] = [(rule.color, False)]
+    if rule.throttle is not None:
+        out["throttle"] = [(rule.throttle.key, False)]
+    if rule.digest is not None:
+        out["digest"] = [(rule.digest.message, False)]
+        if rule.digest.title is not None:
+            out["digest"].append((rule.digest.title, False))
+    return out
+
+
+def known_tests(env: jinja2.Environment, rule: Rule) -> None:
+    """Raise as Jinja would at compile time for a test it only finds missing when rendering."""
+    for sources in templates_of(rule).values():
+        for text, expression in sources:
+            if missing := unknown_tests(env, text, expression=expression):
+                raise jinja2.TemplateAssertionError(f"No test named {missing[0]!r}.", 1)
+
+
+def failing_key(env: jinja2.Environment, rule: Rule) -> str:
+    """The key of the first template of ``rule`` that does not compile."""
+    for key, sources in templates_of(rule).items():
+        for text, expression in sources:
+            if unknown_tests(env, text, expression=expression):
+                return key
+            try:
+                if expression:
+                    env.compile_expression(text)
+                else:
+                    env.from_string(text)
+            except jinja2.TemplateSyntaxError:
+                return key
+    return "message"
+
+
+def jinja_problem(exc: jinja2.TemplateSyntaxError) -> str:
+    """A template's compile error, its line inside the template when not the first."""
+    line = f" (template line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
+    return f"template error{line}: {exc.message}"
+
+
+def check_names(
+    env: jinja2.Environment, rule: Rule, compiled: CompiledRule, kinds: Mapping[str, str]
+) -> list[Unknown]:
+    """The names ``rule``'s templates use that its source events cannot supply."""
+    return unknown_names(
+        env,
+        templates_of(rule),
+        regex=compiled.regex,
+        file=compiled.file,
+        kinds=frozenset(kinds.get(name, "?") for name in rule.source),
+        digest_by=rule.digest.by if rule.digest is not None else (),
+        where=rule.where,
+    )
