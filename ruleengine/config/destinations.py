@@ -266,6 +266,9 @@ class AppriseDestination(DestinationBase):
 
     type: Literal["apprise"]
     url: SecretText = Field(description="An Apprise URL such as tgram://bottoken/chat_id.")
+    timeout: Timeout = Field(
+        30.0, description="Longest wait for one attempt (where Apprise takes one; else its own)."
+    )
 
 
 def _plugin_settings() -> tuple[type[DestinationBase], ...]:

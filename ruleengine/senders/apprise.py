@@ -11,6 +11,7 @@ Apprise itself stays optional: it is imported here only.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import re
 import threading
@@ -99,6 +100,10 @@ class AppriseSender:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             self.apprise = self._instance(settings.url)
+        # The attempt's overall limit, where Apprise takes one: it then stops waiting for a
+        # server that trickles (its own socket timeouts bound each read only).
+        takes_timeout = "timeout" in inspect.signature(self.apprise.notify).parameters
+        self.limits = {"timeout": settings.timeout} if takes_timeout else {}
 
     def _instance(self, url: str) -> Any:
         module = _load()
@@ -146,6 +151,7 @@ class AppriseSender:
                     title=shown["title"],
                     notify_type=shown["notify_type"],
                     body_format=shown["body_format"],
+                    **self.limits,
                 )
         except Exception as exc:  # a plugin bug must not kill the worker: classify it
             return Retry(self.redactor(f"apprise failed: {type(exc).__name__}: {exc}"))
