@@ -141,6 +141,11 @@ def _destination_lines(dest: DestinationStatus, now: float) -> list[str]:
     )
     if dest.last_error is not None and dest.last_error_time is not None:
         out.append(f"  last error {_when(dest.last_error_time, now)}: {dest.last_error}")
+    if dest.dropping_since is not None:
+        out.append(
+            f"  queue full: {dest.dropped} notifications dropped since "
+            f"{_when(dest.dropping_since, now)} (a summary follows when it recovers)"
+        )
     return out
 
 
