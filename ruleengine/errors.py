@@ -16,7 +16,15 @@ class ConfigError(RuleEngineError):
 
 
 class RenderError(RuleEngineError):
-    """A template failed to render for a given event (names the rule)."""
+    """A template failed to render for a given event (names the rule).
+
+    ``public`` is the same without where the rule is written (the rules file's path): what an
+    error notification may show in a chat room.
+    """
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
 
 
 class DeliveryError(RuleEngineError):

@@ -41,7 +41,9 @@ def test_event_values_render_literally() -> None:
 def test_sandbox_blocks_attribute_tricks(template: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         [note] = render(f"- {{name: evil, source: log, match: 'user', message: \"{template}\"}}\n")
-    assert "rule 'evil' (/nonexistent/rules.yaml:9): message:" in note.text
+    # The chat room is told which rule failed, not where the rules file lives; the log is.
+    assert "rule 'evil': message:" in note.text
+    assert "rules.yaml" not in note.text
     assert "blocked by the sandbox: access to attribute" in note.text
     assert "user=bob code=1" in note.text  # the event itself is not lost
     assert "rule 'evil'" in caplog.text
@@ -62,9 +64,7 @@ def test_undefined_variable_names_rule_and_key(caplog: pytest.LogCaptureFixture)
         [note] = render(
             "- {name: typo, source: log, match: 'user', message: m, title: '{{ pakage }}'}\n"
         )
-    assert note.text.startswith(
-        "[rule 'typo' (/nonexistent/rules.yaml:9): title: 'pakage' is undefined]"
-    )
+    assert note.text.startswith("[rule 'typo': title: 'pakage' is undefined]")
     assert "rule 'typo' (/nonexistent/rules.yaml:9): title" in caplog.text
 
 
