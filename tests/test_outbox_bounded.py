@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ruleengine.commands.status import _destination_lines
+from ruleengine.metrics import _QueueCollector
 from ruleengine.model import Notification
 from ruleengine.redact import Redactor
 from ruleengine.state import Store
@@ -78,6 +80,14 @@ def test_the_cap_counts_rows_and_bytes(tmp_path: Path, caplog: pytest.LogCapture
         store.commit(more, [])
         (status,) = destination_status(conn, ["room"], Redactor(), 0.0)
         assert (status.pending, status.dropped) == (6, 9)  # the byte cap let one more in
+
+        shown = "\n".join(_destination_lines(status, status.dropping_since or 0.0))
+        assert "queue full: 9 notifications dropped since" in shown
+        metrics = {
+            family.name: {sample.labels["destination"]: sample.value for sample in family.samples}
+            for family in _QueueCollector(store.path).collect()
+        }
+        assert metrics["ruleengine_queue_dropped"] == {"room": 9.0}
     finally:
         store.close()
 
