@@ -24,6 +24,7 @@ from tests.support.hostile import (
     endless,
     trickle,
 )
+from tests.support.outbox import outbox_rows
 from tests.support.senders import make, note
 
 # Loopback socket buffers hold a few MB; a client reading the whole body takes all 256 MB.
@@ -169,7 +170,8 @@ def test_echoed_credentials_are_redacted_everywhere(tmp_path: Path) -> None:
             outputs.append(f"$ {argv}\n{result.stdout}{result.stderr}")
     with sqlite3.connect(tmp_path / "state" / "state.db") as conn:
         rows = conn.execute("SELECT * FROM outbox").fetchall()
-    everything = "\n".join(outputs) + json.dumps(rows)
+    # Every column as stored, and the (compressed) records decoded.
+    everything = "\n".join(outputs) + repr(rows) + json.dumps(outbox_rows(tmp_path / "state"))
     assert server.sent > 0 and "denied" in everything  # the echoes were received and shown
     assert "Basic ***" in everything or "denied ***" in everything
     leaked = [form for form in forms() if form in everything]
