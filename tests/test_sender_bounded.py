@@ -176,3 +176,29 @@ def test_echoed_credentials_are_redacted_everywhere(tmp_path: Path) -> None:
     assert "Basic ***" in everything or "denied ***" in everything
     leaked = [form for form in forms() if form in everything]
     assert not leaked, f"credentials leaked: {leaked}\n{everything[-3000:]}"
+
+
+def test_a_compressed_reply_is_cut_after_decoding() -> None:
+    """A small gzip body that inflates to 100 MB: the cap counts decoded bytes."""
+    import gzip  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    from ruleengine.redact import Redactor  # noqa: PLC0415
+    from ruleengine.senders.http import HttpClient  # noqa: PLC0415
+    from tests.support.hostile import read_request  # noqa: PLC0415
+
+    body = gzip.compress(b"x" * 100_000_000)
+
+    def bomb(conn: socket.socket, server: HostileServer) -> None:
+        read_request(conn)
+        head = f"HTTP/1.1 400 Bad\r\nContent-Encoding: gzip\r\nContent-Length: {len(body)}\r\n\r\n"
+        conn.sendall(head.encode() + body)
+
+    with HostileServer(bomb) as server:
+        client = HttpClient(Redactor(), timeout=20)
+        try:
+            reply = client.request("POST", server.url, json_body={})
+        finally:
+            client.close()
+    assert not isinstance(reply, Retry)
+    assert len(reply.text) == REPLY_BYTES
