@@ -59,10 +59,11 @@ def _basename(value: Any) -> str:
 
 
 #: Render budgets. Chat messages are short; these only stop accidents from stalling the daemon.
-MAX_OUTPUT = 100_000  # characters one template renders
-MAX_SEQUENCE = 100_000  # length of a string or list an operator, method or filter builds
+MAX_OUTPUT = 1_000_000  # characters one template renders; the rest is cut, with a marker
+MAX_SEQUENCE = 1_000_000  # length of a string or list an operator, method or filter builds
 MAX_POWER_BITS = 65_536  # size of an integer power
 MAX_RANGE = 10_000  # range() elements in one render, all calls together (nested loops)
+OUTPUT_CUT = "… [output cut at the render budget]"
 _SIZED = (str, list, tuple)
 _FORMAT_NUMBER = re.compile(r"%[-#0 +]*(\d*)(?:\.(\d*))?|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
 _RANGE_LEFT: ContextVar[list[int] | None] = ContextVar("range_left", default=None)
@@ -310,16 +311,16 @@ def render_text(
     what: str,
     name: str | None = None,
 ) -> str:
-    """Render one template (at most ``MAX_OUTPUT`` characters); every failure becomes a
-    RenderError naming the rule and key."""
+    """Render one template; every failure becomes a RenderError naming the rule and key.
+    Output past ``MAX_OUTPUT`` characters is not generated: the text is cut there, marked."""
     with rendering(rule, what, name):
         parts: list[str] = []
         size = 0
         for chunk in template.generate(variables):
+            parts.append(chunk)
             size += len(chunk)
             if size > MAX_OUTPUT:
-                raise OverBudget(f"output longer than {MAX_OUTPUT} characters")
-            parts.append(chunk)
+                return "".join(parts)[:MAX_OUTPUT] + OUTPUT_CUT
         return "".join(parts)
 
 
