@@ -26,6 +26,7 @@ from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
 from ruleengine.redact import MASK, credentials
 from ruleengine.senders import SenderContext
 from ruleengine.senders.common import palette_name
+from ruleengine.senders.pools import install_default
 
 # Apprise's notify types, by colour: it styles each service's message after them.
 NOTIFY_TYPES = {
@@ -104,6 +105,9 @@ class AppriseSender:
         # server that trickles (its own socket timeouts bound each read only).
         takes_timeout = "timeout" in inspect.signature(self.apprise.notify).parameters
         self.limits = {"timeout": settings.timeout} if takes_timeout else {}
+        # Apprise reads replies itself: its requests get our connections, which stop reading
+        # a reply past ``pools.WIRE_BYTES`` (an endless body would fill memory).
+        install_default()
 
     def _instance(self, url: str) -> Any:
         module = _load()
