@@ -152,7 +152,8 @@ class _MeteredSender:
 
 
 class _QueueCollector:
-    """Pending, oldest pending age and dead letters per destination, read when scraped."""
+    """Pending, oldest pending age, dead letters and dropped notifications per destination,
+    read when scraped."""
 
     def __init__(self, state_db: Path) -> None:
         self.state_db = state_db
@@ -171,6 +172,11 @@ class _QueueCollector:
         dead = GaugeMetricFamily(
             "ruleengine_dead_letters", "Notifications given up on.", labels=["destination"]
         )
+        dropped = GaugeMetricFamily(
+            "ruleengine_queue_dropped",
+            "Notifications counted, not stored, while the destination's queue is full.",
+            labels=["destination"],
+        )
         try:
             conn = open_readonly(self.state_db)
         except RuleEngineError:
@@ -180,6 +186,7 @@ class _QueueCollector:
                 pending.add_metric([row.name], row.pending)
                 oldest.add_metric([row.name], row.oldest_pending_age or 0.0)
                 dead.add_metric([row.name], row.dead)
+                dropped.add_metric([row.name], row.dropped)
         finally:
             conn.close()
-        yield from (pending, oldest, dead)
+        yield from (pending, oldest, dead, dropped)

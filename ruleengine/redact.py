@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -22,15 +23,69 @@ class _Credential:
 
 
 CREDENTIAL = _Credential()
-_URL = re.compile(r"(?P<head>https?://[^/\s?#]+)(?P<rest>[^\s\"'<>]*)")
+_URL = re.compile(
+    r"(?P<scheme>https?://)(?:(?P<userinfo>[^/\s?#@]*)@)?(?P<host>[^/\s?#@]+)"
+    r"(?P<rest>[^\s\"'<>]*)"
+)
 
 
 def redact_url(url: str) -> str:
-    """Keep scheme and host (useful in errors), hide path and query (where secrets live)."""
+    """Keep scheme and host (useful in errors), hide user:password, path and query (where
+    secrets live)."""
     found = _URL.match(url)
     if found is None:
         return MASK
-    return found.group("head") + ("/" + MASK if found.group("rest") else "")
+    userinfo = MASK + "@" if found.group("userinfo") is not None else ""
+    rest = "/" + MASK if found.group("rest") else ""
+    return found.group("scheme") + userinfo + found.group("host") + rest
+
+
+def strip_userinfo(url: str) -> str:
+    """``url`` with its ``user:password@`` masked (a URL that is not itself a secret)."""
+    found = _URL.match(url)
+    if found is None or found.group("userinfo") is None:
+        return url
+    return f"{found.group('scheme')}{MASK}@{url[found.start('host') :]}"
+
+
+def pair_forms(user: str, password: str) -> set[str]:
+    """What a server may echo of a user:password pair: the password, HTTP ``Basic`` and SMTP
+    ``AUTH PLAIN``/``LOGIN`` base64 (padded or not)."""
+    forms = {password}
+    for raw in (f"{user}:{password}", f"\0{user}\0{password}", password):
+        encoded = base64.b64encode(raw.encode("utf-8", "surrogateescape")).decode()
+        forms |= {encoded, encoded.rstrip("=")}
+    return forms
+
+
+def userinfo_secrets(text: str) -> set[str]:
+    """The secrets of every ``user:password@`` in URLs within ``text`` (requests sends them
+    as a Basic pair a server may echo)."""
+    found: set[str] = set()
+    for match in _URL.finditer(text):
+        user, sep, password = unquote(match.group("userinfo") or "").partition(":")
+        if sep and password:
+            found |= pair_forms(user, password)
+        elif user:
+            found.add(user)
+    return found
+
+
+def header_secrets(value: str) -> set[str]:
+    """A credential header's value in the forms a server may echo: the token without its
+    scheme word; for ``Basic``, also the decoded password."""
+    scheme, _, token = value.partition(" ")
+    if not token or not scheme.isalpha():
+        return {value}
+    found = {token, token.rstrip("=")}
+    if scheme.lower() == "basic":
+        try:
+            user, sep, password = base64.b64decode(token, validate=True).decode().partition(":")
+        except ValueError:
+            return found
+        if sep:
+            found |= pair_forms(user, password)
+    return found
 
 
 class Redactor:
@@ -115,16 +170,22 @@ def secret_parts(value: str) -> set[str]:
 
 
 def credentials(settings: BaseModel) -> set[str]:
-    """Every credential in one destination's settings, found by type (``config.types.Secret``)."""
+    """Every credential in one destination's settings, found by type (``config.types.Secret``),
+    with the encoded forms a server may echo: Basic/AUTH pairs of ``username``+``password``
+    and of ``user:password@`` in any URL."""
     found: set[str] = set()
     for name, field in type(settings).model_fields.items():
-        if _marked(field.annotation, field.metadata):
-            for value in _values(getattr(settings, name)):
+        for value in _values(getattr(settings, name)):
+            if _marked(field.annotation, field.metadata):
                 found |= secret_parts(value)
+            found |= userinfo_secrets(value)
+    user, password = getattr(settings, "username", None), getattr(settings, "password", None)
+    if isinstance(user, str) and isinstance(password, str):
+        found |= pair_forms(user, password)
     return {value for value in found if len(value) >= 4}
 
 
-_URL_REST = re.compile(r"^https?://[^/\s?#]+(?P<rest>[/?#]\S+)$")
+_URL_REST = re.compile(r"^https?://[^/\s?#]+(?P<rest>[/?#]\S+)$")  # userinfo: userinfo_secrets
 
 
 def destination_secrets(destinations: Mapping[str, BaseModel]) -> set[str]:

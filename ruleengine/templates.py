@@ -2,6 +2,9 @@
 
 Used by ``rules/`` (compiling templates, ``when``, throttle keys) and by the render step; it
 renders single templates and knows nothing about notifications.
+
+Rendering has budgets (``sandbox.BoundedSandbox``): a rule template cannot stall the daemon
+or fill its memory by accident (``{{ 'a' * 10**9 }}``, nested loops over ``range``, a huge output).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.errors import RenderError
 from ruleengine.model import Event
+from ruleengine.sandbox import MAX_OUTPUT, OUTPUT_CUT, BoundedSandbox, OverBudget, budgeted
 
 HOSTNAME = socket.gethostname()
 log = logging.getLogger(__name__)
@@ -63,12 +67,12 @@ def _join(context: Any, value: Any, d: str = "", attribute: Any = None) -> str:
 
 def make_environment() -> SandboxedEnvironment:
     """The one template environment: sandboxed, strict about undefined names, no autoescape."""
-    env = SandboxedEnvironment(
+    env = BoundedSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # chat text, not HTML; each sender escapes for its own format
         keep_trailing_newline=False,
     )
-    env.filters.update(
+    env.add_filters(
         datetime=_datetime, isotime=_isotime, duration=_duration, basename=_basename, join=_join
     )
     return env
@@ -112,26 +116,46 @@ def render_color(
 
 @contextmanager
 def rendering(rule: str, what: str) -> Iterator[None]:
-    """Every failure inside becomes a RenderError naming the rule and the template's key."""
+    """Every failure inside becomes a RenderError naming the rule and the template's key
+    (``what``); the render budgets hold inside. ``rule`` is the label logs show ("'name'
+    (file:line)"); the error's ``what`` and ``reason`` say it without the file."""
     try:
-        yield
-    except jinja2.UndefinedError as exc:
-        reason = str(exc.message)
-    except jinja2.exceptions.SecurityError as exc:
-        reason = f"blocked by the sandbox: {exc}"
+        with budgeted():
+            yield
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = _reason(exc)
     else:
         return
     raise RenderError(f"rule {rule}: {what}: {reason}", what, reason)
 
 
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        return str(exc.message)
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return f"blocked by the sandbox: {exc}"
+    if isinstance(exc, OverBudget):
+        return f"over the render budget: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def render_text(
-    template: jinja2.Template, variables: Mapping[str, Any], rule: str, what: str
+    template: jinja2.Template,
+    variables: Mapping[str, Any],
+    rule: str,
+    what: str,
 ) -> str:
-    """Render one template; every failure becomes a RenderError naming the rule and key."""
+    """Render one template; every failure becomes a RenderError naming the rule and key.
+    Output past ``MAX_OUTPUT`` characters is not generated: the text is cut there, marked."""
     with rendering(rule, what):
-        return template.render(variables)
+        parts: list[str] = []
+        size = 0
+        for chunk in template.generate(variables):
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                return "".join(parts)[:MAX_OUTPUT] + OUTPUT_CUT
+        return "".join(parts)
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))

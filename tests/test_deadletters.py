@@ -138,11 +138,9 @@ def test_unknown_or_ambiguous_ids_change_nothing(
 
 def test_purge_by_id_age_and_all(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert dead(capsys, state, "purge", ids(state)["mail me"])[1] == "purged 1 dead letter\n"
-    with sqlite3.connect(state / "state.db") as conn:
-        conn.execute(
-            "UPDATE outbox SET updated = ? WHERE record LIKE '%backup failed%'",
-            (time.time() - 8 * 86400,),
-        )
+    (old,) = [id_ for text, id_ in ids(state).items() if "backup failed" in text]
+    with sqlite3.connect(state / "state.db") as conn:  # records are compressed: select by id
+        conn.execute("UPDATE outbox SET updated = ? WHERE id = ?", (time.time() - 8 * 86400, old))
     assert dead(capsys, state, "purge", "--older-than", "7d")[1] == "purged 1 dead letter\n"
     assert "backup failed" not in rows_by_text(state)
     assert dead(capsys, state, "purge", "--all")[1] == "purged 1 dead letter\n"

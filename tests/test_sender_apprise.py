@@ -112,3 +112,18 @@ def test_apprise_log_lines_do_not_reach_ours(
         sender.send(note())
     sender.close()
     assert not [r for r in caplog.records if r.name.startswith("apprise")]
+
+
+def test_an_endless_reply_through_apprise_is_cut() -> None:
+    """Apprise reads replies itself; its requests use our connections, which stop at
+    ``pools.WIRE_BYTES`` (asserted on the bytes the server got out, not on memory)."""
+    pytest.importorskip("apprise")
+    from ruleengine.senders.pools import WIRE_BYTES  # noqa: PLC0415
+    from tests.support.hostile import HostileServer, endless  # noqa: PLC0415
+
+    with HostileServer(endless(status=200)) as server:
+        sender = make("apprise", url=f"json://127.0.0.1:{server.port}/hook", timeout=20)
+        outcome = sender.send(note())
+        sender.close()
+    assert isinstance(outcome, Retry), outcome
+    assert WIRE_BYTES <= server.sent < 32 * 1024 * 1024

@@ -61,11 +61,11 @@ def remount_read_only(target: Path) -> None:
 
 def fill(directory: Path) -> None:
     """Write until the filesystem says ENOSPC."""
-    with (directory / "filler").open("wb") as handle:
+    # Unbuffered: a buffered file would flush its unwritten rest on close and fail there.
+    with (directory / "filler").open("wb", buffering=0) as handle:
         try:
             while True:
                 handle.write(b"\0" * 65536)
-                handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
             assert exc.errno == 28, exc  # ENOSPC

@@ -203,6 +203,11 @@ def _destination_lines(dest: DestinationStatus, now: float) -> list[str]:
         out.append(f"  last error {_when(dest.last_error_time, now)}: {dest.last_error}")
     elif dest.recovered_error is not None:
         out.append(f"  recovered from: {dest.recovered_error}")
+    if dest.dropping_since is not None:
+        out.append(
+            f"  queue full: {dest.dropped} notifications dropped since "
+            f"{_when(dest.dropping_since, now)} (a summary follows when it recovers)"
+        )
     return out
 
 

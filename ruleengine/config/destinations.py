@@ -83,10 +83,21 @@ class RetryPolicy(Strict):
     )
 
 
+class PendingLimit(Strict):
+    """How much a failing destination may queue. Past it, new notifications for it are
+    counted instead of stored, and one summary is sent when it has recovered."""
+
+    max_rows: int = Field(10_000, ge=1, description="Pending notifications kept at most.")
+    max_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Bytes of pending notifications kept at most."
+    )
+
+
 class DestinationBase(Strict):
     fallback: str | None = Field(None, description="Destination told when delivery fails.")
     rate: float | None = Field(None, gt=0, description="Messages per second (client pacing).")
     retry: RetryPolicy = RetryPolicy()
+    pending: PendingLimit = PendingLimit()
 
 
 class ConsoleDestination(DestinationBase):
@@ -266,6 +277,9 @@ class AppriseDestination(DestinationBase):
 
     type: Literal["apprise"]
     url: SecretText = Field(description="An Apprise URL such as tgram://bottoken/chat_id.")
+    timeout: Timeout = Field(
+        30.0, description="Longest wait for one attempt (where Apprise takes one; else its own)."
+    )
 
 
 def _plugin_settings() -> tuple[type[DestinationBase], ...]:

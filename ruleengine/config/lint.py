@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ruleengine.config.schema import RulesFile
+from ruleengine.config.schema import Rule, RulesFile
 from ruleengine.config.yamlmarks import Path_
 from ruleengine.rules.redos import nested_quantifier
+from ruleengine.sandbox import over_budget
 
 
 def lint(model: RulesFile) -> list[tuple[Path_, str]]:
@@ -22,4 +23,28 @@ def lint(model: RulesFile) -> list[tuple[Path_, str]]:
                         " (a++) or the group atomic ((?>…)), or narrow it",
                     )
                 )
+        found.extend(_budget_warnings(index, rule))
+    return found
+
+
+def _budget_warnings(index: int, rule: Rule) -> list[tuple[Path_, str]]:
+    """Templates whose constant parts alone exceed the render budget: every render fails."""
+    templates: list[tuple[Path_, str | None, bool]] = [
+        (("rules", index, "message"), rule.message, False),
+        (("rules", index, "title"), rule.title, False),
+        (("rules", index, "when"), rule.when, True),
+    ]
+    if rule.digest is not None:
+        templates.append((("rules", index, "digest", "message"), rule.digest.message, False))
+    found: list[tuple[Path_, str]] = []
+    for path, source, expression in templates:
+        reason = over_budget(source, expression) if source else None
+        if reason is not None:
+            found.append(
+                (
+                    path,
+                    f"warning: rule '{rule.name}': {path[-1]} is over the render budget"
+                    f" ({reason}); every render will fail",
+                )
+            )
     return found

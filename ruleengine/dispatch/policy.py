@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from ruleengine.config.destinations import RetryPolicy
 from ruleengine.model import Notification, Retry, stable_id
+from ruleengine.state.overflow import Limit, Overflow
 
 MIN_DELAY = 0.05  # full jitter may draw ~0; never spin on a failing service
 MIN_RETRY_AFTER = 0.5  # a "retry after 0" (or a reset time in the past) still gets a pause
@@ -60,4 +62,24 @@ def fallback_notice(
         notify=original.notify,
         created=original.created,
         fields=original.fields,
+    )
+
+
+def overflow_notice(episode: Overflow, limit: Limit) -> Notification:
+    """The one summary a destination gets when it recovers from a full queue."""
+    since = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(episode.since))
+    return Notification(
+        id=stable_id(episode.destination, "overflow", repr(episode.since)),
+        destination=episode.destination,
+        rule="ruleengine",
+        source="ruleengine",
+        title="Notifications dropped",
+        text=(
+            f"{episode.dropped} notifications to {episode.destination} were dropped while it "
+            f"failed since {since}: its queue was full ({limit.max_rows} notifications or "
+            f"{limit.max_bytes} bytes). See `ruleengine status` and `ruleengine dead list`."
+        ),
+        color="yellow",
+        notify=False,
+        created=episode.last,
     )

@@ -13,7 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ruleengine.config.destinations import RetryPolicy
-from ruleengine.dispatch.policy import budget_exhausted, fallback_notice, next_delay
+from ruleengine.dispatch.policy import (
+    budget_exhausted,
+    fallback_notice,
+    next_delay,
+    overflow_notice,
+)
 from ruleengine.escape import visible
 from ruleengine.model import Delivered, Notification, Outcome, Retry
 from ruleengine.redact import Redactor
@@ -165,6 +170,14 @@ class Worker(threading.Thread):
                     visible(notification.rule),
                     name,
                     self._gist(notification),
+                )
+            episode = self.store.end_overflow(name, overflow_notice)
+            if episode is not None:
+                log.warning(
+                    "%s recovered; %d notifications dropped while its queue was full: summary"
+                    " queued",
+                    name,
+                    episode.dropped,
                 )
             return
         reason = self.redactor(outcome.reason)  # senders redact too; this is the last line

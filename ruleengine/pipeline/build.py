@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from ruleengine.senders import SenderContext, make_sender
 from ruleengine.sources.base import Source, SourceContext
 from ruleengine.sources.registry import make_source
 from ruleengine.state import Store
+from ruleengine.state.overflow import Limit
 
 
 def file_hash(path: Path) -> str | None:
@@ -64,6 +66,14 @@ def make_route(
         rate=settings.rate if settings.rate is not None else sender.default_rate,
         fallback=settings.fallback,
     )
+
+
+def pending_limits(destinations: Mapping[str, Any]) -> dict[str, Limit]:
+    """Each destination's queue limit, as the state package applies it."""
+    return {
+        name: Limit(settings.pending.max_rows, settings.pending.max_bytes)
+        for name, settings in destinations.items()
+    }
 
 
 def make_sources(config: Config, store: Store, names: list[str] | None = None) -> dict[str, Source]:

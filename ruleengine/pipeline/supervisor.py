@@ -23,7 +23,13 @@ from ruleengine.engine import Engine
 from ruleengine.errors import ConfigError
 from ruleengine.metrics import Metrics
 from ruleengine.model import Batch
-from ruleengine.pipeline.build import file_hash, make_route, make_sources, source_specs
+from ruleengine.pipeline.build import (
+    file_hash,
+    make_route,
+    make_sources,
+    pending_limits,
+    source_specs,
+)
 from ruleengine.pipeline.reload import ReloadPlan, plan_reload
 from ruleengine.pipeline.status import plural, record, status_text
 from ruleengine.redact import Redactor, destination_secrets
@@ -62,6 +68,7 @@ class Supervisor:
         self.on_wake = on_wake or (lambda: None)
         self.store = Store(config.state_dir)
         model = config.model
+        self.store.limits = pending_limits(model.destinations)
         routes = {
             name: make_route(name, settings, redactor, metrics)
             for name, settings in model.destinations.items()
@@ -302,6 +309,7 @@ class Supervisor:
             self.sources.pop(name).stop()  # what they queued is still evaluated by the old rules
         for route in routes:
             self.dispatcher.put(route, self.stop_timeout)  # one worker per destination
+        self.store.limits = pending_limits(plan.config.model.destinations)
         # Queued behind what the old sources read, ahead of anything the new ones will read.
         self.engine.swap_rules(plan.rules)
         for name, source in sources.items():

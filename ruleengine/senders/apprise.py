@@ -11,6 +11,7 @@ Apprise itself stays optional: it is imported here only.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import re
 import threading
@@ -25,6 +26,7 @@ from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
 from ruleengine.redact import MASK, credentials
 from ruleengine.senders import SenderContext
 from ruleengine.senders.common import palette_name
+from ruleengine.senders.pools import install_default
 
 # Apprise's notify types, by colour: it styles each service's message after them.
 NOTIFY_TYPES = {
@@ -99,6 +101,13 @@ class AppriseSender:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             self.apprise = self._instance(settings.url)
+        # The attempt's overall limit, where Apprise takes one: it then stops waiting for a
+        # server that trickles (its own socket timeouts bound each read only).
+        takes_timeout = "timeout" in inspect.signature(self.apprise.notify).parameters
+        self.limits = {"timeout": settings.timeout} if takes_timeout else {}
+        # Apprise reads replies itself: its requests get our connections, which stop reading
+        # a reply past ``pools.WIRE_BYTES`` (an endless body would fill memory).
+        install_default()
 
     def _instance(self, url: str) -> Any:
         module = _load()
@@ -146,6 +155,7 @@ class AppriseSender:
                     title=shown["title"],
                     notify_type=shown["notify_type"],
                     body_format=shown["body_format"],
+                    **self.limits,
                 )
         except Exception as exc:  # a plugin bug must not kill the worker: classify it
             return Retry(self.redactor(f"apprise failed: {type(exc).__name__}: {exc}"))

@@ -13,10 +13,20 @@ import requests
 
 from ruleengine import __version__
 from ruleengine.model import Delivered, Outcome, Permanent, Retry
-from ruleengine.redact import MASK, Redactor, redact_url
+from ruleengine.redact import (
+    MASK,
+    Redactor,
+    header_secrets,
+    redact_url,
+    strip_userinfo,
+    userinfo_secrets,
+)
+from ruleengine.senders.deadline import REPLY_BYTES, TIMED_OUT, Deadline
+from ruleengine.senders.pools import WatchedAdapter
 
 USER_AGENT = f"ruleengine/{__version__}"
 CONNECT_TIMEOUT = 5.0
+_CHUNK = 16 * 1024
 _BODY_SNIPPET = 200
 
 
@@ -50,19 +60,20 @@ class HttpRequest:
     secret_headers: frozenset[str] = frozenset({"authorization"})
     notes: Mapping[str, Any] = field(default_factory=dict)  # more for previews to show
 
-    def secret_values(self) -> list[str]:
-        """Credentials in the headers (scheme word dropped): for the redactor."""
-        return [
-            value.partition(" ")[2] or value
-            for key, value in self.headers.items()
-            if key.lower() in self.secret_headers
-        ]
+    def secret_values(self) -> set[str]:
+        """Credentials in the headers and the URL's userinfo, in the forms a server may echo
+        (a Basic pair decoded and encoded): for the redactor."""
+        found = userinfo_secrets(self.url)
+        for key, value in self.headers.items():
+            if key.lower() in self.secret_headers:
+                found |= header_secrets(value)
+        return found
 
     def preview(self) -> dict[str, Any]:
         """The request as ``ruleengine test`` shows it: secrets masked, body exact."""
         shown: dict[str, Any] = {
             "method": self.method,
-            "url": redact_url(self.url) if self.url_secret else self.url,
+            "url": redact_url(self.url) if self.url_secret else strip_userinfo(self.url),
             "headers": {key: self._masked(key, value) for key, value in self.headers.items()},
         }
         if self.json is not None:
@@ -84,14 +95,21 @@ Check = Callable[[Response, Redactor], Outcome]
 
 
 class HttpClient:
-    """A ``requests.Session`` with explicit timeouts whose errors never leak secrets."""
+    """A ``requests.Session`` whose attempts are bounded and whose errors never leak secrets.
+
+    ``timeout`` is the whole attempt (connect, send, read): a server trickling its reply is a
+    timeout (``deadline.Deadline``). Replies are streamed and cut at ``REPLY_BYTES``.
+    """
 
     def __init__(self, redactor: Redactor, timeout: float = 10.0) -> None:
         self.redactor = redactor
-        self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
+        self.attempt = timeout
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.trust_env = True
+        adapter = WatchedAdapter()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def request(
         self,
@@ -103,23 +121,36 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> Response | Retry:
         """Make one request: a Response, or Retry for connection problems and timeouts."""
-        try:
-            reply = self.session.request(
-                method,
-                url,
-                json=json_body,
-                data=data,
-                headers=dict(headers or {}),
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.Timeout:
-            return Retry("timed out")
-        except requests.ConnectionError as exc:
+        with Deadline(self.attempt) as deadline:
+            try:
+                reply = self.session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    data=data,
+                    headers=dict(headers or {}),
+                    timeout=(min(CONNECT_TIMEOUT, self.attempt), self.attempt),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                try:
+                    body = read_capped(reply, deadline)
+                finally:
+                    reply.close()
+            except requests.RequestException as exc:
+                return self._failure(exc, deadline)
+            if body is None:
+                return Retry(TIMED_OUT)
+        return Response(reply.status_code, reply.headers, _decode(body, reply.encoding))
+
+    def _failure(self, exc: requests.RequestException, deadline: Deadline) -> Retry:
+        """Timeouts (a socket's, or the attempt's: its sockets were shut) and connection
+        problems: worth another try, described without the URL."""
+        if isinstance(exc, requests.Timeout) or deadline.over():
+            return Retry(TIMED_OUT)
+        if isinstance(exc, requests.ConnectionError):
             return Retry(self.redactor(f"connection failed: {_root_cause(exc)}"))
-        except requests.RequestException as exc:
-            return Retry(self.redactor(f"request failed: {type(exc).__name__}: {exc}"))
-        return Response(reply.status_code, reply.headers, reply.text[:65536])
+        return Retry(self.redactor(f"request failed: {type(exc).__name__}: {exc}"))
 
     def send(self, request: HttpRequest, check: Check | None = None) -> Outcome:
         """Make ``request`` once and classify the answer (``check`` defaults to ``classify``)."""
@@ -136,6 +167,30 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def read_capped(reply: requests.Response, deadline: Deadline) -> bytes | None:
+    """At most ``REPLY_BYTES`` of the (decoded) body, or None when the deadline passed first.
+
+    ``read1`` returns what has arrived, so a trickle is seen between reads, not after the
+    whole reply; the rest of a longer body is never read (the connection is then dropped).
+    """
+    body = bytearray()
+    while len(body) < REPLY_BYTES:
+        if deadline.over():
+            return None
+        chunk = reply.raw.read1(min(_CHUNK, REPLY_BYTES - len(body)), decode_content=True)
+        if not chunk:
+            break
+        body += chunk
+    return None if deadline.expired else bytes(body[:REPLY_BYTES])
+
+
+def _decode(body: bytes, encoding: str | None) -> str:
+    try:
+        return body.decode(encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", "replace")
 
 
 def classify(response: Response, redactor: Redactor, now: float | None = None) -> Outcome:

@@ -28,6 +28,7 @@ from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
 from ruleengine.redact import Redactor, credentials
 from ruleengine.senders import SenderContext
 from ruleengine.senders.common import first_line, one_line, truncate
+from ruleengine.senders.deadline import REPLY_BYTES, TIMED_OUT, Deadline
 from ruleengine.senders.text import HTML, escape_html, render
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -103,14 +104,21 @@ class EmailSender:
         # Certificates are always verified; a private CA is trusted through ca_file instead.
         return ssl.create_default_context(cafile=self.settings.ca_file)
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, deadline: Deadline) -> smtplib.SMTP:
+        """A connected session whose socket (plain, then TLS) the deadline shuts when due."""
         settings = self.settings
+        timeout = max(deadline.remaining(), 0.001)
+        client: smtplib.SMTP
         if settings.security == "ssl":
-            return smtplib.SMTP_SSL(
-                settings.host, self.port, timeout=settings.timeout, context=self._tls()
-            )
-        client = smtplib.SMTP(settings.host, self.port, timeout=settings.timeout)
+            client = _BoundedSMTPSSL(timeout=timeout, context=self._tls())
+        else:
+            client = _BoundedSMTP(timeout=timeout)
+        deadline.watch(client)  # reads ``client.sock`` when due: the TLS one after STARTTLS
+        # The TLS server name; only a constructor given the host sets it, and that one would
+        # connect and read the greeting before the deadline watches the socket.
+        client._host = settings.host
         try:
+            client.connect(settings.host, self.port)
             if settings.security == "starttls":
                 client.starttls(context=self._tls())
         except BaseException:
@@ -119,12 +127,15 @@ class EmailSender:
         return client
 
     def send(self, notification: Notification) -> Outcome:
-        try:
-            refused = self._transact(notification)
-        except _Unbuildable as exc:  # text no mail can carry: retrying won't help
-            return Permanent(self.redactor(f"cannot build the mail: {exc.__cause__}"))
-        except (smtplib.SMTPException, OSError) as exc:
-            return _failure(exc, self.redactor)
+        with Deadline(self.settings.timeout) as deadline:
+            try:
+                refused = self._transact(notification, deadline)
+            except _Unbuildable as exc:  # text no mail can carry: retrying won't help
+                return Permanent(self.redactor(f"cannot build the mail: {exc.__cause__}"))
+            except (smtplib.SMTPException, OSError) as exc:
+                if deadline.over():  # the attempt's time ran out; its socket was shut
+                    return Retry(TIMED_OUT)
+                return _failure(exc, self.redactor)
         if refused:
             details = "; ".join(
                 f"{who}: {_reply(code, text, self.redactor).reason}"
@@ -133,9 +144,11 @@ class EmailSender:
             return Delivered(warning=self.redactor(f"refused by some recipients: {details}"))
         return Delivered("accepted by SMTP server")
 
-    def _transact(self, notification: Notification) -> dict[str, tuple[int, bytes]]:
+    def _transact(
+        self, notification: Notification, deadline: Deadline
+    ) -> dict[str, tuple[int, bytes]]:
         """One SMTP session; returns the recipients refused while others accepted."""
-        with self._connect() as client:
+        with self._connect(deadline) as client:
             client.ehlo_or_helo_if_needed()
             if self.settings.username is not None and self.settings.password is not None:
                 client.login(self.settings.username, self.settings.password)
@@ -150,6 +163,42 @@ class EmailSender:
 
     def close(self) -> None:
         """Each send opens its own connection: nothing kept between messages."""
+
+
+class _CappedReader:
+    """The session's reply stream, cut after ``REPLY_BYTES`` in all: smtplib would keep an
+    endless multi-line reply in memory."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.read = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self.inner.readline(limit)
+        self.read += len(line)
+        if self.read > REPLY_BYTES:
+            raise smtplib.SMTPServerDisconnected(f"SMTP replies longer than {REPLY_BYTES} bytes")
+        return line
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _Bounded(smtplib.SMTP):
+    _host: str  # smtplib's own attribute (not in its type stubs)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.sock is not None and not isinstance(self.file, _CappedReader):
+            self.file = _CappedReader(self.sock.makefile("rb"))
+        return super().getreply()
+
+
+class _BoundedSMTP(_Bounded):
+    pass
+
+
+class _BoundedSMTPSSL(_Bounded, smtplib.SMTP_SSL):
+    pass
 
 
 class _Unbuildable(Exception):

@@ -7,6 +7,7 @@ run beside the daemon. Readers use ``open_readonly``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -30,6 +31,22 @@ def recovery_hint(path: Path) -> str:
     )
 
 
+def _private(state_dir: Path, path: Path) -> None:
+    """A state directory ruleengine creates is 0700 and its database files 0600, whatever the
+    umask (SQLite gives the -wal and -shm files the database file's mode). An existing
+    directory keeps its mode: it may be shared (``StateDirectory=`` makes it private)."""
+    if not state_dir.is_dir():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(state_dir, 0o700)
+    # Errors here (exists, read-only file system) are SQLite's to report, with its diagnosis.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        with contextlib.suppress(OSError):
+            if os.stat(path.with_name(name)).st_mode & 0o077:  # from an older ruleengine
+                os.chmod(path.with_name(name), 0o600)
+
+
 class Database:
     """``state_dir/state.db``, migrated on open; a connection per thread, closed together."""
 
@@ -40,7 +57,7 @@ class Database:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
+            _private(state_dir, self.path)
             schema.migrate(self.conn(), self.path)
         except sqlite3.Error as exc:
             self.close()

@@ -7,11 +7,12 @@ claims a delivery the outbox does not; bounded by age and by rows (``prune``), r
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from ruleengine.state.record import decode_record
 
 TEXT_LIMIT = 500  # characters of the message kept per row: enough to recognise it
 
@@ -52,11 +53,12 @@ def add(conn: sqlite3.Connection, seqs: Iterable[int], outcome: str, now: float)
     rows = []
     for seq in seqs:
         found = conn.execute(
-            "SELECT record, destination, attempts, last_error FROM outbox WHERE seq = ?", (seq,)
+            "SELECT record, destination, attempts, last_error, id FROM outbox WHERE seq = ?",
+            (seq,),
         ).fetchone()
         if found is None:
             continue
-        record = json.loads(found[0])
+        record = decode_record(found[0], found[4], found[1])
         fields = record.get("fields") or {}
         rows.append(
             (

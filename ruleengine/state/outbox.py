@@ -1,24 +1,30 @@
 """The outbox: one row per (notification, destination), FIFO per destination.
 
 A row is ``pending`` until its worker marks it ``delivered`` or ``dead``. Notifications are
-enqueued by ``Store.commit`` together with the positions that produced them.
+enqueued by ``Store.commit`` together with the positions that produced them, within each
+destination's ``overflow.Limit``. A row stores its notification compactly (``record.encode``): the
+id and destination only in their columns, the rest as compressed JSON (a log line in the text
+and again in the fields costs about once).
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ruleengine.model import Notification
 from ruleengine.state import history as handled
+from ruleengine.state import overflow
 from ruleengine.state.db import Database
+from ruleengine.state.overflow import Limit, Overflow
+from ruleengine.state.record import decode_record, encode
 
 _INSERT = (
-    "INSERT OR IGNORE INTO outbox (id, destination, record, created, updated)"
-    " VALUES (?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO outbox (id, destination, record, size, created, updated)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -45,13 +51,32 @@ class DeadLetter:
     last_error: str | None
 
 
-def enqueue(conn: sqlite3.Connection, notifications: Iterable[Notification], now: float) -> int:
+def enqueue(
+    conn: sqlite3.Connection,
+    notifications: Iterable[Notification],
+    now: float,
+    limits: Mapping[str, Limit] | None = None,
+) -> int:
     """Insert rows inside the caller's transaction; returns how many were new.
 
     A notification whose id is already known (the same event re-read after a crash) is
-    ignored, which is what keeps duplicates rare.
+    ignored, which is what keeps duplicates rare. A destination with a full queue (``limits``)
+    gets none: they are counted in its overflow episode instead.
     """
-    rows = [(n.id, n.destination, json.dumps(n.to_record()), now, now) for n in notifications]
+    by_destination: dict[str, list[tuple[Any, ...]]] = {}
+    for n in notifications:
+        blob = encode(n)
+        by_destination.setdefault(n.destination, []).append(
+            (n.id, n.destination, blob, len(blob), now, now)
+        )
+    rows: list[tuple[Any, ...]] = []
+    for destination, candidates in by_destination.items():
+        limit = (limits or {}).get(destination)
+        fits = len(candidates)
+        if limit is not None:
+            sizes = [row[3] for row in candidates]
+            fits = overflow.admit(conn, destination, sizes, limit, now)
+        rows.extend(candidates[:fits])
     if not rows:
         return 0
     return conn.executemany(_INSERT, rows).rowcount  # ignored (known) ids are not counted
@@ -62,6 +87,8 @@ class Outbox:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        #: Queue limits by destination (the daemon sets them from the rules; none: unbounded).
+        self.limits: dict[str, Limit] = {}
 
     def next_pending(self, destination: str) -> OutboxRow | None:
         """The oldest pending row of a destination (FIFO), or None."""
@@ -73,7 +100,7 @@ class Outbox:
         rows = (
             self._db.conn()
             .execute(
-                "SELECT seq, record, attempts, next_attempt, created, last_error FROM outbox"
+                "SELECT seq, record, attempts, next_attempt, created, last_error, id FROM outbox"
                 " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT ?",
                 (destination, limit),
             )
@@ -82,7 +109,7 @@ class Outbox:
         return [
             OutboxRow(
                 seq=row[0],
-                notification=Notification.from_record(json.loads(row[1])),
+                notification=Notification.from_record(decode_record(row[1], row[6], destination)),
                 attempts=row[2],
                 next_attempt=row[3],
                 enqueued=row[4],
@@ -133,7 +160,24 @@ class Outbox:
             )
             handled.add(conn, (seq,), "dead", now)
             if fallback is not None:
-                enqueue(conn, (fallback,), now)
+                enqueue(conn, (fallback,), now, self.limits)
+
+    def end_overflow(
+        self, destination: str, summary: Callable[[Overflow, Limit], Notification]
+    ) -> Overflow | None:
+        """After a delivery: if ``destination`` dropped notifications and its queue has room
+        again, queue ``summary`` of the episode and end it (one transaction)."""
+        limit = self.limits.get(destination)
+        conn = self._db.conn()
+        if limit is None or overflow.episode(conn, destination) is None:
+            return None
+        with self._db.transaction() as conn:
+            found = overflow.episode(conn, destination)
+            if found is None or not overflow.has_room(conn, destination, limit):
+                return None
+            enqueue(conn, (summary(found, limit),), time.time())
+            overflow.end(conn, destination)
+        return found
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{destination: {state: rows}} for status output and tests."""
@@ -178,7 +222,7 @@ class Outbox:
             DeadLetter(
                 id=row[0],
                 destination=row[1],
-                notification=Notification.from_record(json.loads(row[2])),
+                notification=Notification.from_record(decode_record(row[2], row[0], row[1])),
                 attempts=row[3],
                 enqueued=row[4],
                 dead_since=row[5],

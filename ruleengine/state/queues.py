@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ruleengine.redact import Redactor
+from ruleengine.state import overflow
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class DestinationStatus:
     last_error_time: float | None
     dead: int
     recovered_error: str | None = None  # the latest error a later success recovered from
+    dropped: int = 0  # notifications counted, not stored, while its queue is full
+    dropping_since: float | None = None  # epoch seconds: that episode's start
 
 
 def destination_status(
@@ -53,6 +56,10 @@ def destination_status(
         " COALESCE(SUM(state = 'dead'), 0) FROM outbox GROUP BY destination"
     ):
         stats[str(name)] = (int(pending), oldest, success, int(dead))
+    try:
+        overflows = overflow.episodes(conn)
+    except sqlite3.OperationalError:  # a database the daemon has not migrated yet
+        overflows = {}
     out = []
     for name in [*names, *sorted(set(stats) - set(names))]:
         pending, oldest, success, dead = stats.get(name, (0, None, None, 0))
@@ -80,6 +87,8 @@ def destination_status(
                 last_error_time=None if error is None else error[1],
                 dead=dead,
                 recovered_error=recovered,
+                dropped=overflows[name].dropped if name in overflows else 0,
+                dropping_since=overflows[name].since if name in overflows else None,
             )
         )
     return out

@@ -72,6 +72,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS history_time ON history (time)",
     ),
+    (  # 4: bounded queues. ``size``: bytes of the stored record (the pending cap counts them);
+        # new records are compressed (``outbox.encode``), old JSON ones stay readable.
+        # ``overflow``: notifications counted instead of stored while a destination's
+        # queue was full, until the summary is queued.
+        "ALTER TABLE outbox ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
+        "UPDATE outbox SET size = length(CAST(record AS BLOB))",
+        """CREATE TABLE IF NOT EXISTS overflow (
+            destination TEXT PRIMARY KEY,
+            dropped INTEGER NOT NULL,
+            since REAL NOT NULL,
+            last REAL NOT NULL
+        )""",
+    ),
 )
 VERSION = len(MIGRATIONS)
 

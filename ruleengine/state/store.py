@@ -45,7 +45,7 @@ class Store(Outbox):
         """
         now = time.time()
         with self.db.transaction() as conn:
-            added = outbox.enqueue(conn, notifications, now)
+            added = outbox.enqueue(conn, notifications, now, self.limits)
             positions.put(conn, batch_positions, now)
             if also is not None:
                 also(conn)

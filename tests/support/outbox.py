@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+from ruleengine.state.record import decode_record
 
 
 def _db(state: Path) -> Path:
@@ -33,7 +34,9 @@ def outbox_rows(
     if destination is not None:
         where.append("destination = ?")
         params.append(destination)
-    sql = "SELECT seq, record, state, attempts, next_attempt, last_error, destination FROM outbox"
+    sql = (
+        "SELECT seq, record, state, attempts, next_attempt, last_error, destination, id FROM outbox"
+    )
     if where:
         sql += " WHERE " + " AND ".join(where)
     db = _db(state)
@@ -52,14 +55,16 @@ def outbox_rows(
     return [
         {
             "seq": seq,
-            "record": json.loads(record),
+            "record": decode_record(record, row_id, row_destination),
             "state": row_state,
             "attempts": attempts,
             "next_attempt": next_attempt,
             "last_error": last_error,
             "destination": row_destination,
         }
-        for seq, record, row_state, attempts, next_attempt, last_error, row_destination in found
+        for seq, record, row_state, attempts, next_attempt, last_error, row_destination, row_id in (
+            found
+        )
     ]
 
 
