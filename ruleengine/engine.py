@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ruleengine.clock import Clock, system_clock
 from ruleengine.model import Batch, Notification, Position
 from ruleengine.render import render
 from ruleengine.rules.actions import Outputs
@@ -61,7 +62,7 @@ class Engine(threading.Thread):
         rules: RuleSet,
         store: Store,
         wake: Callable[[str], None],
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
     ) -> None:
         super().__init__(name="engine", daemon=True)
         self.rules = rules
@@ -69,11 +70,12 @@ class Engine(threading.Thread):
         self.wake = wake
         self.clock = clock
         self.state = RuleState.load(store)
-        self.outputs = Outputs(self.state.throttles, self.state.digests)
+        self.outputs = Outputs(self.state.throttles, self.state.digests, self.state.counts)
         # Windows of rules gone since the last run would never be reported: forget them. Their
         # pending digests cannot be rendered without the rule; they are dropped (with a warning)
         # when due.
         self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
+        self.state.counts.keep_rules({r.name for r in rules.rules if r.count is not None})
         self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
         self.counters = Counters()
@@ -154,6 +156,7 @@ class Engine(threading.Thread):
         self.rules = rules
         names = {r.name for r in rules.rules if r.throttle is not None}
         self.state.throttles.keep_rules(names)
+        self.state.counts.keep_rules({r.name for r in rules.rules if r.count is not None})
         digesting = {r.name for r in rules.rules if r.digest is not None}
         orphans = [g for g in self.state.digests.groups.values() if g.rule not in digesting]
         # A digest already collected is news someone expects: send it with the old templates.

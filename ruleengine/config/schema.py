@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.config.destinations import Destination
 from ruleengine.config.sources import Source
+from ruleengine.config.timing import Count
 from ruleengine.config.types import (
     SYNTAX_ENV,
     Color,
@@ -137,6 +138,7 @@ class Rule(Strict):
     to: Names | None = None
     throttle: Throttle | None = None
     digest: Digest | None = None
+    count: Count | None = Field(None, description="Fire only once `min` events came `within`.")
 
     _origin: str = PrivateAttr("")  # "file:line", set by the loader for error messages
 

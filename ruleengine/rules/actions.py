@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ruleengine.errors import RenderError
 from ruleengine.rules.compiled import CompiledRule, Fired
+from ruleengine.rules.counts import Counts
 from ruleengine.rules.digest import Digests, Group
 from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.throttle import Throttles
@@ -44,14 +45,22 @@ Decision = Send | SendDigest
 class Outputs:
     """Applies throttles and digests to fired rules, keeping their state in memory."""
 
-    def __init__(self, throttles: Throttles, digests: Digests) -> None:
+    def __init__(
+        self, throttles: Throttles, digests: Digests, counts: Counts | None = None
+    ) -> None:
         self.throttles = throttles
         self.digests = digests
+        self.counts = counts if counts is not None else Counts()
 
     def apply(self, fired: Sequence[Fired], rules: RuleSet, now: float) -> list[Decision]:
         out: list[Decision] = []
         for item in fired:
             rule = item.rule
+            if rule.count is not None:
+                reached = self._count(item, now)
+                if reached is None:
+                    continue
+                item = reached  # noqa: PLW2901 - the threshold's firing goes on as the event
             if rule.throttle is not None:
                 key = self._throttle_key(item)
                 suppressed = self.throttles.admit(rule.name, key, rule.throttle.window, now)
@@ -64,7 +73,26 @@ class Outputs:
             else:
                 out.append(Send(item))
         self.throttles.expire(now)
+        self.counts.expire(now, {r.name: r.count.within for r in rules.rules if r.count})
         return out
+
+    def _count(self, item: Fired, now: float) -> Fired | None:
+        """Count the event under its key; when the threshold is reached, the fired rule with
+        ``count``, ``first``, ``last`` and ``events`` added to its fields."""
+        rule, spec = item.rule, item.rule.count
+        assert spec is not None  # noqa: S101 - caller checked
+        variables = context(item.event, rule.name, item.fields)
+        try:
+            key = render_text(spec.by, variables, rule.label, "count.by")
+        except RenderError as exc:
+            log.error("%s; counting the whole rule instead", exc)
+            key = ""
+        record = {name: jsonable(value) for name, value in variables.items()}
+        events = self.counts.add(rule.name, key, record, now, spec.within, spec.minimum)
+        if events is None:
+            return None
+        extra = {"count": len(events), "first": events[0], "last": events[-1], "events": events}
+        return Fired(rule, item.event, {**item.fields, **extra})
 
     def _throttle_key(self, item: Fired) -> str:
         assert item.rule.throttle is not None  # noqa: S101 - caller checked

@@ -52,6 +52,13 @@ class DigestSpec:
 
 
 @dataclass(frozen=True)
+class CountSpec:
+    minimum: int
+    within: float
+    by: jinja2.Template
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     index: int
     name: str
@@ -65,6 +72,7 @@ class CompiledRule:
     output: Output
     throttle: ThrottleSpec | None = None
     digest: DigestSpec | None = None
+    count: CountSpec | None = None
     #: Literal requirements of ``regex``, each valid alone; empty = try every line.
     requirements: tuple[Requirement, ...] = ()
     origin: str = ""  # "rules.yaml:42", for error messages

@@ -21,6 +21,7 @@ from ruleengine.errors import RenderError
 from ruleengine.model import Event, Lines
 from ruleengine.rules.compiled import (
     CompiledRule,
+    CountSpec,
     DigestSpec,
     Fired,
     Output,
@@ -193,6 +194,11 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
                 ),
             )
             if rule.digest is not None
+            else None
+        ),
+        count=(
+            CountSpec(rule.count.min, rule.count.within, env.from_string(rule.count.by))
+            if rule.count is not None
             else None
         ),
         requirements=requirements,

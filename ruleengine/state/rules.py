@@ -1,4 +1,4 @@
-"""Throttle and digest state in the state database, saved with the outbox rows it explains.
+"""Throttle, digest and threshold state in the state database, saved with its outbox rows.
 
 ``rules.throttle`` and ``rules.digest`` keep their state in memory and know nothing of SQLite;
 this module reads it at start (``RuleState.load``) and writes what changed (``save``) inside the
@@ -11,7 +11,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from ruleengine.rules import digest, throttle
+from ruleengine.rules import counts, digest, throttle
 from ruleengine.state.store import Store
 
 
@@ -19,6 +19,7 @@ from ruleengine.state.store import Store
 class RuleState:
     throttles: throttle.Throttles = field(default_factory=throttle.Throttles)
     digests: digest.Digests = field(default_factory=digest.Digests)
+    counts: counts.Counts = field(default_factory=counts.Counts)
 
     @classmethod
     def load(cls, store: Store) -> RuleState:
@@ -26,9 +27,11 @@ class RuleState:
         conn = store.db.conn()
         windows = conn.execute("SELECT rule, key, until, suppressed FROM rule_throttle")
         events = conn.execute("SELECT rule, grp, due, event FROM rule_digest ORDER BY seq")
+        tallies = conn.execute("SELECT rule, key, quiet_until, events FROM rule_count")
         return cls(
             throttle.Throttles.from_rows(windows),
             digest.Digests.from_rows((r, g, due, json.loads(e)) for r, g, due, e in events),
+            counts.Counts.from_rows((r, k, q, json.loads(e)) for r, k, q, e in tallies),
         )
 
     def save(self, conn: sqlite3.Connection) -> None:
@@ -47,11 +50,20 @@ class RuleState:
             "INSERT INTO rule_digest (rule, grp, due, event) VALUES (?, ?, ?, ?)",
             [(r, g, due, json.dumps(event, ensure_ascii=False)) for r, g, due, event in added],
         )
+        tallies, forgotten = self.counts.changes()
+        conn.executemany("DELETE FROM rule_count WHERE rule = ? AND key = ?", forgotten)
+        conn.executemany(
+            "INSERT INTO rule_count (rule, key, quiet_until, events) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (rule, key) DO UPDATE SET quiet_until = excluded.quiet_until,"
+            " events = excluded.events",
+            [(r, k, q, json.dumps(e, ensure_ascii=False)) for r, k, q, e in tallies],
+        )
 
     @property
     def dirty(self) -> bool:
-        return self.throttles.dirty or self.digests.dirty
+        return self.throttles.dirty or self.digests.dirty or self.counts.dirty
 
     def saved(self) -> None:
         self.throttles.saved()
         self.digests.saved()
+        self.counts.saved()

@@ -56,6 +56,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS rule_digest_group ON rule_digest (rule, grp)",
     ),
+    (  # 3: time-aware rules: threshold windows
+        """CREATE TABLE rule_count (
+            rule TEXT NOT NULL,
+            key TEXT NOT NULL,
+            quiet_until REAL NOT NULL,
+            events TEXT NOT NULL,  -- JSON [[counted at, variables], ...]
+            PRIMARY KEY (rule, key)
+        )""",
+    ),
 )
 VERSION = len(MIGRATIONS)
 
