@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from ruleengine.clock import Clock, system_clock
 from ruleengine.model import Batch, Notification, Position
-from ruleengine.render import render
+from ruleengine.render import render, render_silence_summaries
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
 from ruleengine.state import Store
+from ruleengine.state import silences as silence_rows
 from ruleengine.state.rules import RuleState
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Engine(threading.Thread):
         self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
         self._drained = threading.Condition()
         self._queued = self._handled = 0  # items put on the queue / taken off and handled
+        self._data_version: int | None = None  # of this thread's connection: did the CLI write?
 
     def _put(self, item: Batch | _Swap | _Tick | None) -> None:
         with self._drained:
@@ -145,7 +147,8 @@ class Engine(threading.Thread):
                 self.on_tick()
 
     def _timeout(self) -> float:
-        due = self.state.digests.next_due()
+        dues = (self.state.digests.next_due(), self.state.silences.next_end())
+        due = min((d for d in dues if d is not None), default=None)
         if due is None:
             return IDLE_WAKE
         return min(IDLE_WAKE, max(0.0, due - self.clock()))
@@ -215,13 +218,26 @@ class Engine(threading.Thread):
         return notifications
 
     def flush_due(self) -> list[Notification]:
-        """Send every digest whose wait is over, in one transaction with removing its rows."""
-        notifications = render(self.outputs.due(self.rules, self.clock()))
+        """Send every digest whose wait is over, in one transaction with removing its rows;
+        adopt silences the CLI changed and summarise those that ended."""
+        self._refresh_silences()
+        now = self.clock()
+        notifications = render(self.outputs.due(self.rules, now))
+        notifications += render_silence_summaries(self.state.silences.ended(now), now)
         if notifications or self.state.dirty:
             self._commit(notifications, ())
         return notifications
 
+    def _refresh_silences(self) -> None:
+        conn = self.store.db.conn()
+        version = silence_rows.data_version(conn)
+        if version != self._data_version:
+            self._data_version = version
+            silence_rows.refresh(conn, self.state.silences)
+
     def _commit(self, notifications: Sequence[Notification], positions: Sequence[Position]) -> None:
+        self._refresh_silences()  # a silence added a moment ago already holds this batch back
+        notifications = self.state.silences.filter(notifications, self.clock())
         delay = 1.0
         while True:
             try:

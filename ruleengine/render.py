@@ -17,6 +17,7 @@ from ruleengine.rules.actions import Decision, Send
 from ruleengine.rules.compiled import CompiledRule, Fired, Output
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.silences import SUMMARY_RULE, Ended, summary_text
 from ruleengine.templates import HOSTNAME, context, jsonable, render_color, render_text
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,27 @@ def render_digest(rule: CompiledRule, group: Group) -> list[Notification]:
     return _notifications(
         rule, digest_id, str(variables["source"]), float(variables["time"]), text, title, variables
     )
+
+
+def render_silence_summaries(ended: Iterable[Ended], now: float) -> list[Notification]:
+    """One summary per destination a silence held notifications back from."""
+    out: list[Notification] = []
+    for item in ended:
+        for destination in sorted(item.suppressed):
+            out += build_notifications(
+                stable_id(SUMMARY_RULE, item.silence.id),
+                source="ruleengine",
+                created=now,
+                rule=SUMMARY_RULE,
+                destinations=(destination,),
+                text=summary_text(item, destination),
+                title="Silence ended",
+                color="gray",
+                notify=False,
+                text_format="text",
+                fields={"silence": item.silence.id, "count": item.suppressed[destination]},
+            )
+    return out
 
 
 def _with_message(rule: CompiledRule, record: Mapping[str, Any]) -> dict[str, Any]:

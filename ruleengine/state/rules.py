@@ -11,7 +11,8 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from ruleengine.rules import counts, digest, throttle
+from ruleengine.rules import counts, digest, silences, throttle
+from ruleengine.state import silences as silence_rows
 from ruleengine.state.store import Store
 
 
@@ -20,6 +21,7 @@ class RuleState:
     throttles: throttle.Throttles = field(default_factory=throttle.Throttles)
     digests: digest.Digests = field(default_factory=digest.Digests)
     counts: counts.Counts = field(default_factory=counts.Counts)
+    silences: silences.Silences = field(default_factory=silences.Silences)
 
     @classmethod
     def load(cls, store: Store) -> RuleState:
@@ -32,6 +34,7 @@ class RuleState:
             throttle.Throttles.from_rows(windows),
             digest.Digests.from_rows((r, g, due, json.loads(e)) for r, g, due, e in events),
             counts.Counts.from_rows((r, k, q, json.loads(e)) for r, k, q, e in tallies),
+            silence_rows.load(conn),
         )
 
     def save(self, conn: sqlite3.Connection) -> None:
@@ -58,12 +61,16 @@ class RuleState:
             " events = excluded.events",
             [(r, k, q, json.dumps(e, ensure_ascii=False)) for r, k, q, e in tallies],
         )
+        silence_rows.save(conn, self.silences)
 
     @property
     def dirty(self) -> bool:
-        return self.throttles.dirty or self.digests.dirty or self.counts.dirty
+        return any(
+            part.dirty for part in (self.throttles, self.digests, self.counts, self.silences)
+        )
 
     def saved(self) -> None:
         self.throttles.saved()
         self.digests.saved()
         self.counts.saved()
+        self.silences.saved()

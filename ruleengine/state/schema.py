@@ -64,6 +64,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             events TEXT NOT NULL,  -- JSON [[counted at, variables], ...]
             PRIMARY KEY (rule, key)
         )""",
+        # silences: written by `ruleengine silence`, read by the daemon
+        """CREATE TABLE silences (
+            id TEXT PRIMARY KEY,
+            rule TEXT,
+            match TEXT NOT NULL,  -- JSON [[field, value], ...]
+            starts REAL NOT NULL,
+            ends REAL NOT NULL,
+            reason TEXT NOT NULL,
+            created REAL NOT NULL,
+            summarized INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE silence_suppressed (
+            silence TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (silence, destination)
+        )""",
     ),
 )
 VERSION = len(MIGRATIONS)
