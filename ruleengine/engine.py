@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from ruleengine.clock import Clock, system_clock
 from ruleengine.model import Batch, Notification, Position
 from ruleengine.render import render, render_silence_summaries
+from ruleengine.rules import heartbeats
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
 from ruleengine.state import Store
+from ruleengine.state import absences as absence_rows
 from ruleengine.state import silences as silence_rows
 from ruleengine.state.rules import RuleState
 
@@ -71,12 +73,16 @@ class Engine(threading.Thread):
         self.wake = wake
         self.clock = clock
         self.state = RuleState.load(store)
-        self.outputs = Outputs(self.state.throttles, self.state.digests, self.state.counts)
+        self.outputs = Outputs(
+            self.state.throttles, self.state.digests, self.state.counts, self.state.absences
+        )
         # Windows of rules gone since the last run would never be reported: forget them. Their
         # pending digests cannot be rendered without the rule; they are dropped (with a warning)
         # when due.
         self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
         self.state.counts.keep_rules({r.name for r in rules.rules if r.count is not None})
+        self.state.absences.start(clock())  # deadlines before now passed while we were down
+        self._watch(rules)
         self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
         self.counters = Counters()
@@ -85,6 +91,7 @@ class Engine(threading.Thread):
         self._drained = threading.Condition()
         self._queued = self._handled = 0  # items put on the queue / taken off and handled
         self._data_version: int | None = None  # of this thread's connection: did the CLI write?
+        self._keys_version: int | None = None  # the same, for `expect forget`
 
     def _put(self, item: Batch | _Swap | _Tick | None) -> None:
         with self._drained:
@@ -147,7 +154,11 @@ class Engine(threading.Thread):
                 self.on_tick()
 
     def _timeout(self) -> float:
-        dues = (self.state.digests.next_due(), self.state.silences.next_end())
+        dues = (
+            self.state.digests.next_due(),
+            self.state.silences.next_end(),
+            self.state.absences.next_due(heartbeats.specs(self.rules.rules)),
+        )
         due = min((d for d in dues if d is not None), default=None)
         if due is None:
             return IDLE_WAKE
@@ -160,6 +171,7 @@ class Engine(threading.Thread):
         names = {r.name for r in rules.rules if r.throttle is not None}
         self.state.throttles.keep_rules(names)
         self.state.counts.keep_rules({r.name for r in rules.rules if r.count is not None})
+        self._watch(rules)
         digesting = {r.name for r in rules.rules if r.digest is not None}
         orphans = [g for g in self.state.digests.groups.values() if g.rule not in digesting]
         # A digest already collected is news someone expects: send it with the old templates.
@@ -221,12 +233,22 @@ class Engine(threading.Thread):
         """Send every digest whose wait is over, in one transaction with removing its rows;
         adopt silences the CLI changed and summarise those that ended."""
         self._refresh_silences()
+        version = silence_rows.data_version(self.store.db.conn())
+        if version != self._keys_version:  # nothing unsaved here: adopt what the CLI left
+            self._keys_version = version
+            self.state.absences.replace(absence_rows.watches(self.store.db.conn()))
+            self._watch(self.rules)
         now = self.clock()
         notifications = render(self.outputs.due(self.rules, now))
         notifications += render_silence_summaries(self.state.silences.ended(now), now)
         if notifications or self.state.dirty:
             self._commit(notifications, ())
         return notifications
+
+    def _watch(self, rules: RuleSet) -> None:
+        """Absence: forget keys of rules gone; watch the keys rules list."""
+        self.state.absences.keep_rules({r.name for r in rules.rules if r.expect is not None})
+        heartbeats.expect_fixed(rules.rules, self.state.absences, self.clock())
 
     def _refresh_silences(self) -> None:
         conn = self.store.db.conn()

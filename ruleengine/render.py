@@ -47,6 +47,9 @@ def render_fired(fired: Fired, suppressed: int = 0) -> list[Notification]:
     text, title = _texts(rule.output, variables, rule.label, event.text)
     if suppressed and not rule.output.mentions_suppressed:
         text += f" (+{suppressed} similar suppressed)"
+    late = variables.get("late_note")  # an absence alert due while ruleengine was down
+    if isinstance(late, str) and late and late not in text:
+        text += f" {late}"
     return _notifications(rule, event.id, event.source, event.time, text, title, variables)
 
 

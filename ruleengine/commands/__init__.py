@@ -11,6 +11,7 @@ from ruleengine.commands import (
     check,
     deadletters,
     emit,
+    expect,
     run,
     schema,
     send,
@@ -36,6 +37,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     schema,
     emit,
     silence,
+    expect,
 )
 
 __all__ = [

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.config.destinations import Destination
 from ruleengine.config.sources import Source
-from ruleengine.config.timing import Count
+from ruleengine.config.timing import Count, Expect
 from ruleengine.config.types import (
     SYNTAX_ENV,
     Color,
@@ -139,6 +139,9 @@ class Rule(Strict):
     throttle: Throttle | None = None
     digest: Digest | None = None
     count: Count | None = Field(None, description="Fire only once `min` events came `within`.")
+    expect: Expect | None = Field(
+        None, description="Heartbeats: `message` is sent when a key's events stop coming."
+    )
 
     _origin: str = PrivateAttr("")  # "file:line", set by the loader for error messages
 
@@ -153,6 +156,8 @@ class Rule(Strict):
     def _one_grouping(self) -> Rule:
         if self.throttle is not None and self.digest is not None:
             raise ValueError("use either `throttle` or `digest` on a rule, not both")
+        if self.count is not None and self.expect is not None:
+            raise ValueError("use either `count` or `expect` on a rule, not both")
         return self
 
     @field_validator("when")

@@ -1,10 +1,10 @@
-"""Rule options that work with time: thresholds (``count``)."""
+"""Rule options that work with time: thresholds (``count``) and absence (``expect``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ruleengine.config.types import Duration, Strict, check_template
 
@@ -28,3 +28,41 @@ class Count(Strict):
         if value <= 0:
             raise ValueError("within must be longer than 0s")
         return value
+
+
+DEFAULT_BACK = "{{ key }} is back after {{ missing_for | duration }} missing"
+
+
+class Expect(Strict):
+    """Expect matching events: fire when a key sends none for ``every`` + ``grace``."""
+
+    every: Duration = Field(description="How often each key must report (24h).")
+    grace: Duration = Field(0.0, description="Extra time before the alert (30m).")
+    by: str = Field(
+        "",
+        description='Template of the key, e.g. "{{ host }}"; keys are learned from events. '
+        "The message gets `key`, `last_seen`, `seen`, `overdue`, `late` and `down_since`.",
+    )
+    keys: list[str] = Field(
+        default_factory=list, description="Keys expected from the start, seen or not."
+    )
+    back: str = Field(
+        DEFAULT_BACK,
+        description="Template of the notice when a missing key reports again (green); gets "
+        "`key` and `missing_for` besides the event's fields.",
+    )
+
+    _templates = field_validator("by", "back")(check_template)
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("every must be longer than 0s")
+        return value
+
+    @model_validator(mode="after")
+    def _keys_need_by(self) -> Expect:
+        if self.keys and not self.by:
+            raise ValueError("`keys` needs `by`: the template that gives each event its key")
+        return self

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ruleengine.errors import RenderError
+from ruleengine.rules.absence import Absences
 from ruleengine.rules.compiled import CompiledRule, Fired
 from ruleengine.rules.counts import Counts
 from ruleengine.rules.digest import Digests, Group
 from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.heartbeats import ABSENCE, heartbeat, overdue
 from ruleengine.rules.throttle import Throttles
 from ruleengine.templates import context, jsonable, render_text
 
@@ -46,16 +48,26 @@ class Outputs:
     """Applies throttles and digests to fired rules, keeping their state in memory."""
 
     def __init__(
-        self, throttles: Throttles, digests: Digests, counts: Counts | None = None
+        self,
+        throttles: Throttles,
+        digests: Digests,
+        counts: Counts | None = None,
+        absences: Absences | None = None,
     ) -> None:
         self.throttles = throttles
         self.digests = digests
         self.counts = counts if counts is not None else Counts()
+        self.absences = absences if absences is not None else Absences()
 
     def apply(self, fired: Sequence[Fired], rules: RuleSet, now: float) -> list[Decision]:
         out: list[Decision] = []
         for item in fired:
             rule = item.rule
+            if rule.expect is not None and item.event.kind != ABSENCE:
+                back = heartbeat(item, self.absences, now)  # an event is a heartbeat only
+                if back is not None:
+                    out.append(Send(back))
+                continue
             if rule.count is not None:
                 reached = self._count(item, now)
                 if reached is None:
@@ -115,11 +127,13 @@ class Outputs:
         return self.digests.add(rule.name, group, record, now, rule.digest.wait, rule.digest.max)
 
     def due(self, rules: RuleSet, now: float) -> list[Decision]:
-        """A decision for every digest whose wait is over; their groups are removed."""
+        """A decision for every digest whose wait is over (their groups are removed), and for
+        every key of an ``expect`` rule past its deadline."""
         out: list[Decision] = []
         for group in self.digests.due(now):
             out.extend(self.flush(group, rules))
-        return out
+        missing = overdue(rules.rules, self.absences, now)
+        return out + (self.apply(missing, rules, now) if missing else [])
 
     def flush(self, group: Group, rules: RuleSet) -> list[Decision]:
         """Decide to send one digest and forget its group (rows deleted in the same commit)."""

@@ -59,6 +59,16 @@ class CountSpec:
 
 
 @dataclass(frozen=True)
+class ExpectSpec:
+    every: float
+    grace: float
+    by: jinja2.Template
+    by_source: str  # the template's text: ``{{ host }}`` gives alerts a ``host`` variable
+    keys: tuple[str, ...]
+    back: Output  # the rule's output with the ``back`` template, green
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     index: int
     name: str
@@ -73,6 +83,7 @@ class CompiledRule:
     throttle: ThrottleSpec | None = None
     digest: DigestSpec | None = None
     count: CountSpec | None = None
+    expect: ExpectSpec | None = None
     #: Literal requirements of ``regex``, each valid alone; empty = try every line.
     requirements: tuple[Requirement, ...] = ()
     origin: str = ""  # "rules.yaml:42", for error messages

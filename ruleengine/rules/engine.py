@@ -8,6 +8,7 @@ match any rule, and an ``Event`` is built only for those. Markers are matched on
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,6 +24,7 @@ from ruleengine.rules.compiled import (
     CompiledRule,
     CountSpec,
     DigestSpec,
+    ExpectSpec,
     Fired,
     Output,
     Selection,
@@ -147,6 +149,23 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
     color = rule.color or defaults.color
     templated = is_template(color)
     message = env.from_string(rule.message)
+    output = Output(
+        message=message,
+        title=env.from_string(rule.title) if rule.title is not None else None,
+        color=defaults.color if templated else color,
+        color_template=env.from_string(color) if templated else None,
+        default_color=defaults.color,
+        notify=rule.notify if rule.notify is not None else defaults.notify,
+        format=rule.format or defaults.format,
+        to=tuple(rule.to if rule.to is not None else defaults.to),
+        mentions_suppressed="suppressed" in _variables(env, rule.message),
+        message_text=_constant(env, rule.message, message),
+        title_text=(
+            _constant(env, rule.title, env.from_string(rule.title))
+            if rule.title is not None
+            else None
+        ),
+    )
     return CompiledRule(
         index=index,
         name=rule.name,
@@ -161,23 +180,7 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
             else None
         ),
         stop=rule.stop,
-        output=Output(
-            message=message,
-            title=env.from_string(rule.title) if rule.title is not None else None,
-            color=defaults.color if templated else color,
-            color_template=env.from_string(color) if templated else None,
-            default_color=defaults.color,
-            notify=rule.notify if rule.notify is not None else defaults.notify,
-            format=rule.format or defaults.format,
-            to=tuple(rule.to if rule.to is not None else defaults.to),
-            mentions_suppressed="suppressed" in _variables(env, rule.message),
-            message_text=_constant(env, rule.message, message),
-            title_text=(
-                _constant(env, rule.title, env.from_string(rule.title))
-                if rule.title is not None
-                else None
-            ),
-        ),
+        output=output,
         throttle=(
             ThrottleSpec(env.from_string(rule.throttle.key), rule.throttle.window)
             if rule.throttle is not None
@@ -199,6 +202,27 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
         count=(
             CountSpec(rule.count.min, rule.count.within, env.from_string(rule.count.by))
             if rule.count is not None
+            else None
+        ),
+        expect=(
+            ExpectSpec(
+                every=rule.expect.every,
+                grace=rule.expect.grace,
+                by=env.from_string(rule.expect.by),
+                by_source=rule.expect.by,
+                keys=tuple(rule.expect.keys),
+                back=dataclasses.replace(
+                    output,
+                    message=env.from_string(rule.expect.back),
+                    message_text=None,
+                    title=None,
+                    title_text=None,
+                    color="green",
+                    color_template=None,
+                    mentions_suppressed=True,
+                ),
+            )
+            if rule.expect is not None
             else None
         ),
         requirements=requirements,

@@ -1,6 +1,8 @@
-"""Throttle, digest and threshold state in the state database, saved with its outbox rows.
+"""Rule state in the state database (throttle, digest, count, silence, absence), saved with the
+outbox rows it explains.
 
-``rules.throttle`` and ``rules.digest`` keep their state in memory and know nothing of SQLite;
+``rules.throttle``, ``rules.digest`` and the others keep their state in memory and know nothing
+of SQLite;
 this module reads it at start (``RuleState.load``) and writes what changed (``save``) inside the
 engine's commit transaction.
 """
@@ -11,7 +13,8 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from ruleengine.rules import counts, digest, silences, throttle
+from ruleengine.rules import absence, counts, digest, silences, throttle
+from ruleengine.state import absences as absence_rows
 from ruleengine.state import silences as silence_rows
 from ruleengine.state.store import Store
 
@@ -22,6 +25,7 @@ class RuleState:
     digests: digest.Digests = field(default_factory=digest.Digests)
     counts: counts.Counts = field(default_factory=counts.Counts)
     silences: silences.Silences = field(default_factory=silences.Silences)
+    absences: absence.Absences = field(default_factory=absence.Absences)
 
     @classmethod
     def load(cls, store: Store) -> RuleState:
@@ -35,6 +39,7 @@ class RuleState:
             digest.Digests.from_rows((r, g, due, json.loads(e)) for r, g, due, e in events),
             counts.Counts.from_rows((r, k, q, json.loads(e)) for r, k, q, e in tallies),
             silence_rows.load(conn),
+            absence_rows.load(conn),
         )
 
     def save(self, conn: sqlite3.Connection) -> None:
@@ -62,11 +67,13 @@ class RuleState:
             [(r, k, q, json.dumps(e, ensure_ascii=False)) for r, k, q, e in tallies],
         )
         silence_rows.save(conn, self.silences)
+        absence_rows.save(conn, self.absences)
 
     @property
     def dirty(self) -> bool:
         return any(
-            part.dirty for part in (self.throttles, self.digests, self.counts, self.silences)
+            part.dirty
+            for part in (self.throttles, self.digests, self.counts, self.silences, self.absences)
         )
 
     def saved(self) -> None:
@@ -74,3 +81,4 @@ class RuleState:
         self.digests.saved()
         self.counts.saved()
         self.silences.saved()
+        self.absences.saved()

@@ -81,6 +81,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             count INTEGER NOT NULL,
             PRIMARY KEY (silence, destination)
         )""",
+        # keys of `expect` rules (absence)
+        """CREATE TABLE rule_expect (
+            rule TEXT NOT NULL,
+            key TEXT NOT NULL,
+            last_seen REAL NOT NULL,
+            seen INTEGER NOT NULL,
+            missing_since REAL,
+            PRIMARY KEY (rule, key)
+        )""",
     ),
 )
 VERSION = len(MIGRATIONS)
