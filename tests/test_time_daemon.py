@@ -1,9 +1,14 @@
-"""End to end: a silence added from the CLI while the daemon runs holds notifications back,
-survives ``kill -9`` (silence and counts), and its end brings one summary."""
+"""End to end with a real daemon: silences and absence deadlines survive ``kill -9``.
+
+A silence added from the CLI while the daemon runs holds notifications back, keeps its count
+across the kill, and its end brings one summary. A heartbeat's deadline passing while the
+daemon is dead brings one alert at restart that says so, and the next heartbeat a back notice.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +36,11 @@ rules:
     source: app
     match: '(?P<host>\\S+) rebooted'
     message: "{{{{ host }}}} rebooted"
+  - name: patched
+    source: app
+    match: '(?P<host>\\S+) patch run OK'
+    expect: {{every: 3s, by: "{{{{ host }}}}"}}
+    message: "{{{{ host }}}} did not report"
 """
 
 
@@ -75,3 +85,31 @@ def test_silence_survives_kill_9_and_ends_with_one_summary(
     assert len(receiver.requests) == 2
     listed = run_cli("silence", "list", "-c", str(rules), "--all")
     assert "2 silenced  patch night" in listed.stdout
+
+
+def watched(state: Path) -> list[tuple[str, int]]:
+    conn = sqlite3.connect(f"file:{state / 'state.db'}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT key, seen FROM rule_expect").fetchall()
+    finally:
+        conn.close()
+
+
+def test_absence_deadline_passes_while_killed(tmp_path: Path, receiver: Receiver) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.format(url=receiver.url), encoding="utf-8")
+    log = tmp_path / "app.log"
+    log.write_text("")
+    state = tmp_path / "state"
+    with DaemonProcess(rules) as daemon:
+        append(log, "web1 patch run OK\n")
+        eventually(lambda: watched(state) == [("web1", 1)], what="the heartbeat saved")
+        daemon.kill()
+    deadline = time.monotonic() + 3.5
+    eventually(lambda: time.monotonic() > deadline, timeout=10, what="the deadline to pass")
+    with DaemonProcess(rules):
+        (alert,) = receiver.wait_for(1, timeout=20)
+        assert alert.json()["text"].startswith("web1 did not report (late: ruleengine was not")
+        append(log, "web1 patch run OK\n")
+        texts = [r.json()["text"] for r in receiver.wait_for(2, timeout=20)]
+        assert texts[1].startswith("web1 is back after")
