@@ -74,7 +74,11 @@ class Engine(threading.Thread):
         self.clock = clock
         self.state = RuleState.load(store)
         self.outputs = Outputs(
-            self.state.throttles, self.state.digests, self.state.counts, self.state.absences
+            self.state.throttles,
+            self.state.digests,
+            self.state.counts,
+            self.state.absences,
+            self.state.alerts,
         )
         # Windows of rules gone since the last run would never be reported: forget them. Their
         # pending digests cannot be rendered without the rule; they are dropped (with a warning)
@@ -246,7 +250,9 @@ class Engine(threading.Thread):
         return notifications
 
     def _watch(self, rules: RuleSet) -> None:
-        """Absence: forget keys of rules gone; watch the keys rules list."""
+        """Absence: forget keys of rules gone; watch the keys rules list. Open alerts no rule
+        resolves any more are dropped."""
+        self.state.alerts.keep_rules({r.resolves.rule for r in rules.rules if r.resolves})
         self.state.absences.keep_rules({r.name for r in rules.rules if r.expect is not None})
         heartbeats.expect_fixed(rules.rules, self.state.absences, self.clock())
 

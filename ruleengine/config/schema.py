@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.config.destinations import Destination
 from ruleengine.config.sources import Source
-from ruleengine.config.timing import Count, Expect
+from ruleengine.config.timing import Count, Expect, Resolves
 from ruleengine.config.types import (
     SYNTAX_ENV,
     Color,
@@ -142,6 +142,9 @@ class Rule(Strict):
     expect: Expect | None = Field(
         None, description="Heartbeats: `message` is sent when a key's events stop coming."
     )
+    resolves: Resolves | None = Field(
+        None, description="Send `message` (green) only when an event closes an open alert."
+    )
 
     _origin: str = PrivateAttr("")  # "file:line", set by the loader for error messages
 
@@ -158,6 +161,8 @@ class Rule(Strict):
             raise ValueError("use either `throttle` or `digest` on a rule, not both")
         if self.count is not None and self.expect is not None:
             raise ValueError("use either `count` or `expect` on a rule, not both")
+        if self.resolves is not None and (self.count or self.expect):
+            raise ValueError("a rule with `resolves` cannot also `count` or `expect`")
         return self
 
     @field_validator("when")

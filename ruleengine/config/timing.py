@@ -1,8 +1,9 @@
-"""Rule options that work with time: thresholds (``count``) and absence (``expect``)."""
+"""Rule options that work with time: thresholds (``count``), absence (``expect``) and resolved
+notices (``resolves``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -66,3 +67,28 @@ class Expect(Strict):
         if self.keys and not self.by:
             raise ValueError("`keys` needs `by`: the template that gives each event its key")
         return self
+
+
+class Resolves(Strict):
+    """This rule sends a resolved notice when its event closes an open alert of ``rule``."""
+
+    rule: str = Field(description="The rule whose alerts this one resolves.")
+    key: str = Field(
+        description="Template pairing an alert with its recovery, evaluated on both events, "
+        'e.g. "{{ package }}@{{ host }}". The message gets `alert` (the alert\'s variables), '
+        "`opened` and `open_for`."
+    )
+    expire: Duration = Field(7 * 86400.0, description="Forget an alert open this long (7d).")
+
+    _templates = field_validator("key")(check_template)
+
+
+def resolve_problems(rules: list[Any], names: set[str]) -> list[tuple[tuple[str | int, ...], str]]:
+    """``resolves.rule`` must name another rule of the file."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, rule in enumerate(rules):
+        target = rule.get("resolves") if isinstance(rule, dict) else None
+        name = target.get("rule") if isinstance(target, dict) else None
+        if isinstance(name, str) and (name not in names or name == rule.get("name")):
+            problems.append((("rules", index, "resolves", "rule"), f"no other rule named {name!r}"))
+    return problems

@@ -19,6 +19,7 @@ from ruleengine.rules.counts import Counts
 from ruleengine.rules.digest import Digests, Group
 from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.heartbeats import ABSENCE, heartbeat, overdue
+from ruleengine.rules.resolve import OpenAlerts
 from ruleengine.rules.throttle import Throttles
 from ruleengine.templates import context, jsonable, render_text
 
@@ -53,26 +54,22 @@ class Outputs:
         digests: Digests,
         counts: Counts | None = None,
         absences: Absences | None = None,
+        alerts: OpenAlerts | None = None,
     ) -> None:
         self.throttles = throttles
         self.digests = digests
         self.counts = counts if counts is not None else Counts()
         self.absences = absences if absences is not None else Absences()
+        self.alerts = alerts if alerts is not None else OpenAlerts()
 
     def apply(self, fired: Sequence[Fired], rules: RuleSet, now: float) -> list[Decision]:
         out: list[Decision] = []
-        for item in fired:
-            rule = item.rule
-            if rule.expect is not None and item.event.kind != ABSENCE:
-                back = heartbeat(item, self.absences, now)  # an event is a heartbeat only
-                if back is not None:
-                    out.append(Send(back))
+        resolvers = [r for r in rules.rules if r.resolves is not None]
+        for each in fired:
+            item = self._time_aware(each, resolvers, now, out)
+            if item is None:
                 continue
-            if rule.count is not None:
-                reached = self._count(item, now)
-                if reached is None:
-                    continue
-                item = reached  # noqa: PLW2901 - the threshold's firing goes on as the event
+            rule = item.rule
             if rule.throttle is not None:
                 key = self._throttle_key(item)
                 suppressed = self.throttles.admit(rule.name, key, rule.throttle.window, now)
@@ -87,6 +84,32 @@ class Outputs:
         self.throttles.expire(now)
         self.counts.expire(now, {r.name: r.count.within for r in rules.rules if r.count})
         return out
+
+    def _time_aware(
+        self, item: Fired, resolvers: list[CompiledRule], now: float, out: list[Decision]
+    ) -> Fired | None:
+        """``expect``, ``count`` and ``resolves``: the fired rule that goes on to throttle and
+        digest (with their variables added), or None when it stops here."""
+        rule = item.rule
+        if rule.expect is not None and item.event.kind != ABSENCE:
+            back = heartbeat(item, self.absences, now)  # an event is a heartbeat only
+            if back is not None:
+                out.append(Send(back))
+            return None
+        if rule.count is not None:
+            reached = self._count(item, now)
+            if reached is None:
+                return None
+            item = reached  # the threshold's firing goes on as the event
+        if rule.resolves is not None:
+            resolved = self._resolve(item, now)
+            if resolved is None:
+                return None  # nothing open to resolve: a recovery alone is no news
+            item = resolved
+        for resolver in resolvers:
+            if resolver.resolves is not None and resolver.resolves.rule == rule.name:
+                self._open(item, resolver, now)
+        return item
 
     def _count(self, item: Fired, now: float) -> Fired | None:
         """Count the event under its key; when the threshold is reached, the fired rule with
@@ -105,6 +128,34 @@ class Outputs:
             return None
         extra = {"count": len(events), "first": events[0], "last": events[-1], "events": events}
         return Fired(rule, item.event, {**item.fields, **extra})
+
+    def _pair_key(self, item: Fired, resolver: CompiledRule) -> str | None:
+        spec = resolver.resolves
+        assert spec is not None  # noqa: S101 - callers checked
+        variables = context(item.event, item.rule.name, item.fields)
+        try:
+            return render_text(spec.key, variables, resolver.label, "resolves.key")
+        except RenderError as exc:
+            log.error("%s; this event cannot be paired", exc)
+            return None
+
+    def _open(self, item: Fired, resolver: CompiledRule, now: float) -> None:
+        assert resolver.resolves is not None  # noqa: S101 - caller checked
+        key = self._pair_key(item, resolver)
+        if key is not None:
+            variables = context(item.event, item.rule.name, item.fields)
+            record = {name: jsonable(value) for name, value in variables.items()}
+            self.alerts.open(item.rule.name, key, now, resolver.resolves.expire, record)
+
+    def _resolve(self, item: Fired, now: float) -> Fired | None:
+        spec = item.rule.resolves
+        assert spec is not None  # noqa: S101 - caller checked
+        key = self._pair_key(item, item.rule)
+        alert = self.alerts.close(spec.rule, key, now) if key is not None else None
+        if alert is None:
+            return None
+        extra = {"alert": alert.variables, "opened": alert.opened, "open_for": now - alert.opened}
+        return Fired(item.rule, item.event, {**item.fields, **extra})
 
     def _throttle_key(self, item: Fired) -> str:
         assert item.rule.throttle is not None  # noqa: S101 - caller checked
@@ -132,6 +183,7 @@ class Outputs:
         out: list[Decision] = []
         for group in self.digests.due(now):
             out.extend(self.flush(group, rules))
+        self.alerts.expire(now)
         missing = overdue(rules.rules, self.absences, now)
         return out + (self.apply(missing, rules, now) if missing else [])
 

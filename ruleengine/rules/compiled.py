@@ -69,6 +69,13 @@ class ExpectSpec:
 
 
 @dataclass(frozen=True)
+class ResolveSpec:
+    rule: str
+    key: jinja2.Template
+    expire: float
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     index: int
     name: str
@@ -84,6 +91,7 @@ class CompiledRule:
     digest: DigestSpec | None = None
     count: CountSpec | None = None
     expect: ExpectSpec | None = None
+    resolves: ResolveSpec | None = None
     #: Literal requirements of ``regex``, each valid alone; empty = try every line.
     requirements: tuple[Requirement, ...] = ()
     origin: str = ""  # "rules.yaml:42", for error messages

@@ -27,6 +27,7 @@ from ruleengine.rules.compiled import (
     ExpectSpec,
     Fired,
     Output,
+    ResolveSpec,
     Selection,
     ThrottleSpec,
 )
@@ -146,7 +147,7 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
     regex = re.compile(rule.match) if rule.match is not None else None
     candidates = candidate_requirements(regex) if regex is not None else []
     requirements = tuple(r for r in candidates if scannable(r))
-    color = rule.color or defaults.color
+    color = rule.color or ("green" if rule.resolves is not None else defaults.color)
     templated = is_template(color)
     message = env.from_string(rule.message)
     output = Output(
@@ -223,6 +224,13 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
                 ),
             )
             if rule.expect is not None
+            else None
+        ),
+        resolves=(
+            ResolveSpec(
+                rule.resolves.rule, env.from_string(rule.resolves.key), rule.resolves.expire
+            )
+            if rule.resolves is not None
             else None
         ),
         requirements=requirements,

@@ -1,10 +1,9 @@
-"""Rule state in the state database (throttle, digest, count, silence, absence), saved with the
-outbox rows it explains.
+"""Rule state in the state database (throttle, digest, count, silence, absence, open alerts),
+saved with the outbox rows it explains.
 
 ``rules.throttle``, ``rules.digest`` and the others keep their state in memory and know nothing
-of SQLite;
-this module reads it at start (``RuleState.load``) and writes what changed (``save``) inside the
-engine's commit transaction.
+of SQLite; this module reads it at start (``RuleState.load``) and writes what changed
+(``save``) inside the engine's commit transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from ruleengine.rules import absence, counts, digest, silences, throttle
+from ruleengine.rules import absence, counts, digest, resolve, silences, throttle
 from ruleengine.state import absences as absence_rows
 from ruleengine.state import silences as silence_rows
 from ruleengine.state.store import Store
@@ -26,6 +25,7 @@ class RuleState:
     counts: counts.Counts = field(default_factory=counts.Counts)
     silences: silences.Silences = field(default_factory=silences.Silences)
     absences: absence.Absences = field(default_factory=absence.Absences)
+    alerts: resolve.OpenAlerts = field(default_factory=resolve.OpenAlerts)
 
     @classmethod
     def load(cls, store: Store) -> RuleState:
@@ -40,6 +40,12 @@ class RuleState:
             counts.Counts.from_rows((r, k, q, json.loads(e)) for r, k, q, e in tallies),
             silence_rows.load(conn),
             absence_rows.load(conn),
+            resolve.OpenAlerts.from_rows(
+                (r, k, o, e, json.loads(v))
+                for r, k, o, e, v in conn.execute(
+                    "SELECT rule, key, opened, expires, variables FROM open_alerts"
+                )
+            ),
         )
 
     def save(self, conn: sqlite3.Connection) -> None:
@@ -68,12 +74,27 @@ class RuleState:
         )
         silence_rows.save(conn, self.silences)
         absence_rows.save(conn, self.absences)
+        opened, closed = self.alerts.changes()
+        conn.executemany("DELETE FROM open_alerts WHERE rule = ? AND key = ?", closed)
+        conn.executemany(
+            "INSERT INTO open_alerts (rule, key, opened, expires, variables) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (rule, key) DO UPDATE SET opened = excluded.opened,"
+            " expires = excluded.expires, variables = excluded.variables",
+            [(r, k, o, e, json.dumps(v, ensure_ascii=False)) for r, k, o, e, v in opened],
+        )
 
     @property
     def dirty(self) -> bool:
         return any(
             part.dirty
-            for part in (self.throttles, self.digests, self.counts, self.silences, self.absences)
+            for part in (
+                self.throttles,
+                self.digests,
+                self.counts,
+                self.silences,
+                self.absences,
+                self.alerts,
+            )
         )
 
     def saved(self) -> None:
@@ -82,3 +103,4 @@ class RuleState:
         self.counts.saved()
         self.silences.saved()
         self.absences.saved()
+        self.alerts.saved()

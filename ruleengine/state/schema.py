@@ -90,6 +90,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             missing_since REAL,
             PRIMARY KEY (rule, key)
         )""",
+        # alerts a `resolves` rule may close
+        """CREATE TABLE open_alerts (
+            rule TEXT NOT NULL,
+            key TEXT NOT NULL,
+            opened REAL NOT NULL,
+            expires REAL NOT NULL,
+            variables TEXT NOT NULL,  -- JSON: the alert's template variables
+            PRIMARY KEY (rule, key)
+        )""",
     ),
 )
 VERSION = len(MIGRATIONS)
