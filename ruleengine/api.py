@@ -69,7 +69,11 @@ def load(path: str | Path) -> Rules:
     """Load, validate and compile a rules file; raises ConfigError with every problem found."""
     config = load_config(path)
     model = config.model
-    return Rules(config, compile_rules(model.rules, model.defaults), Redactor(config.secrets))
+    return Rules(
+        config,
+        compile_rules(model.rules, model.defaults, model.schedules),
+        Redactor(config.secrets),
+    )
 
 
 @dataclass(frozen=True)

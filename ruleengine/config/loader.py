@@ -15,6 +15,7 @@ import yaml
 from ruleengine.config.destinations import Destination
 from ruleengine.config.interpolate import interpolate
 from ruleengine.config.lint import lint
+from ruleengine.config.schedules import schedule_problems
 from ruleengine.config.schema import Rule, RulesFile
 from ruleengine.config.sources import Source
 from ruleengine.config.timing import resolve_problems
@@ -260,6 +261,7 @@ def _reference_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
         problems += _undefined_names(rule.get("source"), (*here, "source"), "source", sources)
         problems += _selector_fit(rule, here, sources)
     problems += resolve_problems(_section(data, "rules", list), names_seen)
+    problems += schedule_problems(data)
     return problems
 
 

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.config.destinations import Destination
+from ruleengine.config.schedules import RuleSchedule, Schedule
 from ruleengine.config.sources import Source
 from ruleengine.config.timing import Count, Expect, Resolves
 from ruleengine.config.types import (
@@ -145,6 +146,7 @@ class Rule(Strict):
     resolves: Resolves | None = Field(
         None, description="Send `message` (green) only when an event closes an open alert."
     )
+    schedule: RuleSchedule | None = None
 
     _origin: str = PrivateAttr("")  # "file:line", set by the loader for error messages
 
@@ -195,6 +197,9 @@ class RulesFile(Strict):
     destinations: dict[str, Destination] = Field(min_length=1)
     sources: dict[str, Source] = Field(min_length=1)
     rules: list[Rule] = Field(min_length=1)
+    schedules: dict[str, Schedule] = Field(
+        default_factory=dict, description="Named time windows for rules' `schedule`."
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -67,7 +67,9 @@ class Supervisor:
         }
         self.dispatcher = Dispatcher(routes, self.store, redactor)
         self.engine = Engine(
-            compile_rules(model.rules, model.defaults), self.store, self.dispatcher.wake
+            compile_rules(model.rules, model.defaults, model.schedules),
+            self.store,
+            self.dispatcher.wake,
         )
         self.engine.on_tick = self._tick
         self._emit: Callable[[Batch], None] = self.engine.emit

@@ -8,6 +8,7 @@ transaction as the notifications rendered from these decisions.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ruleengine.rules.throttle import Throttles
 from ruleengine.templates import context, jsonable, render_text
 
 log = logging.getLogger(__name__)
+HELD = "\x1eheld"  # the digest group of notifications a schedule holds back
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,15 @@ class Outputs:
         self.counts = counts if counts is not None else Counts()
         self.absences = absences if absences is not None else Absences()
         self.alerts = alerts if alerts is not None else OpenAlerts()
+        self.dropped: dict[str, int] = {}  # by rule: dropped outside its schedule
 
     def apply(self, fired: Sequence[Fired], rules: RuleSet, now: float) -> list[Decision]:
         out: list[Decision] = []
         resolvers = [r for r in rules.rules if r.resolves is not None]
         for each in fired:
             item = self._time_aware(each, resolvers, now, out)
+            if item is not None and item.rule.schedule is not None:
+                item = self._scheduled(item, now)
             if item is None:
                 continue
             rule = item.rule
@@ -110,6 +115,31 @@ class Outputs:
             if resolver.resolves is not None and resolver.resolves.rule == rule.name:
                 self._open(item, resolver, now)
         return item
+
+    def _scheduled(self, item: Fired, now: float) -> Fired | None:
+        """Inside the time the rule may send: the item. Outside: dropped (counted), held in
+        a digest due when that time starts, or passed on without ``notify``."""
+        rule, spec = item.rule, item.rule.schedule
+        assert spec is not None  # noqa: S101 - caller checked
+        if spec.window.contains(now) != spec.mute:
+            return item
+        if spec.otherwise == "quiet":
+            quiet = dataclasses.replace(rule.output, notify=False)
+            return Fired(dataclasses.replace(rule, output=quiet), item.event, item.fields)
+        opens = spec.window.next_change(now)
+        if spec.otherwise == "drop" or opens is None:
+            self.dropped[rule.name] = self.dropped.get(rule.name, 0) + 1
+            log.info(
+                "rule %s: outside its schedule, dropped (%d so far)",
+                rule.label,
+                self.dropped[rule.name],
+            )
+            return None
+        variables = context(item.event, rule.name, item.fields)
+        record = {key: jsonable(value) for key, value in variables.items()}
+        record["id"] = item.event.id
+        self.digests.add(rule.name, HELD, record, now, opens - now, 1_000_000)
+        return None
 
     def _count(self, item: Fired, now: float) -> Fired | None:
         """Count the event under its key; when the threshold is reached, the fired rule with
@@ -191,6 +221,8 @@ class Outputs:
         """Decide to send one digest and forget its group (rows deleted in the same commit)."""
         self.digests.pop(group.slot)
         rule = next((r for r in rules.rules if r.name == group.rule), None)
+        if rule is not None and rule.schedule is not None and group.group == HELD:
+            rule = dataclasses.replace(rule, digest=rule.schedule.hold)
         if rule is None or rule.digest is None or not group.events:
             log.warning(
                 "dropping a pending digest of rule %r: the rule no longer digests", group.rule

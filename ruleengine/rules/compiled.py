@@ -13,6 +13,7 @@ from ruleengine.model import Event
 from ruleengine.rules.conditions import Where, holds
 from ruleengine.rules.patterns import match_name
 from ruleengine.rules.prefilter import Requirement
+from ruleengine.rules.schedule import Window
 
 Selection = list[tuple["CompiledRule", dict[str, Any]]]
 
@@ -76,6 +77,14 @@ class ResolveSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    window: Window
+    mute: bool  # True: not sent inside the window; False: sent only inside it
+    otherwise: str  # drop | hold | quiet
+    hold: DigestSpec  # how held notifications are sent when the rule may send again
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     index: int
     name: str
@@ -92,6 +101,7 @@ class CompiledRule:
     count: CountSpec | None = None
     expect: ExpectSpec | None = None
     resolves: ResolveSpec | None = None
+    schedule: ScheduleSpec | None = None
     #: Literal requirements of ``regex``, each valid alone; empty = try every line.
     requirements: tuple[Requirement, ...] = ()
     origin: str = ""  # "rules.yaml:42", for error messages

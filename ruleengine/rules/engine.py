@@ -17,7 +17,8 @@ from typing import Any
 
 import jinja2
 
-from ruleengine.config.schema import Defaults, Rule, is_template
+from ruleengine.config.schedules import Schedule
+from ruleengine.config.schema import DEFAULT_DIGEST, Defaults, Rule, is_template
 from ruleengine.errors import RenderError
 from ruleengine.model import Event, Lines
 from ruleengine.rules.compiled import (
@@ -28,6 +29,7 @@ from ruleengine.rules.compiled import (
     Fired,
     Output,
     ResolveSpec,
+    ScheduleSpec,
     Selection,
     ThrottleSpec,
 )
@@ -129,10 +131,15 @@ def truthy(expression: Any, variables: Mapping[str, Any], rule: str) -> bool:
         return bool(expression(**variables))
 
 
-def compile_rules(rules: Sequence[Rule], defaults: Defaults) -> RuleSet:
+def compile_rules(
+    rules: Sequence[Rule], defaults: Defaults, schedules: Mapping[str, Schedule] | None = None
+) -> RuleSet:
     """Compile validated rules (patterns, templates) into a RuleSet."""
     env = make_environment()
     compiled = [_compile(index, rule, defaults, env) for index, rule in enumerate(rules)]
+    compiled = [
+        _scheduled(c, r, schedules or {}, env) for c, r in zip(compiled, rules, strict=True)
+    ]
     by_source: dict[str, list[CompiledRule]] = {}
     for item in compiled:
         for source in sorted(item.sources):
@@ -235,6 +242,30 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
         ),
         requirements=requirements,
         origin=rule.origin,
+    )
+
+
+def _scheduled(
+    compiled: CompiledRule, rule: Rule, schedules: Mapping[str, Schedule], env: jinja2.Environment
+) -> CompiledRule:
+    spec = rule.schedule
+    if spec is None:
+        return compiled
+    name = spec.only or spec.mute or ""
+    if name not in schedules:  # the loader reports it with file:line; this is for direct callers
+        raise ValueError(f"rule {compiled.label}: no schedule named {name!r}")
+    digest = compiled.digest
+    hold = DigestSpec(
+        by=(),
+        wait=0.0,
+        max=1_000_000,
+        message=digest.message if digest is not None else env.from_string(DEFAULT_DIGEST),
+        title=digest.title if digest is not None else None,
+    )
+    window = schedules[name].window()
+    return dataclasses.replace(
+        compiled,
+        schedule=ScheduleSpec(window, spec.mute is not None, spec.otherwise, hold),
     )
 
 
