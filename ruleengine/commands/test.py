@@ -18,6 +18,7 @@ from typing import Any
 
 from ruleengine.api import line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
+from ruleengine.commands.simulate import Simulation
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Lines, Notification
 from ruleengine.render import check_fired, render_digest, render_fired
@@ -46,6 +47,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--no-render",
         action="store_true",
         help="with --file: count matches without rendering templates (matching speed alone)",
+    )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="with --file: replay thresholds, throttles, digests, absences, resolved notices "
+        "and schedules on the lines' own timestamps; show what would be sent and when",
     )
 
 
@@ -143,8 +150,9 @@ def _replay(
         settings: Any = config.model.sources[source]
         counts: Counter[str] = Counter()
         started = time.perf_counter()
+        simulation = Simulation(rules) if args.simulate else None
         try:
-            lines, notifications = _replay_source(args, source, settings, rules, counts)
+            lines, notifications = _replay_source(args, source, settings, rules, counts, simulation)
         except OSError as exc:
             print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return 2
@@ -156,6 +164,12 @@ def _replay(
             "rules": {r.name: counts[r.name] for r in group.rules},
             "notifications": notifications,
         }
+        if simulation is not None:
+            simulation.finish()
+            summary["sources"][source]["notifications"] = len(simulation.sent)
+            summary["sources"][source]["simulated"] = simulation.as_json()
+            if not args.json:
+                print("\n".join(simulation.report()) or f"source {source}: nothing would be sent")
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -176,6 +190,7 @@ class _Replay:
     rules: RuleSet
     counts: Counter[str] = field(default_factory=Counter)
     shown: Counter[str] = field(default_factory=Counter)
+    simulation: Simulation | None = None
 
     def chunk(self, text: str, first_line: int) -> int:
         """Match, filter and render lines joined by ``\\n``; returns the notifications."""
@@ -185,15 +200,21 @@ class _Replay:
         for start, line, chosen in self.rules.select_lines(self.source, text):
             line_no += text.count("\n", previous, start)  # counting as we go: one pass
             previous = start
+            sim = self.simulation
             event = Event(
                 f"test:{self.source}:{line_no}",  # a dry run stores nothing: no need to hash
                 self.source,
                 "line",
                 line,
-                time.time(),
+                sim.stamp(line) if sim is not None else time.time(),
                 {"line": line, "path": str(self.args.file), "lineno": line_no + 1},
             )
-            for fired in self.rules.apply_when(event, chosen):
+            fired_all = self.rules.apply_when(event, chosen)
+            if sim is not None:
+                self.counts.update(f.rule.name for f in fired_all)
+                sim.fire(fired_all)
+                continue
+            for fired in fired_all:
                 produced += self._output(fired, line_no)
         return produced
 
@@ -210,15 +231,20 @@ class _Replay:
         return len(notes)
 
 
-def _replay_source(
-    args: argparse.Namespace, source: str, settings: Any, rules: RuleSet, counts: Counter[str]
+def _replay_source(  # noqa: PLR0917 - one caller
+    args: argparse.Namespace,
+    source: str,
+    settings: Any,
+    rules: RuleSet,
+    counts: Counter[str],
+    simulation: Simulation | None = None,
 ) -> tuple[int, int]:
     """Replay the file through one source's rules; returns (lines read, notifications).
 
     The file is read by the daemon's own tail (framing, decoding, CRLF, NULs, the line cap),
     a chunk at a time, so the replay sees exactly the lines the daemon would.
     """
-    replay = _Replay(args, source, rules, counts)
+    replay = _Replay(args, source, rules, counts, simulation=simulation)
     options = TailOptions(source, encoding=settings.encoding, max_line=settings.max_line)
     tail = open_tail(str(args.file), options)
     remaining = args.limit if args.limit is not None else -1
