@@ -113,3 +113,45 @@ def test_absence_deadline_passes_while_killed(tmp_path: Path, receiver: Receiver
         append(log, "web1 patch run OK\n")
         texts = [r.json()["text"] for r in receiver.wait_for(2, timeout=20)]
         assert texts[1].startswith("web1 is back after")
+
+
+THRESHOLD_RULES = """\
+state_dir: state
+defaults: {{to: [hook]}}
+destinations:
+  hook: {{type: webhook, url: "{url}/hook"}}
+sources:
+  app: {{type: logfile, paths: [app.log]}}
+rules:
+  - name: brute-force
+    source: app
+    match: 'login failed from (?P<ip>\\S+)'
+    count: {{min: 3, within: 10m, by: "{{{{ ip }}}}"}}
+    message: "{{{{ count }}}} failed logins from {{{{ ip }}}}"
+  - name: install-failed
+    source: app
+    match: 'Package (?P<package>\\S+) install FAILED'
+    message: "{{{{ package }}}} failed"
+  - name: install-ok
+    source: app
+    match: 'Package (?P<package>\\S+) installed'
+    resolves: {{rule: install-failed, key: "{{{{ package }}}}"}}
+    message: "{{{{ package }}}} resolved"
+"""
+
+
+def test_threshold_and_open_alert_survive_kill_9(tmp_path: Path, receiver: Receiver) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(THRESHOLD_RULES.format(url=receiver.url), encoding="utf-8")
+    log = tmp_path / "app.log"
+    log.write_text("")
+    state = tmp_path / "state"
+    with DaemonProcess(rules) as daemon:
+        append(log, "login failed from 10.0.0.9\n" * 2 + "Package 7zip install FAILED\n")
+        assert [r.json()["text"] for r in receiver.wait_for(1)] == ["7zip failed"]
+        eventually(lambda: outbox_rows(state, state_is="delivered"), what="the delivery")
+        daemon.kill()
+    with DaemonProcess(rules):
+        append(log, "login failed from 10.0.0.9\nPackage 7zip installed\n")
+        texts = [r.json()["text"] for r in receiver.wait_for(3, timeout=20)]
+        assert texts[1:] == ["3 failed logins from 10.0.0.9", "7zip resolved"]

@@ -120,9 +120,12 @@ def listing(conn: sqlite3.Connection, everything: bool = False) -> list[Listed]:
 
 
 def open_silences(path: Path) -> list[Listed]:
-    """The silences not summarised yet, read-only (for ``status``)."""
+    """The silences not summarised yet, read-only (for ``status``); none in a database an
+    older ruleengine wrote (it gets the table when the daemon next starts)."""
     conn = open_readonly(path)
     try:
         return listing(conn)
+    except sqlite3.OperationalError:
+        return []
     finally:
         conn.close()
