@@ -7,9 +7,11 @@ daemon is dead brings one alert at restart that says so, and the next heartbeat 
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -155,3 +157,62 @@ def test_threshold_and_open_alert_survive_kill_9(tmp_path: Path, receiver: Recei
         append(log, "login failed from 10.0.0.9\nPackage 7zip installed\n")
         texts = [r.json()["text"] for r in receiver.wait_for(3, timeout=20)]
         assert texts[1:] == ["3 failed logins from 10.0.0.9", "7zip resolved"]
+
+
+SCHEDULE_RULES = """\
+state_dir: state
+defaults: {{to: [hook]}}
+destinations:
+  hook: {{type: webhook, url: "{url}/hook"}}
+sources:
+  app: {{type: logfile, paths: [app.log]}}
+schedules:
+  always: {{tz: Europe/Berlin}}
+  later: {{days: {later}, tz: Europe/Berlin}}
+rules:
+  - name: quiet
+    source: app
+    match: 'disk (?P<disk>\\S+) full'
+    message: "{{{{ disk }}}} full"
+    notify: true
+    schedule: {{mute: always, otherwise: quiet}}
+  - name: held
+    source: app
+    match: '(?P<host>\\S+) rebooted'
+    message: "{{{{ host }}}} rebooted"
+    schedule: {{only: later, otherwise: hold}}
+"""
+
+
+def held_rows(state: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(f"file:{state / 'state.db'}?mode=ro", uri=True)
+    try:
+        return conn.execute(
+            "SELECT rule, json_extract(event, '$.host') FROM rule_digest"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def test_schedule_quiet_delivers_and_held_survives_kill_9(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    berlin = dt.datetime.now(ZoneInfo("Europe/Berlin"))
+    later = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(berlin.weekday() + 3) % 7]
+    text = SCHEDULE_RULES.format(url=receiver.url, later=later)
+    rules.write_text(text, encoding="utf-8")
+    log = tmp_path / "app.log"
+    log.write_text("")
+    state = tmp_path / "state"
+    with DaemonProcess(rules) as daemon:
+        append(log, "web1 rebooted\ndisk sda full\n")
+        (request,) = receiver.wait_for(1)
+        assert (request.json()["text"], request.json()["notify"]) == ("sda full", False)
+        eventually(lambda: held_rows(state) == [("held", "web1")], what="the held reboot")
+        eventually(lambda: outbox_rows(state, state_is="delivered"), what="the delivery")
+        daemon.kill()
+    with DaemonProcess(rules):  # the window opens in three days: held across the kill
+        append(log, "web2 rebooted\n")
+        eventually(lambda: len(held_rows(state)) == 2, what="the second held reboot")
+    assert len(receiver.requests) == 1
