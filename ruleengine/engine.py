@@ -84,9 +84,8 @@ class Engine(threading.Thread):
         # pending digests cannot be rendered without the rule; they are dropped (with a warning)
         # when due.
         self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
-        self.state.counts.keep_rules({r.name for r in rules.rules if r.count is not None})
         self.state.absences.start(clock())  # deadlines before now passed while we were down
-        self._watch(rules)
+        self._keep_time_state(rules)
         self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
         self.counters = Counters()
@@ -174,8 +173,7 @@ class Engine(threading.Thread):
         self.rules = rules
         names = {r.name for r in rules.rules if r.throttle is not None}
         self.state.throttles.keep_rules(names)
-        self.state.counts.keep_rules({r.name for r in rules.rules if r.count is not None})
-        self._watch(rules)
+        self._keep_time_state(rules)
         digesting = {r.name for r in rules.rules if r.digest is not None}
         orphans = [g for g in self.state.digests.groups.values() if g.rule not in digesting]
         # A digest already collected is news someone expects: send it with the old templates.
@@ -237,11 +235,7 @@ class Engine(threading.Thread):
         """Send every digest whose wait is over, in one transaction with removing its rows;
         adopt silences the CLI changed and summarise those that ended."""
         self._refresh_silences()
-        version = silence_rows.data_version(self.store.db.conn())
-        if version != self._keys_version:  # nothing unsaved here: adopt what the CLI left
-            self._keys_version = version
-            self.state.absences.replace(absence_rows.watches(self.store.db.conn()))
-            self._watch(self.rules)
+        self._refresh_keys()
         now = self.clock()
         notifications = render(self.outputs.due(self.rules, now))
         notifications += render_silence_summaries(self.state.silences.ended(now), now)
@@ -249,12 +243,22 @@ class Engine(threading.Thread):
             self._commit(notifications, ())
         return notifications
 
-    def _watch(self, rules: RuleSet) -> None:
-        """Absence: forget keys of rules gone; watch the keys rules list. Open alerts no rule
-        resolves any more are dropped."""
+    def _keep_time_state(self, rules: RuleSet) -> None:
+        """Keep the state of rules that still have it (by name); watch the keys rules list."""
+        self.state.counts.keep_rules({r.name for r in rules.rules if r.count is not None})
         self.state.alerts.keep_rules({r.resolves.rule for r in rules.rules if r.resolves})
         self.state.absences.keep_rules({r.name for r in rules.rules if r.expect is not None})
         heartbeats.expect_fixed(rules.rules, self.state.absences, self.clock())
+
+    def _refresh_keys(self) -> None:
+        """Adopt the watched keys as stored when another connection wrote (`expect forget`);
+        called between commits, so nothing of this engine is unsaved."""
+        conn = self.store.db.conn()
+        version = silence_rows.data_version(conn)
+        if version != self._keys_version:
+            self._keys_version = version
+            self.state.absences.replace(absence_rows.watches(conn))
+            self._keep_time_state(self.rules)
 
     def _refresh_silences(self) -> None:
         conn = self.store.db.conn()
