@@ -83,3 +83,17 @@ def test_simulate_reports_what_fires_and_when(
     shown = capsys.readouterr().out
     assert "brute-force → out: 3 failed logins from 10.0.0.9" in shown
     assert "(1 line without a timestamp took the previous line's time)" in shown
+
+
+def test_line_preview_explains_time_aware_rules(
+    write_rules: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(write_rules(RULES))
+    assert main(["test", "-c", config, "--line", "sshd: Failed password for x from 1.2.3.4"]) == 0
+    shown = capsys.readouterr().out
+    assert "count: sent only when 3 such events share a key within 600s" in shown
+    assert "→ out: 3 failed logins from 1.2.3.4" in shown
+    assert main(["test", "-c", config, "--line", "CRON[1]: web1 backup ok"]) == 0
+    shown = capsys.readouterr().out
+    assert "expect: a heartbeat, sends nothing itself" in shown
+    assert "→ out: web1 backup overdue" in shown

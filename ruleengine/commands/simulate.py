@@ -1,4 +1,5 @@
-"""``test --file --simulate``: the time-aware rules replayed on the log's own clock.
+"""``test --file --simulate``: the time-aware rules replayed on the log's own clock (and, for
+one event, ``time_preview``).
 
 Each line's timestamp (``timestamps.line_time``; a line without one keeps the previous time)
 drives a fresh, in-memory copy of the rules' state: thresholds, throttles, digests, absence
@@ -24,6 +25,7 @@ from ruleengine.rules.digest import Digests
 from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.resolve import OpenAlerts
 from ruleengine.rules.throttle import Throttles
+from ruleengine.templates import context, jsonable
 from ruleengine.timestamps import line_time
 
 
@@ -95,3 +97,34 @@ class Simulation:
 
 def _stamp(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def time_preview(fired: Fired, now: float) -> tuple[list[str], Fired]:
+    """For ``test --line|--marker``: what the time-aware options do with this event, and the
+    fired rule to render as they would (an ``expect`` alert, a reached threshold)."""
+    rule, notes = fired.rule, []
+    if rule.count is not None:
+        notes.append(
+            f"count: sent only when {rule.count.minimum} such events share a key within "
+            f"{rule.count.within:g}s"
+        )
+        record = {k: jsonable(v) for k, v in context(fired.event, rule.name, fired.fields).items()}
+        events = [record] * rule.count.minimum  # as if this event were the last of them
+        extra = {"count": len(events), "first": record, "last": record, "events": events}
+        fired = Fired(rule, fired.event, {**fired.fields, **extra})
+    if rule.expect is not None:
+        notes.append(
+            "expect: a heartbeat, sends nothing itself; below is the alert when a key stays "
+            f"silent for {rule.expect.every + rule.expect.grace:g}s"
+        )
+        fired = heartbeats.preview_alert(fired, now)
+    if rule.resolves is not None:
+        notes.append(f"resolves: sent only when an alert of {rule.resolves.rule!r} is open")
+    if rule.schedule is not None:
+        inside = rule.schedule.window.contains(now) != rule.schedule.mute
+        notes.append(
+            "schedule: may send now"
+            if inside
+            else f"schedule: outside its time now ({rule.schedule.otherwise})"
+        )
+    return notes, fired

@@ -18,7 +18,7 @@ from typing import Any
 
 from ruleengine.api import line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
-from ruleengine.commands.simulate import Simulation
+from ruleengine.commands.simulate import Simulation, time_preview
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Lines, Notification
 from ruleengine.render import check_fired, render_digest, render_fired
@@ -113,6 +113,9 @@ def _print_fired(fired: Fired, senders: dict[str, Sender]) -> None:
     rule = fired.rule
     stop = " (stop: later rules skip this event)" if rule.stop else ""
     print(f"rule {rule.name!r} fires{stop}")
+    notes, fired = time_preview(fired, time.time())
+    for note in notes:
+        print(f"  {note}")
     notifications = render_fired(fired)
     if rule.throttle is not None:
         print(f"  throttle: at most one per key per {rule.throttle.window:g}s")

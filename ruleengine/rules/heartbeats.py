@@ -11,7 +11,7 @@ import re
 
 from ruleengine.errors import RenderError
 from ruleengine.model import Event, stable_id
-from ruleengine.rules.absence import Absences, Missing, Spec
+from ruleengine.rules.absence import Absences, Missing, Spec, Watch
 from ruleengine.rules.compiled import CompiledRule, Fired
 from ruleengine.templates import context, render_text
 
@@ -47,6 +47,19 @@ def heartbeat(item: Fired, absences: Absences, now: float) -> Fired | None:
     missing_for = now - (back.missing_since - spec.grace)
     fields = {**item.fields, "key": key, "missing_for": missing_for}
     return Fired(dataclasses.replace(rule, output=spec.back), item.event, fields)
+
+
+def preview_alert(item: Fired, now: float) -> Fired:
+    """The alert this event's key would send had it been its last, for dry runs."""
+    rule, spec = item.rule, item.rule.expect
+    assert spec is not None  # noqa: S101 - caller checked
+    try:
+        key = render_text(spec.by, context(item.event, rule.name, item.fields), rule.label, "by")
+    except RenderError:
+        key = ""
+    last = now - spec.every - spec.grace
+    watch = Watch(last, seen=True)
+    return _alert(rule, Missing(rule.name, key, watch, now, late=False, down_since=None), now)
 
 
 def overdue(rules: tuple[CompiledRule, ...], absences: Absences, now: float) -> list[Fired]:
