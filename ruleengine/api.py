@@ -71,7 +71,7 @@ def load(path: str | Path) -> Rules:
     model = config.model
     return Rules(
         config,
-        compile_rules(model.rules, model.defaults, model.schedules),
+        compile_rules(model.rules, model.defaults, model.schedules, model.destinations),
         Redactor(config.secrets),
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ruleengine.clock import Clock, system_clock
 from ruleengine.model import Batch, Notification, Position
-from ruleengine.render import render, render_silence_summaries
+from ruleengine.render import render, render_held, render_silence_summaries
 from ruleengine.rules import heartbeats
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
@@ -161,6 +161,7 @@ class Engine(threading.Thread):
             self.state.digests.next_due(),
             self.state.silences.next_end(),
             self.state.absences.next_due(heartbeats.specs(self.rules.rules)),
+            self.state.held.next_due(),
         )
         due = min((d for d in dues if d is not None), default=None)
         if due is None:
@@ -239,6 +240,7 @@ class Engine(threading.Thread):
         now = self.clock()
         notifications = render(self.outputs.due(self.rules, now))
         notifications += render_silence_summaries(self.state.silences.ended(now), now)
+        notifications += render_held(self.state.held.due(now), now)
         if notifications or self.state.dirty:
             self._commit(notifications, ())
         return notifications
@@ -269,7 +271,9 @@ class Engine(threading.Thread):
 
     def _commit(self, notifications: Sequence[Notification], positions: Sequence[Position]) -> None:
         self._refresh_silences()  # a silence added a moment ago already holds this batch back
-        notifications = self.state.silences.filter(notifications, self.clock())
+        now = self.clock()
+        notifications = self.state.held.gate(notifications, self.rules.destination_schedules, now)
+        notifications = self.state.silences.filter(notifications, now)
         delay = 1.0
         while True:
             try:

@@ -17,6 +17,7 @@ from ruleengine.rules.actions import Decision, Send
 from ruleengine.rules.compiled import CompiledRule, Fired, Output
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.held import HELD_RULE, Pile
 from ruleengine.rules.silences import SUMMARY_RULE, Ended, summary_text
 from ruleengine.templates import HOSTNAME, context, jsonable, render_color, render_text
 
@@ -123,6 +124,29 @@ def render_silence_summaries(ended: Iterable[Ended], now: float) -> list[Notific
                 text_format="text",
                 fields={"silence": item.silence.id, "count": item.suppressed[destination]},
             )
+    return out
+
+
+def render_held(piles: Iterable[tuple[str, Pile]], now: float) -> list[Notification]:
+    """One message per destination for the notifications its schedule held back."""
+    out: list[Notification] = []
+    for destination, pile in piles:
+        lines = [f"- {' '.join(str(r.get('text', '')).split())}" for r in pile.records]
+        count = len(pile.records)
+        out += build_notifications(
+            stable_id(HELD_RULE, destination, pile.due, pile.records[0].get("id", "")),
+            source="ruleengine",
+            created=now,
+            rule=HELD_RULE,
+            destinations=(destination,),
+            text=f"{count} notification{'s' if count != 1 else ''} held outside the "
+            "schedule:\n" + "\n".join(lines),
+            title=None,
+            color="gray",
+            notify=any(bool(r.get("notify")) for r in pile.records),
+            text_format="text",
+            fields={"count": count},
+        )
     return out
 
 

@@ -162,3 +162,75 @@ def test_check_rejects_bad_schedules(schedules: str, schedule: str, problem: str
     with pytest.raises(ConfigError) as caught:
         load_config_text(text, Path("/r/rules.yaml"))
     assert any(problem in p for p in caught.value.problems), caught.value.problems
+
+
+DEST_RULES = """
+- name: reboot
+  source: log
+  match: '(?P<host>\\S+) rebooted'
+  message: "{{ host }} rebooted"
+  notify: true
+  to: [out, other]
+"""
+
+
+def dest_engine(tmp_path: Path, otherwise: str, clock: Clock):  # type: ignore[no-untyped-def]
+    text = rules_yaml(DEST_RULES) + textwrap.dedent(SCHEDULES)
+    text = text.replace(
+        "other: {type: console}",
+        f"other: {{type: console, schedule: {{only: office, otherwise: {otherwise}}}}}",
+    )
+    model = load_config_text(text, Path("/nonexistent/rules.yaml")).model
+    rules = compile_rules(model.rules, model.defaults, model.schedules, model.destinations)
+    return make_engine(rules, tmp_path, clock)
+
+
+def test_destination_holds_outside_its_schedule_then_one_message(tmp_path: Path) -> None:
+    clock = Clock(at(2026, 12, 5, 12, 0))  # Saturday
+    engine, store, _ = dest_engine(tmp_path, "hold", clock)
+    feed(engine, line("web1 rebooted", offset=1), line("web2 rebooted", offset=2))
+    assert [(r["destination"], r["text"]) for r in outbox(tmp_path)] == [
+        ("out", "web1 rebooted"),
+        ("out", "web2 rebooted"),
+    ]
+    store.close()
+    engine, store, _ = make_engine(engine.rules, tmp_path, clock)  # held across a restart
+    clock.now = at(2026, 12, 7, 8, 0)
+    engine.flush_due()
+    last = outbox(tmp_path)[-1]
+    assert (last["destination"], last["text"], last["notify"]) == (
+        "other",
+        "2 notifications held outside the schedule:\n- web1 rebooted\n- web2 rebooted",
+        True,
+    )
+    feed(engine, line("web3 rebooted", offset=3))
+    assert [r["destination"] for r in outbox(tmp_path)][-2:] == ["out", "other"]
+    store.close()
+
+
+def test_destination_quiet_and_drop(tmp_path: Path) -> None:
+    clock = Clock(at(2026, 12, 5, 12, 0))
+    engine, store, _ = dest_engine(tmp_path / "q", "quiet", clock)
+    feed(engine, line("web1 rebooted", offset=1))
+    assert [(r["destination"], r["notify"]) for r in outbox(tmp_path / "q")] == [
+        ("out", True),
+        ("other", False),
+    ]
+    store.close()
+    engine, store, _ = dest_engine(tmp_path / "d", "drop", clock)
+    feed(engine, line("web1 rebooted", offset=1))
+    assert [r["destination"] for r in outbox(tmp_path / "d")] == ["out"]
+    assert engine.state.held.dropped == {"other": 1}
+    store.close()
+
+
+def test_check_rejects_unknown_destination_schedule() -> None:
+    text = rules_yaml("- {name: r, source: log, message: m}\n").replace(
+        "other: {type: console}", "other: {type: console, schedule: {mute: nope}}"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(text, Path("/r/rules.yaml"))
+    assert any(
+        "destinations.other.schedule.mute: no schedule named 'nope'" in p
+        for p in caught.value.problems
+    ), caught.value.problems

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from ruleengine.config.schedules import RuleSchedule
 from ruleengine.config.types import (
     Duration,
     Secret,
@@ -87,6 +88,9 @@ class DestinationBase(Strict):
     fallback: str | None = Field(None, description="Destination told when delivery fails.")
     rate: float | None = Field(None, gt=0, description="Messages per second (client pacing).")
     retry: RetryPolicy = RetryPolicy()
+    schedule: RuleSchedule | None = Field(
+        None, description="Receive only inside (`only`) or outside (`mute`) a schedule."
+    )
 
 
 class ConsoleDestination(DestinationBase):

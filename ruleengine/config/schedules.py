@@ -49,7 +49,7 @@ class Schedule(Strict):
 
 
 class RuleSchedule(Strict):
-    """Restrict a rule to a schedule (``only``) or mute it during one (``mute``)."""
+    """Restrict a rule or destination to a schedule (``only``) or mute it during one."""
 
     only: str | None = Field(None, description="Send only inside this schedule.")
     mute: str | None = Field(None, description="Do not send inside this schedule.")
@@ -67,7 +67,7 @@ class RuleSchedule(Strict):
 
 
 def schedule_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    """A rule's ``schedule`` must name a schedule of the file."""
+    """A rule's or destination's ``schedule`` must name a schedule of the file."""
     found = data.get("schedules")
     known: dict[str, Any] = found if isinstance(found, dict) else {}
     listed = data.get("rules")
@@ -79,5 +79,14 @@ def schedule_problems(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...],
             name = spec.get(key) if isinstance(spec, dict) else None
             if isinstance(name, str) and name not in known:
                 where: tuple[str | int, ...] = ("rules", index, "schedule", key)
+                problems.append((where, f"no schedule named {name!r} in `schedules`"))
+    found = data.get("destinations")
+    destinations: dict[str, Any] = found if isinstance(found, dict) else {}
+    for dest, settings in destinations.items():
+        spec = settings.get("schedule") if isinstance(settings, dict) else None
+        for key in ("only", "mute"):
+            name = spec.get(key) if isinstance(spec, dict) else None
+            if isinstance(name, str) and name not in known:
+                where = ("destinations", dest, "schedule", key)
                 problems.append((where, f"no schedule named {name!r} in `schedules`"))
     return problems

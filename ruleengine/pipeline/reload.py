@@ -67,7 +67,7 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
     model = new.model
     return ReloadPlan(
         config=new,
-        rules=compile_rules(model.rules, model.defaults, model.schedules),
+        rules=compile_rules(model.rules, model.defaults, model.schedules, model.destinations),
         sources=Diff.of(old.model.sources, model.sources),
         destinations=Diff.of(old.model.destinations, model.destinations),
     )

@@ -67,7 +67,7 @@ class Supervisor:
         }
         self.dispatcher = Dispatcher(routes, self.store, redactor)
         self.engine = Engine(
-            compile_rules(model.rules, model.defaults, model.schedules),
+            compile_rules(model.rules, model.defaults, model.schedules, model.destinations),
             self.store,
             self.dispatcher.wake,
         )

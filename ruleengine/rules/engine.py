@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from ruleengine.config.schedules import Schedule
-from ruleengine.config.schema import DEFAULT_DIGEST, Defaults, Rule, is_template
+from ruleengine.config.schema import Defaults, Rule, is_template
 from ruleengine.errors import RenderError
 from ruleengine.model import Event, Lines
 from ruleengine.rules.compiled import (
@@ -37,6 +37,7 @@ from ruleengine.rules.conditions import compile_where
 from ruleengine.rules.literals import scannable
 from ruleengine.rules.patterns import name_pattern
 from ruleengine.rules.prefilter import candidate_requirements
+from ruleengine.rules.scheduling import destination_gates, scheduled
 from ruleengine.rules.select import SourceRules
 from ruleengine.templates import context, make_environment, rendering
 
@@ -49,6 +50,7 @@ class RuleSet:
 
     rules: tuple[CompiledRule, ...]
     by_source: Mapping[str, SourceRules] = field(default_factory=dict)
+    destination_schedules: Mapping[str, ScheduleSpec] = field(default_factory=dict)
 
     def selections(self, events: Sequence[Event]) -> list[Selection]:
         """Per event, the rules selecting it and the fields they captured (before ``when``)."""
@@ -132,13 +134,17 @@ def truthy(expression: Any, variables: Mapping[str, Any], rule: str) -> bool:
 
 
 def compile_rules(
-    rules: Sequence[Rule], defaults: Defaults, schedules: Mapping[str, Schedule] | None = None
+    rules: Sequence[Rule],
+    defaults: Defaults,
+    schedules: Mapping[str, Schedule] | None = None,
+    destinations: Mapping[str, Any] | None = None,
 ) -> RuleSet:
-    """Compile validated rules (patterns, templates) into a RuleSet."""
+    """Compile validated rules (patterns, templates) into a RuleSet; ``schedules`` and
+    ``destinations`` (their ``schedule``) are needed when rules or destinations have one."""
     env = make_environment()
     compiled = [_compile(index, rule, defaults, env) for index, rule in enumerate(rules)]
     compiled = [
-        _scheduled(c, r, schedules or {}, env) for c, r in zip(compiled, rules, strict=True)
+        scheduled(c, r.schedule, schedules or {}, env) for c, r in zip(compiled, rules, strict=True)
     ]
     by_source: dict[str, list[CompiledRule]] = {}
     for item in compiled:
@@ -147,6 +153,7 @@ def compile_rules(
     return RuleSet(
         rules=tuple(compiled),
         by_source={key: SourceRules.of(value) for key, value in by_source.items()},
+        destination_schedules=destination_gates(destinations or {}, schedules or {}, env),
     )
 
 
@@ -242,30 +249,6 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
         ),
         requirements=requirements,
         origin=rule.origin,
-    )
-
-
-def _scheduled(
-    compiled: CompiledRule, rule: Rule, schedules: Mapping[str, Schedule], env: jinja2.Environment
-) -> CompiledRule:
-    spec = rule.schedule
-    if spec is None:
-        return compiled
-    name = spec.only or spec.mute or ""
-    if name not in schedules:  # the loader reports it with file:line; this is for direct callers
-        raise ValueError(f"rule {compiled.label}: no schedule named {name!r}")
-    digest = compiled.digest
-    hold = DigestSpec(
-        by=(),
-        wait=0.0,
-        max=1_000_000,
-        message=digest.message if digest is not None else env.from_string(DEFAULT_DIGEST),
-        title=digest.title if digest is not None else None,
-    )
-    window = schedules[name].window()
-    return dataclasses.replace(
-        compiled,
-        schedule=ScheduleSpec(window, spec.mute is not None, spec.otherwise, hold),
     )
 
 

@@ -1,5 +1,5 @@
-"""Rule state in the state database (throttle, digest, count, silence, absence, open alerts),
-saved with the outbox rows it explains.
+"""Rule state in the state database (throttle, digest, count, silence, absence, open alerts,
+held notifications), saved with the outbox rows it explains.
 
 ``rules.throttle``, ``rules.digest`` and the others keep their state in memory and know nothing
 of SQLite; this module reads it at start (``RuleState.load``) and writes what changed
@@ -12,7 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 
-from ruleengine.rules import absence, counts, digest, resolve, silences, throttle
+from ruleengine.rules import absence, counts, digest, held, resolve, silences, throttle
 from ruleengine.state import absences as absence_rows
 from ruleengine.state import silences as silence_rows
 from ruleengine.state.store import Store
@@ -26,6 +26,7 @@ class RuleState:
     silences: silences.Silences = field(default_factory=silences.Silences)
     absences: absence.Absences = field(default_factory=absence.Absences)
     alerts: resolve.OpenAlerts = field(default_factory=resolve.OpenAlerts)
+    held: held.Held = field(default_factory=held.Held)
 
     @classmethod
     def load(cls, store: Store) -> RuleState:
@@ -44,6 +45,12 @@ class RuleState:
                 (r, k, o, e, json.loads(v))
                 for r, k, o, e, v in conn.execute(
                     "SELECT rule, key, opened, expires, variables FROM open_alerts"
+                )
+            ),
+            held.Held.from_rows(
+                (d, due, json.loads(r))
+                for d, due, r in conn.execute(
+                    "SELECT destination, due, record FROM held_notifications ORDER BY seq"
                 )
             ),
         )
@@ -82,6 +89,14 @@ class RuleState:
             " expires = excluded.expires, variables = excluded.variables",
             [(r, k, o, e, json.dumps(v, ensure_ascii=False)) for r, k, o, e, v in opened],
         )
+        kept, released = self.held.changes()
+        conn.executemany(
+            "DELETE FROM held_notifications WHERE destination = ?", [(d,) for d in released]
+        )
+        conn.executemany(
+            "INSERT INTO held_notifications (destination, due, record) VALUES (?, ?, ?)",
+            [(d, due, json.dumps(r, ensure_ascii=False)) for d, due, r in kept],
+        )
 
     @property
     def dirty(self) -> bool:
@@ -94,6 +109,7 @@ class RuleState:
                 self.silences,
                 self.absences,
                 self.alerts,
+                self.held,
             )
         )
 
@@ -104,3 +120,4 @@ class RuleState:
         self.silences.saved()
         self.absences.saved()
         self.alerts.saved()
+        self.held.saved()

@@ -99,6 +99,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             variables TEXT NOT NULL,  -- JSON: the alert's template variables
             PRIMARY KEY (rule, key)
         )""",
+        # notifications a destination's schedule holds
+        """CREATE TABLE held_notifications (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            destination TEXT NOT NULL,
+            due REAL NOT NULL,
+            record TEXT NOT NULL
+        )""",
     ),
 )
 VERSION = len(MIGRATIONS)
