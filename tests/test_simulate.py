@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.cli import main
+from ruleengine.state import Store, silences
 from ruleengine.timestamps import line_time
 
 RULES = """\
@@ -97,3 +98,24 @@ def test_line_preview_explains_time_aware_rules(
     shown = capsys.readouterr().out
     assert "expect: a heartbeat, sends nothing itself" in shown
     assert "→ out: web1 backup overdue" in shown
+
+
+def test_simulate_applies_stored_silences_at_the_lines_times(
+    write_rules: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_rules(RULES)
+    log = config.parent / "auth.log"
+    log.write_text(LOG, encoding="utf-8")
+    store = Store(config.parent / "state")  # as `silence add` would have written it
+    with store.transaction() as conn:
+        silences.add(
+            conn, "brute-force", [], utc("2026-12-02T10:00:00"), utc("2026-12-02T10:25:00"),
+            "pen test", utc("2026-12-02T09:00:00"),
+        )  # fmt: skip
+    store.close()
+    assert main(["test", "-c", str(config), "--file", str(log), "--simulate", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)["sources"]["auth"]
+    assert [(item["time"], item["text"][:40]) for item in result["simulated"]][:2] == [
+        (utc("2026-12-02T10:25:00"), "1 notification was silenced during 'pen "),
+        (utc("2026-12-02T10:35:00"), "2 disks full"),
+    ]

@@ -3,9 +3,9 @@ one event, ``time_preview``).
 
 Each line's timestamp (``timestamps.line_time``; a line without one keeps the previous time)
 drives a fresh, in-memory copy of the rules' state: thresholds, throttles, digests, absence
-deadlines, resolved notices and schedules decide as the daemon would, and every notification
-is reported with the moment it would be sent. Nothing is stored and nothing is sent. Silences
-live in the state database and are not simulated.
+deadlines, resolved notices, schedules and the silences stored in the state database (past ones
+included) decide as the daemon would, and every notification is reported with the moment it
+would be sent. Nothing is stored and nothing is sent.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from ruleengine.model import Notification
-from ruleengine.render import render
+from ruleengine.render import render, render_silence_summaries
 from ruleengine.rules import heartbeats
 from ruleengine.rules.absence import Absences
 from ruleengine.rules.actions import Outputs
@@ -24,6 +24,7 @@ from ruleengine.rules.counts import Counts
 from ruleengine.rules.digest import Digests
 from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.resolve import OpenAlerts
+from ruleengine.rules.silences import Silences
 from ruleengine.rules.throttle import Throttles
 from ruleengine.templates import context, jsonable
 from ruleengine.timestamps import line_time
@@ -36,6 +37,7 @@ class Simulation:
     started: bool = False
     sent: list[tuple[float, Notification]] = field(default_factory=list)
     undated: int = 0  # lines without a timestamp of their own
+    silences: Silences = field(default_factory=Silences)  # as stored, past ones included
 
     def __post_init__(self) -> None:
         self.outputs = Outputs(Throttles(), Digests(), Counts(), Absences(), OpenAlerts())
@@ -57,26 +59,35 @@ class Simulation:
             heartbeats.expect_fixed(self.rules.rules, self.outputs.absences, until)
             return
         while (due := self._next_due()) is not None and due <= until:
-            self.now = max(due, self.now)
-            self._record(render(self.outputs.due(self.rules, self.now)))
+            self._tick(due)
         self.now = until
 
-    def _next_due(self) -> float | None:
+    def _tick(self, due: float) -> None:
+        self.now = max(due, self.now)
+        self._record(render(self.outputs.due(self.rules, self.now)))
+        self._record(render_silence_summaries(self.silences.ended(self.now), self.now))
+
+    def _next_due(self, absences: bool = True) -> float | None:
         specs = heartbeats.specs(self.rules.rules)
-        dues = (self.outputs.digests.next_due(), self.outputs.absences.next_due(specs))
+        dues = (
+            self.outputs.digests.next_due(),
+            self.outputs.absences.next_due(specs) if absences else None,
+            self.silences.next_end(),
+        )
         return min((d for d in dues if d is not None), default=None)
 
     def fire(self, fired: list[Fired]) -> None:
         self._record(render(self.outputs.apply(fired, self.rules, self.now)))
 
     def finish(self) -> None:
-        """Send the digests still collecting when the log ends, at their time."""
-        while (due := self.outputs.digests.next_due()) is not None:
-            self.now = max(due, self.now)
-            self._record(render(self.outputs.due(self.rules, self.now)))
+        """Send the digests still collecting and the summaries of silences still running when
+        the log ends, at their time (absence deadlines after the last line are not guessed)."""
+        while (due := self._next_due(absences=False)) is not None:
+            self._tick(due)
 
     def _record(self, notifications: list[Notification]) -> None:
-        self.sent += [(self.now, n) for n in notifications]
+        kept = self.silences.filter(notifications, self.now)
+        self.sent += [(self.now, n) for n in kept]
 
     def report(self) -> list[str]:
         out = [

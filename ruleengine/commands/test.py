@@ -20,6 +20,7 @@ from ruleengine.api import line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
 from ruleengine.commands.simulate import Simulation, time_preview
 from ruleengine.config.loader import Config
+from ruleengine.errors import StateError
 from ruleengine.model import Event, Lines, Notification
 from ruleengine.render import check_fired, render_digest, render_fired
 from ruleengine.rules.compiled import Fired
@@ -28,6 +29,7 @@ from ruleengine.rules.engine import RuleSet
 from ruleengine.senders import Sender
 from ruleengine.sources.logfile.tailer import TailOptions, open_tail
 from ruleengine.sources.markers.payload import BadMarker
+from ruleengine.state.silences import open_silences
 
 NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"
@@ -153,7 +155,7 @@ def _replay(
         settings: Any = config.model.sources[source]
         counts: Counter[str] = Counter()
         started = time.perf_counter()
-        simulation = Simulation(rules) if args.simulate else None
+        simulation = _simulation(config, rules) if args.simulate else None
         try:
             lines, notifications = _replay_source(args, source, settings, rules, counts, simulation)
         except OSError as exc:
@@ -182,6 +184,19 @@ def _replay(
             print(f"  {count:>10}  {name}")
         print(f"  {result['lines_per_second']:,} lines/s; nothing was sent")
     return 0
+
+
+def _simulation(config: Config, rules: RuleSet) -> Simulation:
+    simulation = Simulation(rules)
+    path = config.state_dir / "state.db"
+    if path.exists():
+        try:
+            stored = open_silences(path, everything=True)
+        except StateError as exc:
+            print(f"silences not simulated: {exc}", file=sys.stderr)
+        else:
+            simulation.silences.refresh(item.silence for item in stored)
+    return simulation
 
 
 @dataclass

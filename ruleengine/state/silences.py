@@ -119,12 +119,13 @@ def listing(conn: sqlite3.Connection, everything: bool = False) -> list[Listed]:
     return [Listed(_silence(row[:6]), row[6], bool(row[7]), counts.get(row[0], {})) for row in rows]
 
 
-def open_silences(path: Path) -> list[Listed]:
-    """The silences not summarised yet, read-only (for ``status``); none in a database an
-    older ruleengine wrote (it gets the table when the daemon next starts)."""
+def open_silences(path: Path, everything: bool = False) -> list[Listed]:
+    """The silences not summarised yet (``everything``: all), read-only, for ``status`` and
+    dry runs; none in a database an older ruleengine wrote (it gets the table at the next
+    start)."""
     conn = open_readonly(path)
     try:
-        return listing(conn)
+        return listing(conn, everything)
     except sqlite3.OperationalError:
         return []
     finally:
