@@ -174,6 +174,7 @@ def test_cli_add_list_expire_and_status(tmp_path: Path, capsys: pytest.CaptureFi
         (["--for", "1h"], "say what to silence"),
         (["--match", "host", "--for", "1h"], "expected FIELD=VALUE"),
         (["--rule", "reboot", "--until", "tomorrowish"], "cannot read time"),
+        (["--rule", "reboot", "--for", "soon"], "expected a duration"),
         (["--rule", "reboot", "--until", "2001-01-01T00:00+00:00"], "already be over"),
     ],
 )
@@ -183,6 +184,7 @@ def test_cli_mistakes_exit_2(
     rules = str(write_rules(tmp_path))
     assert main(["silence", "add", "-c", rules, *args, "--reason", "r"]) == 2
     assert problem in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()  # a mistake creates no state database
 
 
 def test_until_accepts_clock_times_and_iso() -> None:

@@ -57,14 +57,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     state_dir, config = _state(args)
-    if args.action != "add" and not (state_dir / "state.db").is_file():
+    now = time.time()
+    if args.action == "add":
+        try:
+            match, ends = _parse_add(args, config, now)
+        except ValueError as exc:  # before the database is touched: a typo creates nothing
+            print(f"ruleengine silence: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    elif not (state_dir / "state.db").is_file():
         print(f"ruleengine silence: no state database in {state_dir}", file=sys.stderr)
         return EXIT_FAIL
-    now = time.time()
     store = Store(state_dir)
     try:
         if args.action == "add":
-            return _add(store, args, config, now)
+            return _add(store, args, match, ends, now)
         if args.action == "expire":
             return _expire(store, args.id, now)
         return _list(store, args, now)
@@ -112,24 +118,26 @@ def _matchers(given: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _add(store: Store, args: argparse.Namespace, config: Config | None, now: float) -> int:
-    try:
-        match = _matchers(args.match)
-        if args.rule is None and not match:
-            raise ValueError("say what to silence: --rule RULE and/or --match FIELD=VALUE")
-        if config is not None and args.rule is not None:
-            names = {rule.name for rule in config.model.rules}
-            if args.rule not in names:
-                raise ValueError(f"no rule named {args.rule!r} in {config.path}")
-        if args.duration is not None:
-            ends = now + parse_duration(args.duration)
-        else:
-            ends = parse_until(args.until, now)
-        if ends <= now:
-            raise ValueError("the silence would already be over")
-    except ValueError as exc:
-        print(f"ruleengine silence: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+def _parse_add(
+    args: argparse.Namespace, config: Config | None, now: float
+) -> tuple[list[tuple[str, str]], float]:
+    """(matchers, end) of ``silence add``; ValueError with a message for the user."""
+    match = _matchers(args.match)
+    if args.rule is None and not match:
+        raise ValueError("say what to silence: --rule RULE and/or --match FIELD=VALUE")
+    if config is not None and args.rule is not None:
+        names = {rule.name for rule in config.model.rules}
+        if args.rule not in names:
+            raise ValueError(f"no rule named {args.rule!r} in {config.path}")
+    ends = now + parse_duration(args.duration) if args.duration else parse_until(args.until, now)
+    if ends <= now:
+        raise ValueError("the silence would already be over")
+    return match, ends
+
+
+def _add(
+    store: Store, args: argparse.Namespace, match: list[tuple[str, str]], ends: float, now: float
+) -> int:
     with store.transaction() as conn:
         ident = rows.add(conn, args.rule, match, now, ends, args.reason, now)
     until = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ends))
