@@ -11,9 +11,12 @@ would be sent. Nothing is stored and nothing is sent.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 from dataclasses import dataclass, field
 
+from ruleengine.config.loader import Config
+from ruleengine.errors import StateError
 from ruleengine.model import Notification
 from ruleengine.render import render, render_silence_summaries
 from ruleengine.rules import heartbeats
@@ -26,6 +29,7 @@ from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.resolve import OpenAlerts
 from ruleengine.rules.silences import Silences
 from ruleengine.rules.throttle import Throttles
+from ruleengine.state.silences import open_silences
 from ruleengine.templates import context, jsonable
 from ruleengine.timestamps import line_time
 
@@ -104,6 +108,20 @@ class Simulation:
             {"time": when, "rule": n.rule, "destination": n.destination, "text": n.text}
             for when, n in self.sent
         ]
+
+
+def simulation_for(config: Config, rules: RuleSet) -> Simulation:
+    """A simulation with the silences of the rules file's state database, if it has one."""
+    simulation = Simulation(rules)
+    path = config.state_dir / "state.db"
+    if path.exists():
+        try:
+            stored = open_silences(path, everything=True)
+        except StateError as exc:
+            print(f"silences not simulated: {exc}", file=sys.stderr)
+        else:
+            simulation.silences.refresh(item.silence for item in stored)
+    return simulation
 
 
 def _stamp(epoch: float) -> str:

@@ -301,11 +301,11 @@ def _selector_fit(
                         f" and `where`, not `{key}`",
                     )
                 )
-        if kind == "logfile" and "file" in rule:
+        if kind in ("logfile", "journal") and "file" in rule:
             problems.append(
                 (
                     (*here, "file"),
-                    f"source {name!r} is a logfile source: select lines with `match`, not `file`",
+                    f"source {name!r} is a {kind} source: select lines with `match`, not `file`",
                 )
             )
     return problems
