@@ -191,3 +191,16 @@ def test_until_accepts_clock_times_and_iso() -> None:
     now = 1_700_000_000.0
     assert 0 < parse_until("06:00", now) - now <= 86400
     assert parse_until("2023-11-14T23:00:00+00:00", now) == 1_700_002_800.0
+
+
+def test_summarised_silences_are_pruned_after_90_days(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    old = add(store, "reboot", [], 1000.0, 0.0)
+    fresh = add(store, "reboot", [], 5000.0, 0.0)
+    with store.transaction() as conn:
+        conn.execute("UPDATE silences SET summarized = 1")
+        rows.save(conn, Silences())
+        rows.prune(conn, 2000.0)
+    assert [item.silence.id for item in rows.listing(store.db.conn(), True)] == [fresh]
+    assert old != fresh
+    store.close()

@@ -22,6 +22,7 @@ from ruleengine.escape import visible
 from ruleengine.state import Store
 from ruleengine.state import silences as rows
 
+KEEP_ENDED = 90 * 86400.0  # summarised silences stay listed (`list --all`) this long
 NAME = "silence"
 HELP = "silence notifications for a while (by rule or field values); list and expire silences"
 
@@ -139,6 +140,7 @@ def _add(
     store: Store, args: argparse.Namespace, match: list[tuple[str, str]], ends: float, now: float
 ) -> int:
     with store.transaction() as conn:
+        rows.prune(conn, now - KEEP_ENDED)
         ident = rows.add(conn, args.rule, match, now, ends, args.reason, now)
     until = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ends))
     print(f"silence {ident} until {until}: {visible(args.reason)}")

@@ -90,6 +90,13 @@ def add(  # noqa: PLR0917 - the columns of one row
     return ident
 
 
+def prune(conn: sqlite3.Connection, ended_before: float) -> None:
+    """Forget summarised silences that ended long ago (the table stays bounded)."""
+    old = "SELECT id FROM silences WHERE summarized = 1 AND ends < ?"
+    conn.execute(f"DELETE FROM silence_suppressed WHERE silence IN ({old})", (ended_before,))  # noqa: S608
+    conn.execute("DELETE FROM silences WHERE summarized = 1 AND ends < ?", (ended_before,))
+
+
 def expire(conn: sqlite3.Connection, prefix: str, now: float) -> list[str]:
     """End the one silence whose id starts with ``prefix`` now (inside the caller's
     transaction); returns every id the prefix matched (none or several: nothing changed)."""
