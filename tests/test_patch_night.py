@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from ruleengine.config import load_config
 from ruleengine.model import Event, stable_id
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.engine import compile_model
 from ruleengine.sources.markers.event import marker_event
 from ruleengine.state import Store
 from ruleengine.state import silences as silence_rows
@@ -37,7 +37,7 @@ def auth(text: str, offset: int, now: float) -> Event:
 
 def test_patch_night(tmp_path: Path) -> None:
     model = load_config(EXAMPLE).model
-    rules = compile_rules(model.rules, model.defaults, model.schedules)
+    rules = compile_model(model)
     clock = Clock(at(2026, 12, 2, 21, 0))  # Wednesday, an hour before patch night
     engine, store, _ = make_engine(rules, tmp_path, clock)
     feed(engine, *(marker(f"{host}.patched.json") for host in ("web1", "web2", "db1")))

@@ -12,7 +12,7 @@ import pytest
 
 from ruleengine.config.loader import load_config_text
 from ruleengine.errors import ConfigError
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.engine import compile_model
 from ruleengine.rules.schedule import Window, parse_days, parse_hours
 from tests.support.enginekit import Clock, feed, make_engine
 from tests.support.outbox import outbox
@@ -86,7 +86,7 @@ def engine_for(tmp_path: Path, otherwise: str, clock: Clock):  # type: ignore[no
     text = rules_yaml(RULES.replace("OTHERWISE", otherwise)) + textwrap.dedent(SCHEDULES)
     config = load_config_text(text, Path("/nonexistent/rules.yaml"))
     model = config.model
-    return make_engine(compile_rules(model.rules, model.defaults, model.schedules), tmp_path, clock)
+    return make_engine(compile_model(model), tmp_path, clock)
 
 
 def test_hold_outside_then_one_digest_when_the_window_opens(tmp_path: Path) -> None:
@@ -135,9 +135,7 @@ def test_mute_during_a_window(tmp_path: Path) -> None:
     text = rules_yaml(RULES.replace("only: office", "mute: night").replace("OTHERWISE", "drop"))
     text += 'schedules:\n  night: {hours: "22:00-02:00", tz: Europe/Berlin}\n'
     model = load_config_text(text, Path("/r/rules.yaml")).model
-    engine, store, _ = make_engine(
-        compile_rules(model.rules, model.defaults, model.schedules), tmp_path, clock
-    )
+    engine, store, _ = make_engine(compile_model(model), tmp_path, clock)
     feed(engine, line("web1 rebooted", offset=1))
     clock.now = at(2026, 12, 5, 2, 0)
     feed(engine, line("web2 rebooted", offset=2))
@@ -181,7 +179,7 @@ def dest_engine(tmp_path: Path, otherwise: str, clock: Clock):  # type: ignore[n
         f"other: {{type: console, schedule: {{only: office, otherwise: {otherwise}}}}}",
     )
     model = load_config_text(text, Path("/nonexistent/rules.yaml")).model
-    rules = compile_rules(model.rules, model.defaults, model.schedules, model.destinations)
+    rules = compile_model(model)
     return make_engine(rules, tmp_path, clock)
 
 

@@ -35,7 +35,7 @@ from ruleengine.timestamps import line_time
 
 
 @dataclass
-class Simulation:
+class Timeline:
     rules: RuleSet
     now: float = field(default_factory=time.time)
     started: bool = False
@@ -46,9 +46,10 @@ class Simulation:
     def __post_init__(self) -> None:
         self.outputs = Outputs(Throttles(), Digests(), Counts(), Absences(), OpenAlerts())
 
-    def stamp(self, line: str) -> float:
-        """The line's time (the simulation's clock moves to it, never backwards)."""
-        found = line_time(line, time.time())
+    def stamp(self, line: str, stamped: float | None = None) -> float:
+        """The line's time (``stamped`` by the source's ``timestamp:``, else an ISO or syslog
+        prefix); the simulation's clock moves to it, never backwards."""
+        found = stamped if stamped is not None else line_time(line, time.time())
         if found is None:
             self.undated += 1
         else:
@@ -110,9 +111,9 @@ class Simulation:
         ]
 
 
-def simulation_for(config: Config, rules: RuleSet) -> Simulation:
+def simulation_for(config: Config, rules: RuleSet) -> Timeline:
     """A simulation with the silences of the rules file's state database, if it has one."""
-    simulation = Simulation(rules)
+    simulation = Timeline(rules)
     path = config.state_dir / "state.db"
     if path.exists():
         try:

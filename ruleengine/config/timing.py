@@ -92,3 +92,21 @@ def resolve_problems(rules: list[Any], names: set[str]) -> list[tuple[tuple[str 
         if isinstance(name, str) and (name not in names or name == rule.get("name")):
             problems.append((("rules", index, "resolves", "rule"), f"no other rule named {name!r}"))
     return problems
+
+
+#: Template variables each time-aware option adds (``rules.actions``, ``rules.heartbeats``).
+COUNT_NAMES = ("count", "first", "last", "events")
+EXPECT_NAMES = ("key", "last_seen", "seen", "overdue", "every", "grace", "late", "down_since")
+RESOLVES_NAMES = ("alert", "opened", "open_for")
+
+
+def supplied_names(rule: Any) -> list[str]:
+    """The variables ``rule``'s ``count``, ``expect`` and ``resolves`` give its templates."""
+    names: list[str] = []
+    if getattr(rule, "count", None) is not None:
+        names += COUNT_NAMES
+    if getattr(rule, "expect", None) is not None:
+        names += EXPECT_NAMES
+    if getattr(rule, "resolves", None) is not None:
+        names += RESOLVES_NAMES
+    return names

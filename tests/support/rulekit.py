@@ -8,7 +8,9 @@ from typing import Any
 
 from ruleengine.config.loader import load_config_text
 from ruleengine.model import Event, stable_id
-from ruleengine.rules.engine import CompiledRule, RuleSet, SourceRules, compile_rules
+from ruleengine.rules.compiled import CompiledRule
+from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.rules.select import SourceRules
 
 HEAD = """\
 state_dir: {state}
@@ -28,8 +30,9 @@ def rules_yaml(rules: str, state: str = "state") -> str:
 
 def ruleset(rules: str) -> RuleSet:
     config = load_config_text(rules_yaml(rules), Path("/nonexistent/rules.yaml"))
+    model = config.model
     return compile_rules(
-        config.model.rules, config.model.defaults, config.model.schedules, config.model.destinations
+        model.rules, model.defaults, schedules=model.schedules, destinations=model.destinations
     )
 
 

@@ -1,0 +1,5 @@
+"""Allow ``python -m ruleengine``."""
+
+from ruleengine.cli import main
+
+raise SystemExit(main())

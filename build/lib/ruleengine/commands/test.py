@@ -1,0 +1,289 @@
+"""``ruleengine test``: dry-run a line, a marker or a whole log through the rules; sends nothing.
+
+``--file`` replays a log through the daemon's own reading and matching code (the logfile
+tail, ``RuleSet.select_lines``), a chunk at a time in bounded memory, and reports counts per
+rule and lines/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruleengine.api import line_events, load, marker_events
+from ruleengine.commands.options import add_config_option
+from ruleengine.config.loader import Config
+from ruleengine.model import Event, Lines, Notification
+from ruleengine.render import check_fired, render, render_digest, render_fired
+from ruleengine.rules.actions import Decision, Send
+from ruleengine.rules.compiled import Fired
+from ruleengine.rules.digest import Group
+from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.simulate import Simulation
+from ruleengine.senders import Sender
+from ruleengine.sources.logfile.tailer import TailOptions, open_tail
+from ruleengine.sources.logfile.timestamp import line_clock
+from ruleengine.sources.markers.payload import BadMarker
+
+NAME = "test"
+HELP = "dry-run events through the rules and show each payload; sends nothing"
+SHOW = 5  # notifications printed per rule during a replay
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_config_option(parser)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--line", help="a log line, fed to every logfile source")
+    what.add_argument(
+        "--marker",
+        type=Path,
+        metavar="FILE|NAME",
+        help="a marker file, or a bare marker name (no such file here: an empty payload, or"
+        " --data), fed to every markers source",
+    )
+    parser.add_argument(
+        "--data", help="with --marker NAME: the marker's content (JSON, YAML or key=value lines)"
+    )
+    what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
+    parser.add_argument("--limit", type=int, help="with --file: stop after N lines")
+    parser.add_argument("--source", help="only this source (default: every fitting source)")
+    parser.add_argument("--json", action="store_true", help="with --file: summary as JSON")
+    parser.add_argument(
+        "--no-render",
+        action="store_true",
+        help="with --file: count matches without rendering templates (matching speed alone)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Show what each rule would capture and what each destination would receive."""
+    if args.data is not None and args.marker is None:
+        print("--data goes with --marker NAME", file=sys.stderr)
+        return 2
+    loaded = load(args.config, lazy_secrets=True)  # sends nothing: needs no secret
+    config, rules = loaded.config, loaded.rules
+    kind = "markers" if args.marker is not None else "logfile"
+    sources = loaded.sources(kind)
+    if args.source is not None:
+        if args.source not in sources:
+            print(f"no {kind} source named {args.source!r}", file=sys.stderr)
+            return 2
+        sources = [args.source]
+    senders = loaded.senders()
+    try:
+        if args.file is not None:
+            return _replay(args, config, rules, sources, senders)
+        events = line_events(args.line, sources) if args.line is not None else None
+        if events is None:
+            events = _marker_events(args.marker, sources, args.data)
+            if events is None:
+                return 2
+        return _show(events, rules, senders)
+    finally:
+        for sender in senders.values():
+            sender.close()
+
+
+def _marker_events(path: Path, sources: list[str], data: str | None) -> list[Event] | None:
+    content = None if data is None else data.encode("utf-8")
+    if content is None and not path.exists() and path.parent == Path():
+        # A bare name is a marker to imagine; a path that is not there is a mistake.
+        print(f"no file {path}: testing the name alone, with an empty payload", file=sys.stderr)
+        content = b""
+    try:
+        return marker_events(path, sources, content)
+    except OSError as exc:
+        print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return None
+    except BadMarker as exc:
+        print(f"{path}: bad marker: {exc}", file=sys.stderr)
+        return None
+
+
+def _show(events: list[Event], rules: RuleSet, senders: dict[str, Sender]) -> int:
+    matched = 0
+    for event, chosen in zip(events, rules.selections(events), strict=True):
+        for rule, fields in chosen:
+            print(
+                f"source {event.source}: rule {rule.name!r} selected the event; fields: "
+                f"{json.dumps(fields, ensure_ascii=False)}"
+            )
+        for fired in rules.apply_when(event, chosen):
+            matched += 1
+            _print_fired(fired, senders)
+    if not matched:
+        print("no rule matched")
+    return 0
+
+
+def _print_fired(fired: Fired, senders: dict[str, Sender]) -> None:
+    rule = fired.rule
+    stop = " (stop: later rules skip this event)" if rule.stop else ""
+    print(f"rule {rule.name!r} fires{stop}")
+    notifications = render_fired(fired)
+    if rule.throttle is not None:
+        print(f"  throttle: at most one per key per {rule.throttle.window:g}s")
+    if rule.digest is not None:
+        record = dict(notifications[0].fields) if notifications else {}
+        record["message"] = notifications[0].text if notifications else ""
+        by = "\x1f".join(str(record.get(name, "")) for name in rule.digest.by)
+        print(
+            f"  digest: collected for {rule.digest.wait:g}s (or {rule.digest.max} events);"
+            " a digest of this one event would be:"
+        )
+        notifications = render_digest(rule, Group(rule.name, by, 0.0, [record]))
+    for notification in notifications:
+        _print_notification(notification, senders)
+
+
+def _print_notification(notification: Notification, senders: dict[str, Sender]) -> None:
+    preview = senders[notification.destination].preview(notification)
+    print(f"  → {notification.destination}: {notification.text}")
+    print("    " + json.dumps(preview, indent=2, ensure_ascii=False).replace("\n", "\n    "))
+
+
+def _replay(
+    args: argparse.Namespace,
+    config: Config,
+    rules: RuleSet,
+    sources: list[str],
+    senders: dict[str, Sender],
+) -> int:
+    summary: dict[str, Any] = {"file": str(args.file), "sources": {}}
+    for source in sources:
+        group = rules.by_source.get(source)
+        if group is None:
+            continue
+        settings: Any = config.model.sources[source]
+        sim = Simulation(rules)
+        started = time.perf_counter()
+        try:
+            lines, notifications = _replay_source(args, source, settings, sim)
+        except OSError as exc:
+            print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 2
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        summary["sources"][source] = {
+            "lines": lines,
+            "seconds": round(elapsed, 4),
+            "lines_per_second": round(lines / elapsed),
+            "rules": {r.name: sim.matched[r.name] for r in group.rules},
+            "would_send": {r.name: sim.would_send[r.name] for r in group.rules},
+            "suppressed": {r.name: sim.suppressed[r.name] for r in group.rules},
+            "digested": {r.name: sim.digested[r.name] for r in group.rules},
+            "notifications": notifications,
+        }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    for source, result in summary["sources"].items():
+        print(f"source {source}: {result['lines']} lines in {result['seconds']:.3f}s")
+        for name, count in result["rules"].items():
+            held = [
+                f"{result[key][name]} {key}"
+                for key in ("suppressed", "digested")
+                if result[key][name]
+            ]
+            extra = f", {', '.join(held)}" if held else ""
+            print(f"  {count:>10}  {name} (would send {result['would_send'][name]}{extra})")
+        print(f"  {result['lines_per_second']:,} lines/s; nothing was sent")
+    return 0
+
+
+@dataclass
+class _Replay:
+    """One source's replay of a file: throttle and digest simulated as the daemon applies them
+    (by each line's ``timestamp:`` when the source has one, else as arriving now), counts per
+    rule and a few rendered examples."""
+
+    args: argparse.Namespace
+    source: str
+    rules: RuleSet
+    sim: Simulation
+    clock: Callable[[str], float | None] | None = None
+    shown: Counter[str] = field(default_factory=Counter)
+
+    def chunk(self, text: str, first_line: int) -> int:
+        """Match, filter and render lines joined by ``\\n``; returns the notifications."""
+        produced = 0
+        line_no = first_line
+        previous = 0
+        for start, line, chosen in self.rules.select_lines(self.source, text):
+            line_no += text.count("\n", previous, start)  # counting as we go: one pass
+            previous = start
+            event = Event(
+                f"test:{self.source}:{line_no}",  # a dry run stores nothing: no need to hash
+                self.source,
+                "line",
+                line,
+                time.time(),
+                {"line": line, "path": str(self.args.file), "lineno": line_no + 1},
+            )
+            fired = self.rules.apply_when(event, chosen)
+            if fired:
+                stamped = self.clock(line) if self.clock is not None else None
+                when = stamped if stamped is not None else time.time()
+                produced += sum(self.emit(d, line_no) for d in self.sim.feed(fired, when))
+        return produced
+
+    def emit(self, decision: Decision, line_no: int) -> int:
+        """Count (and for the first few per rule, print) one decision's notifications."""
+        rule = decision.fired.rule if isinstance(decision, Send) else decision.rule
+        if self.args.no_render:  # matching alone: no template is rendered, nothing printed
+            return len(rule.output.to)
+        if self.args.json or self.shown[rule.name] >= SHOW:  # nothing more to print
+            if isinstance(decision, Send):
+                return check_fired(decision.fired)  # still rendered: errors are reported
+            return len(render([decision]))
+        notes = render([decision])
+        self.shown[rule.name] += 1
+        for note in notes:
+            print(f"line {line_no + 1}: {rule.name}: {note.text}")
+        return len(notes)
+
+
+def _replay_source(
+    args: argparse.Namespace, source: str, settings: Any, sim: Simulation
+) -> tuple[int, int]:
+    """Replay the file through one source's rules; returns (lines read, notifications).
+
+    The file is read by the daemon's own tail (framing, decoding, CRLF, NULs, the line cap),
+    a chunk at a time, so the replay sees exactly the lines the daemon would.
+    """
+    clock = line_clock(settings.timestamp) if settings.timestamp is not None else None
+    replay = _Replay(args, source, sim.rules, sim, clock)
+    options = TailOptions(source, encoding=settings.encoding, max_line=settings.max_line)
+    tail = open_tail(str(args.file), options)
+    remaining = args.limit if args.limit is not None else -1
+    lines = notifications = 0
+    try:
+        finished = False
+        while remaining != 0 and not finished:
+            chunk = tail.read_chunk()
+            if chunk is None:
+                chunk, finished = tail.finish(), True
+            texts = chunk.text if isinstance(chunk, Lines) else "\n".join(e.text for e in chunk)
+            count = len(chunk)
+            if not count:
+                continue
+            if 0 < remaining < count:
+                texts = "\n".join(texts.split("\n", remaining)[:remaining])
+                count = remaining
+            if isinstance(chunk, Lines) or texts.count("\n") == count - 1:
+                notifications += replay.chunk(texts, lines)
+            else:  # a codec decoded a line holding \n: one line at a time
+                for index, event in enumerate(chunk[:count]):
+                    notifications += replay.chunk(event.text.replace("\n", " "), lines + index)
+            lines += count
+            remaining = max(remaining - count, 0) if remaining > 0 else remaining
+    finally:
+        tail.close()
+    notifications += sum(replay.emit(d, lines - 1) for d in replay.sim.finish())
+    return lines, notifications

@@ -1,0 +1,159 @@
+"""Source settings: one model per source type, joined in the ``Source`` union."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
+
+from ruleengine.config.types import Duration, Strict, check_regex
+from ruleengine.rules.patterns import name_pattern
+
+
+class Multiline(Strict):
+    """Group continuation lines (stack traces, indented detail) under the line that starts them."""
+
+    start: str = Field(description="Regex matching the first line of each event.")
+    timeout: Duration = Field(
+        2.0, description="Flush an open event after this long without a new line."
+    )
+
+    _regex = field_validator("start")(check_regex)
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("the multiline timeout must be longer than 0s")
+        return value
+
+
+def _one_or_more(value: object) -> object:
+    """``rotated: /var/log/old`` is ``rotated: [/var/log/old]``."""
+    return [value] if isinstance(value, str) else value
+
+
+class Timestamp(Strict):
+    """Where a line says when it was written: ``test --file`` replays throttle windows and
+    digest waits by it (the daemon uses the time a line arrives)."""
+
+    match: str = Field(
+        description="Regex finding the time in a line: its group `time`, else its first group."
+    )
+    format: str = Field(
+        "%Y-%m-%dT%H:%M:%S",
+        description="strptime format of that text (local time unless it has %z), or `epoch`.",
+    )
+
+    _regex = field_validator("match")(check_regex)
+
+
+class LogfileSource(Strict):
+    """Tail log files; each complete line (or multi-line group) is one event."""
+
+    type: Literal["logfile"]
+    paths: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            description="Files and globs; files appearing later under a glob are picked up.",
+        ),
+    ]
+    start_at: Literal["end", "beginning"] = Field(
+        "end", description="Where a file never seen before starts when the daemon starts."
+    )
+    encoding: str = Field("utf-8", description="Text encoding; a UTF-8/UTF-16 BOM overrides it.")
+    max_line: int = Field(65536, ge=256, description="Longer lines are truncated (bytes).")
+    poll: Duration | None = Field(
+        None,
+        description="Poll at this interval instead of inotify (NFS/SMB mounts), e.g. 2s.",
+    )
+    rotated: Annotated[
+        list[str],
+        BeforeValidator(_one_or_more),
+        WithJsonSchema(
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        ),
+    ] = Field(
+        default_factory=list,
+        description=(
+            "Where rotated generations go besides the log's own directory: logrotate's olddir,"
+            " or a glob such as /var/log/old/app.log*. Searched after a rotation the daemon"
+            " did not see in time, plain or compressed (.gz, .bz2, .xz)."
+        ),
+    )
+    multiline: Multiline | None = None
+    timestamp: Timestamp | None = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs  # noqa: PLC0415 - only needed here
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}") from None
+        return value
+
+    @field_validator("poll")
+    @classmethod
+    def _poll_interval(cls, value: float | None) -> float | None:
+        if value is not None and value < 0.1:
+            raise ValueError("poll interval must be at least 100ms")
+        return value
+
+
+class MarkersSource(Strict):
+    """Watch a directory; each marker file dropped into it is one event (see markers.py)."""
+
+    type: Literal["markers"]
+    directory: str
+    recursive: bool = Field(False, description="Also watch subdirectories.")
+    patterns: list[str] = Field(
+        default_factory=list,
+        description="Only names matching one of these (globs, or regexes as in a rule's "
+        "`file`) are markers; other files are left alone. Empty: every file.",
+    )
+    format: Literal["auto", "json", "yaml", "kv", "text"] = Field(
+        "auto", description="Payload format; auto: by extension, then by content."
+    )
+    after: Literal["delete", "archive", "keep"] = Field(
+        "archive", description="What to do with a marker once its notifications are queued."
+    )
+    unmatched: Literal["keep", "archive", "delete"] = Field(
+        "keep", description="What to do with a marker no rule selected (keep warns once)."
+    )
+    poll: Duration | None = Field(
+        None,
+        gt=0,
+        description="Poll every this often instead of using OS notifications "
+        "(needed for SMB/NFS shares written by other hosts).",
+    )
+    settle: Duration = Field(
+        2.0,
+        description="A file nobody said was closed is read only after its size and mtime "
+        "were stable this long.",
+    )
+    follow_symlinks: bool = Field(False, description="Read symlinked markers (else failed/).")
+    report_failed: bool = Field(
+        False,
+        description="Emit an event for each bad marker (file: <name>.failed, fields reason, "
+        "marker) so a rule can notify about it.",
+    )
+    max_size: int = Field(1024 * 1024, ge=1, description="Larger markers go to failed/.")
+
+    @field_validator("patterns")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+
+        for pattern in value:
+            try:
+                name_pattern(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid pattern {pattern!r}: {exc}") from None
+        return value
+
+
+Source = Annotated[LogfileSource | MarkersSource, Field(discriminator="type")]

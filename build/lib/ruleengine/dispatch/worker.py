@@ -1,0 +1,201 @@
+"""Delivery workers: one thread per destination, FIFO, paced, retrying, dead-lettering.
+
+The retry *policy* lives in ``dispatch.policy``; senders only classify what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ruleengine.config.destinations import RetryPolicy
+from ruleengine.dispatch.policy import budget_exhausted, fallback_notice, next_delay
+from ruleengine.escape import visible
+from ruleengine.model import Delivered, Notification, Outcome, Retry
+from ruleengine.redact import Redactor
+from ruleengine.senders import Sender
+from ruleengine.state import OutboxRow, Store
+
+log = logging.getLogger(__name__)
+GIST = 60  # characters of a message's first line in the delivery log lines
+# A wake-up after a commit is immediate; this poll only picks up rows changed by another
+# process (``ruleengine dead retry`` while the daemon runs) and is a safety net.
+IDLE_RECHECK = 5.0
+ERROR_PAUSE = 5.0  # after an unexpected error (database trouble), before trying again
+
+
+@dataclass(frozen=True)
+class Route:
+    """Everything a worker needs to know about its destination."""
+
+    name: str
+    sender: Sender
+    policy: RetryPolicy
+    rate: float | None
+    fallback: str | None
+
+
+class Worker(threading.Thread):
+    """Delivers the rows of one destination, oldest first; a failing head row blocks the rest.
+
+    Blocking is deliberate: chat messages must arrive in order, and a rate-limited service
+    should not be hammered with the rows behind the one it refused.
+    """
+
+    def __init__(
+        self, route: Route, store: Store, redactor: Redactor, on_enqueue: Callable[[str], None]
+    ) -> None:
+        super().__init__(name=f"deliver-{route.name}", daemon=True)
+        self.route = route
+        self.store = store
+        self.redactor = redactor
+        self.on_enqueue = on_enqueue
+        self._wake = threading.Condition()
+        self._pending_wake = False
+        self._stopping = False
+        self._idle = False  # nothing due now and no wake pending: see ``wait_idle``
+        self._nothing_due = False  # what the last step found
+        self._finished = False
+        self._last_send: float | None = None  # monotonic time of the last attempt (pacing)
+        self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
+
+    def wake(self) -> None:
+        """New rows may be queued: look again now (never lost, even mid-step)."""
+        with self._wake:
+            self._pending_wake = True
+            self._idle = False
+            self._wake.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until this worker has nothing due now (rows waiting for a retry do not count)
+        and no wake-up is pending; False on timeout, or if the worker is not running."""
+        with self._wake:
+            self._wake.wait_for(lambda: self._idle or self._finished, timeout)
+            return self._idle and not self._finished
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait up to ``seconds``; return early when woken (also before the wait) or stopped."""
+        with self._wake:
+            if not self._pending_wake and not self._stopping:
+                self._wake.wait(max(seconds, 0.0))
+
+    def run(self) -> None:
+        while not self._stopping:
+            # Consume the wake flag *before* reading the queue: a wake that arrives while we
+            # read or send stays set, so the following sleep returns at once.
+            with self._wake:
+                self._pending_wake = False
+            try:
+                wait = self._step()
+            except Exception:  # a broken database must not kill delivery silently
+                self._nothing_due = False
+                if self._stopping:
+                    log.warning("%s: stopped before an outcome was recorded", self.route.name)
+                    break
+                log.exception("delivery to %s failed unexpectedly; retrying", self.route.name)
+                wait = ERROR_PAUSE
+            if wait > 0:
+                with self._wake:
+                    self._idle = self._nothing_due and not self._pending_wake
+                    self._wake.notify_all()
+                self._sleep(wait)
+        with self._wake:
+            self._finished = True
+            self._wake.notify_all()  # wake ``wait_idle`` callers: a stopped worker is not idle
+
+    def _step(self) -> float:
+        """Make at most one attempt; return how long to wait before the next step."""
+        self._nothing_due = True
+        row = self.store.next_pending(self.route.name)
+        if row is None:
+            return IDLE_RECHECK
+        due = row.next_attempt - time.time()
+        if due > 0:
+            return due
+        self._nothing_due = False
+        pace = self._pace_wait()
+        if pace > 0 or self._stopping:
+            return pace
+        self._last_send = time.monotonic()
+        log.debug(
+            "sending %s to %s (attempt %d)", row.notification.id, self.route.name, row.attempts + 1
+        )
+        outcome = self._send(row.notification)
+        self._record(row, outcome)
+        return 0.0
+
+    def _gist(self, notification: Notification) -> str:
+        """The message's first line, clipped, masked and escaped: which message it was."""
+        first = notification.text.split("\n", 1)[0]
+        clipped = first if len(first) <= GIST else first[: GIST - 1] + "…"
+        return visible(self.redactor(clipped))
+
+    def _pace_wait(self) -> float:
+        """Seconds until the destination's rate allows another request (retries count too)."""
+        if not self.route.rate or self._last_send is None:
+            return 0.0
+        return self._last_send + 1.0 / self.route.rate - time.monotonic()
+
+    def _send(self, notification: Notification) -> Outcome:
+        try:
+            return self.route.sender.send(notification)
+        except Exception as exc:  # a sender bug is treated as transient, never fatal
+            return Retry(f"sender error: {type(exc).__name__}: {exc}")
+
+    def _record(self, row: OutboxRow, outcome: Outcome) -> None:
+        name, notification = self.route.name, row.notification
+        if isinstance(outcome, Delivered):
+            warning = outcome.warning and self.redactor(outcome.warning)
+            self.store.mark_delivered(row.seq, warning)
+            if warning:
+                log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
+            else:
+                log.info(
+                    'delivered %s rule=%s to=%s "%s"',
+                    notification.id,
+                    visible(notification.rule),
+                    name,
+                    self._gist(notification),
+                )
+            return
+        reason = self.redactor(outcome.reason)  # senders redact too; this is the last line
+        attempts, now = row.attempts + 1, time.time()
+        if isinstance(outcome, Retry) and not budget_exhausted(
+            attempts, row.enqueued, self.route.policy, now
+        ):
+            delay = next_delay(outcome, row.attempts, self.route.policy, self._rng.random)
+            self.store.mark_retry(row.seq, now + delay, reason)
+            log.warning(
+                "delivery to %s failed (%s); attempt %d, retrying in %.1fs",
+                name,
+                reason,
+                attempts,
+                delay,
+            )
+            return
+        if isinstance(outcome, Retry):
+            reason = f"gave up after {attempts} attempts: {reason}"
+        fallback = None
+        if self.route.fallback:
+            fallback = fallback_notice(notification, name, self.route.fallback, reason)
+        self.store.mark_dead(row.seq, reason, fallback)
+        log.error(
+            'dead-lettered notification %s rule=%s for %s "%s": %s%s',
+            notification.id,
+            visible(notification.rule),
+            name,
+            self._gist(notification),
+            reason,
+            f"; notice queued for fallback {self.route.fallback}" if fallback else "",
+        )
+        if fallback is not None:
+            self.on_enqueue(fallback.destination)

@@ -1,0 +1,238 @@
+"""The engine thread: batches in, notifications and positions committed together, workers woken.
+
+It also owns the clock-driven part of the rules: the loop wakes when the next pending digest is
+due (``queue.get(timeout=…)``) and enqueues it in the transaction that deletes its rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ruleengine.model import Batch, Notification, Position
+from ruleengine.render import render
+from ruleengine.rules.actions import Outputs
+from ruleengine.rules.engine import RuleSet
+from ruleengine.state import Store
+from ruleengine.state.rules import RuleState
+
+log = logging.getLogger(__name__)
+QUEUE_BATCHES = 64  # bounded: a slow disk slows the sources down instead of growing memory
+COALESCE_BATCHES, COALESCE_EVENTS = 256, 20_000  # most work committed in one transaction
+IDLE_WAKE = 5.0  # seconds: the loop wakes at least this often so ``heartbeat`` stays fresh
+
+
+@dataclass
+class Counters:
+    """What the engine has done since it started: read by the bench, logged at stop."""
+
+    lines: int = 0  # log lines evaluated
+    events: int = 0  # other events (markers)
+    matched: int = 0  # lines and events on which at least one rule fired
+    notifications: int = 0  # rows committed to the outbox
+    first: float | None = None  # monotonic time the first batch arrived
+    last: float | None = None  # monotonic time of the last commit of a batch
+
+    def summary(self) -> str:
+        span = (self.last - self.first) if self.first is not None and self.last else 0.0
+        rate = self.lines / span if span > 0 else 0.0
+        return (
+            f"engine: {self.lines} lines, {self.events} other events, {self.matched} matched, "
+            f"{self.notifications} notifications in {span:.3f} s ({rate:.0f} lines/s)"
+        )
+
+
+@dataclass(frozen=True)
+class _Swap:
+    rules: RuleSet
+
+
+class _Tick:
+    """Nothing arrived before the timeout: only check due digests."""
+
+
+class Engine(threading.Thread):
+    def __init__(
+        self,
+        rules: RuleSet,
+        store: Store,
+        wake: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(name="engine", daemon=True)
+        self.rules = rules
+        self.store = store
+        self.wake = wake
+        self.clock = clock
+        self.state = RuleState.load(store)
+        self.outputs = Outputs(self.state.throttles, self.state.digests)
+        # Windows of rules gone since the last run would never be reported: forget them. Their
+        # pending digests cannot be rendered without the rule; they are dropped (with a warning)
+        # when due.
+        self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
+        self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
+        self.heartbeat = time.monotonic()
+        self.counters = Counters()
+        self.on_tick: Callable[[], None] | None = None  # called from this thread on each turn
+        self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
+        self._drained = threading.Condition()
+        self._queued = self._handled = 0  # items put on the queue / taken off and handled
+
+    def _put(self, item: Batch | _Swap | _Tick | None) -> None:
+        with self._drained:
+            self._queued += 1
+        self.queue.put(item)
+
+    def wait_drained(self, timeout: float) -> bool:
+        """Wait until everything emitted so far is evaluated and committed; False on timeout.
+
+        Workers are woken by then, so a test can go on to ``Dispatcher.wait_drained``.
+        """
+        with self._drained:
+            return self._drained.wait_for(lambda: self._handled >= self._queued, timeout)
+
+    def _done(self, count: int) -> None:
+        with self._drained:
+            self._handled += count
+            self._drained.notify_all()
+
+    def emit(self, batch: Batch) -> None:
+        """Called by source threads; blocks while the engine is behind."""
+        self._put(batch)
+
+    def stop(self) -> None:
+        """Process everything already queued, then exit (pending digests stay in the database)."""
+        self._put(None)
+
+    def swap_rules(self, rules: RuleSet) -> None:
+        """Adopt new rules between two batches; state of rules keeping their name is kept."""
+        if self.is_alive():
+            self._put(_Swap(rules))
+        else:
+            self.adopt(rules)
+
+    def run(self) -> None:
+        held: list[Batch | _Swap | _Tick | None] = []  # taken from the queue, not yet handled
+        while True:
+            if held:
+                item = held.pop()
+            else:
+                try:
+                    item = self.queue.get(timeout=self._timeout())
+                except queue.Empty:
+                    item = _TICK  # a digest is due, or time for a heartbeat
+            if item is None:
+                log.info("%s", self.counters.summary())
+                self._done(1)
+                return
+            handled = 0 if item is _TICK else 1
+            if isinstance(item, _Swap):
+                self.adopt(item.rules)
+            elif isinstance(item, Batch):
+                batches = self._more_batches(item, held)
+                self.process_many(batches)
+                handled = len(batches)
+            self.flush_due()
+            self._done(handled)
+            self.heartbeat = time.monotonic()
+            if self.on_tick is not None:
+                self.on_tick()
+
+    def _timeout(self) -> float:
+        due = self.state.digests.next_due()
+        if due is None:
+            return IDLE_WAKE
+        return min(IDLE_WAKE, max(0.0, due - self.clock()))
+
+    def adopt(self, rules: RuleSet) -> None:
+        """Switch rules; throttle windows and digests of vanished rules are dropped or sent."""
+        old = self.rules
+        self.rules = rules
+        names = {r.name for r in rules.rules if r.throttle is not None}
+        self.state.throttles.keep_rules(names)
+        digesting = {r.name for r in rules.rules if r.digest is not None}
+        orphans = [g for g in self.state.digests.groups.values() if g.rule not in digesting]
+        # A digest already collected is news someone expects: send it with the old templates.
+        notifications = render(d for g in orphans for d in self.outputs.flush(g, old))
+        self._commit(notifications, ())
+
+    def _more_batches(self, first: Batch, held: list[Batch | _Swap | _Tick | None]) -> list[Batch]:
+        """``first`` plus the batches already waiting behind it, up to the first non-batch.
+
+        One transaction for many small batches (a burst of markers) instead of one fsync each.
+        """
+        batches, events = [first], first.size
+        while len(batches) < COALESCE_BATCHES and events < COALESCE_EVENTS:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if not isinstance(item, Batch):
+                held.append(item)  # a swap or the stop sentinel: handled after these batches
+                break
+            batches.append(item)
+            events += item.size
+        return batches
+
+    def process(self, batch: Batch) -> list[Notification]:
+        return self.process_many([batch])
+
+    def process_many(self, batches: Sequence[Batch]) -> list[Notification]:
+        """Evaluate batches in order and commit all their notifications and positions at once."""
+        counters = self.counters
+        if counters.first is None:
+            counters.first = time.monotonic()
+        notifications: list[Notification] = []
+        matched: list[bool] = []
+        positions: list[Position] = []
+        for batch in batches:
+            fired = self.rules.fire_lines(batch.lines) if batch.lines is not None else []
+            fired += self.rules.fire(batch.events)
+            notifications += render(self.outputs.apply(fired, self.rules, self.clock()))
+            # "Matched" means a rule fired, even if a throttle or digest held its message back.
+            matched.append(bool(fired))
+            positions += [p.settled(bool(fired)) for p in batch.positions]
+            lines = sum(1 for event in batch.events if event.kind == "line")
+            counters.lines += lines + (len(batch.lines) if batch.lines is not None else 0)
+            counters.events += len(batch.events) - lines
+            counters.matched += len({id(f.event) for f in fired})
+        self._commit(notifications, positions)
+        counters.notifications += len(notifications)
+        counters.last = time.monotonic()
+        for batch, hit in zip(batches, matched, strict=True):
+            if batch.on_committed is not None:
+                try:
+                    batch.on_committed(hit)
+                except Exception:
+                    log.exception("post-commit action failed")
+        return notifications
+
+    def flush_due(self) -> list[Notification]:
+        """Send every digest whose wait is over, in one transaction with removing its rows."""
+        notifications = render(self.outputs.due(self.rules, self.clock()))
+        if notifications or self.state.dirty:
+            self._commit(notifications, ())
+        return notifications
+
+    def _commit(self, notifications: Sequence[Notification], positions: Sequence[Position]) -> None:
+        delay = 1.0
+        while True:
+            try:
+                self.store.commit(notifications, positions, self.state.save)
+                break
+            except Exception as exc:
+                log.error("cannot write to the state database (%s); retrying in %.0fs", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        self.state.saved()
+        if self.on_batch is not None and notifications:
+            self.on_batch(list(notifications))
+        for destination in {n.destination for n in notifications}:
+            self.wake(destination)
+
+
+_TICK = _Tick()

@@ -1,0 +1,201 @@
+"""Values passed between pipeline stages. All frozen: a stage never mutates what it was given."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something a source observed: one log line or one marker file.
+
+    ``id`` is stable for the same observation (same file identity and offset, same marker
+    identity and content), so an event re-read after a crash yields the same outbox ids and
+    is de-duplicated there.
+    """
+
+    id: str
+    source: str
+    kind: str  # "line" | "marker"
+    text: str
+    time: float
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A source position to persist in the same transaction as the batch's notifications.
+
+    ``unmatched``, when set, is the value to store instead if no rule fired for the batch (a
+    marker's ledger row records whether it was consumed or left unmatched).
+    """
+
+    source: str
+    key: str
+    value: str
+    unmatched: str | None = None
+
+    def settled(self, matched: bool) -> Position:
+        """The position to store once the batch's outcome is known."""
+        if matched or self.unmatched is None:
+            return self
+        return Position(self.source, self.key, self.unmatched)
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Complete log lines of one file generation, read together and not yet made into events.
+
+    ``text`` holds ``count`` decoded lines separated by ``\\n`` (no line contains one). The
+    line starting at ``text[start]`` starts at byte ``base + start`` of the file when
+    ``offsets`` is None (one byte per character), else at ``offsets[index]``. The rules scan
+    ``text`` in one pass, and an ``Event`` (with its stable id) is built only for a line that
+    a rule selects.
+    """
+
+    source: str
+    path: str  # the configured path the events name
+    token: str  # identity of the file generation: with an offset, names one line for ever
+    text: str
+    count: int
+    base: int = 0
+    offsets: Sequence[int] | None = None
+    time: float = 0.0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def event(self, index: int, start: int, text: str) -> Event:
+        """The event of line ``index``, found at ``text[start:]`` (for a rule that selects it)."""
+        offset = self.base + start if self.offsets is None else self.offsets[index]
+        return Event(
+            stable_id(self.source, self.token, offset),
+            self.source,
+            "line",
+            text,
+            self.time,
+            {"line": text, "path": self.path, "offset": offset},
+        )
+
+    def events(self) -> list[Event]:
+        """Every line as an event (tests, and a file's last unfinished line)."""
+        events: list[Event] = []
+        start = 0
+        for index, line in enumerate(self.text.split("\n") if self.count else ()):
+            events.append(self.event(index, start, line))
+            start += len(line) + 1
+        return events
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events read together, the position that covers them, and what to do once durable.
+
+    ``lines``, when set, are log lines in bulk: they come before ``events`` in the file.
+
+    ``on_committed(matched)`` runs after the outbox commit (e.g. archiving a marker file) and
+    is told whether any rule produced a notification; it must be safe to skip, because a crash
+    may happen just before it.
+    """
+
+    events: tuple[Event, ...]
+    positions: tuple[Position, ...] = ()
+    on_committed: Callable[[bool], None] | None = None
+    lines: Lines | None = None
+
+    def every_event(self) -> list[Event]:
+        """Every line and event as an ``Event`` (for tests and tools; the engine avoids it)."""
+        return [*(self.lines.events() if self.lines is not None else ()), *self.events]
+
+    @property
+    def size(self) -> int:
+        """Lines and events in the batch."""
+        return len(self.events) + (len(self.lines) if self.lines is not None else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A rendered message for one destination; ``id`` is the outbox row's stable id."""
+
+    id: str
+    destination: str
+    rule: str
+    source: str
+    text: str
+    title: str | None = None
+    color: str = "gray"
+    notify: bool = False
+    format: str = "text"  # "text" | "markdown": how senders treat the text
+    created: float = 0.0
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        """Plain JSON-able form, as stored in the outbox."""
+        return {
+            "id": self.id,
+            "destination": self.destination,
+            "rule": self.rule,
+            "source": self.source,
+            "text": self.text,
+            "title": self.title,
+            "color": self.color,
+            "notify": self.notify,
+            "format": self.format,
+            "created": self.created,
+            "fields": dict(self.fields),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Notification:
+        return cls(
+            id=str(record["id"]),
+            destination=str(record["destination"]),
+            rule=str(record["rule"]),
+            source=str(record["source"]),
+            text=str(record["text"]),
+            title=record.get("title"),
+            color=str(record.get("color", "gray")),
+            notify=bool(record.get("notify", False)),
+            format=str(record.get("format", "text")),
+            created=float(record.get("created", 0.0)),
+            fields=dict(record.get("fields") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The service accepted the notification; ``warning`` says what went only partly right
+    (some mail recipients refused), for the log and ``status``."""
+
+    detail: str = ""
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A transient failure; ``after`` is the service's requested wait in seconds, if it gave one."""
+
+    reason: str
+    after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Permanent:
+    """The service refused the notification for good; retrying would not help."""
+
+    reason: str
+
+
+Outcome = Delivered | Retry | Permanent
+
+
+def stable_id(*parts: object) -> str:
+    """A short, deterministic id from the given parts (used for events and outbox rows)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(str(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""Rules: select events and turn them into notifications (pure, no I/O)."""

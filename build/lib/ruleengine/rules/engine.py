@@ -1,0 +1,320 @@
+"""Compile rules once at load; select events and lines with them. Pure over frozen values.
+
+Log lines are matched a chunk at a time (``Lines``, or the line events of a batch joined into
+one text): one prefilter pass per chunk (``select.SourceRules``: Hyperscan over each rule's
+regex widened to a superset, else a literal scan with ``re``) finds the few lines that can
+match any rule, and an ``Event`` is built only for those. Markers are matched one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+from ruleengine.config.schema import Defaults, Rule, RulesFile, is_template
+from ruleengine.errors import ConfigError, RenderError
+from ruleengine.model import Event, Lines
+from ruleengine.rules.compiled import (
+    CompiledRule,
+    DigestSpec,
+    Fired,
+    Output,
+    Selection,
+    ThrottleSpec,
+)
+from ruleengine.rules.conditions import compile_where
+from ruleengine.rules.literals import scannable
+from ruleengine.rules.names import Unknown, unknown_names, unknown_tests
+from ruleengine.rules.patterns import name_pattern
+from ruleengine.rules.prefilter import candidate_requirements
+from ruleengine.rules.select import SourceRules
+from ruleengine.templates import context, make_environment, rendering
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The compiled rules, indexed by source name."""
+
+    rules: tuple[CompiledRule, ...]
+    by_source: Mapping[str, SourceRules] = field(default_factory=dict)
+    #: "file:line: key: warning: …" about templates, found while compiling.
+    warnings: tuple[str, ...] = ()
+    #: Names of rules with ``enabled: false``: compiled (so checked), never selecting.
+    disabled: tuple[str, ...] = ()
+
+    def selections(self, events: Sequence[Event]) -> list[Selection]:
+        """Per event, the rules selecting it and the fields they captured (before ``when``)."""
+        out: list[Selection] = [[] for _ in events]
+        lines: dict[str, list[int]] = {}
+        for index, event in enumerate(events):
+            group = self.by_source.get(event.source)
+            if group is None:
+                continue
+            if event.kind == "line":
+                lines.setdefault(event.source, []).append(index)
+            else:
+                out[index] = [(r, f) for r in group.rules if (f := r.select(event)) is not None]
+        for source, indexes in lines.items():
+            group = self.by_source[source]
+            texts = [events[i].text for i in indexes]
+            text = "\n".join(texts)
+            if text.count("\n") != len(texts) - 1:  # a line holding \n: match one by one
+                for i in indexes:
+                    out[i] = [(r, f) for r in group.rules if (f := r.select(events[i])) is not None]
+                continue
+            starts: dict[int, int] = {}
+            offset = 0
+            for i, line in zip(indexes, texts, strict=True):
+                starts[offset] = i
+                offset += len(line) + 1
+            for start, _end, chosen in group.select_text(text):
+                out[starts[start]] = chosen
+        return out
+
+    def select_lines(self, source: str, text: str) -> Iterator[tuple[int, str, Selection]]:
+        """(start, text, selections) of each line of ``text`` (lines joined by ``\\n``) that a
+        rule of ``source`` selects, in order: the scan the daemon and ``test --file`` share."""
+        group = self.by_source.get(source)
+        if group is not None:
+            for start, end, chosen in group.select_text(text):
+                yield start, text[start:end], chosen
+
+    def fire_lines(self, lines: Lines) -> list[Fired]:
+        """``fire`` for lines in bulk: events are built only for the lines a rule selects."""
+        fired: list[Fired] = []
+        if not len(lines):
+            return fired
+        index = previous = 0
+        whole = lines.text
+        for start, text, chosen in self.select_lines(lines.source, whole):
+            if lines.offsets is not None:  # counting as we go: one pass over the text
+                index += whole.count("\n", previous, start)
+                previous = start
+            fired.extend(self.apply_when(lines.event(index, start, text), chosen))
+        return fired
+
+    def fire(self, events: Sequence[Event]) -> list[Fired]:
+        """Every rule that fires, event by event, in rule order; ``stop`` ends an event's turn."""
+        fired: list[Fired] = []
+        for event, chosen in zip(events, self.selections(events), strict=True):
+            fired.extend(self.apply_when(event, chosen))
+        return fired
+
+    def apply_when(self, event: Event, chosen: Selection) -> list[Fired]:
+        """Filter selections by ``when`` and honour ``stop``."""
+        out: list[Fired] = []
+        for rule, fields in chosen:
+            if rule.when is not None:
+                try:
+                    if not truthy(rule.when, context(event, rule.name, fields), rule.label):
+                        continue
+                except RenderError as exc:
+                    log.error("%s (event from %s); the rule does not fire", exc, event.source)
+                    continue
+            out.append(Fired(rule, event, fields))
+            if rule.stop:
+                break
+        return out
+
+
+def truthy(expression: Any, variables: Mapping[str, Any], rule: str) -> bool:
+    """Evaluate a ``when`` expression; every failure is a RenderError naming the rule."""
+    with rendering(rule, "when"):
+        return bool(expression(**variables))
+
+
+def compile_rules(
+    rules: Sequence[Rule], defaults: Defaults, kinds: Mapping[str, str] | None = None
+) -> RuleSet:
+    """Compile validated rules (patterns, templates) into a RuleSet: the one compile path of
+    ``check``, ``test``, a reload and ``run``.
+
+    ``kinds`` maps source names to their types, for the check of the names templates use.
+    Raises ConfigError listing every template that cannot compile (unknown filter or test)
+    and every name a log rule's templates use that nothing supplies, each with file:line;
+    names only a marker's payload may supply become the RuleSet's ``warnings``.
+    """
+    env = make_environment()
+    problems: list[str] = []
+    warnings: list[str] = []
+    compiled: list[CompiledRule] = []
+    for index, rule in enumerate(rules):
+        try:
+            _known_tests(env, rule)
+            compiled.append(_compile(index, rule, defaults, env))
+        except jinja2.TemplateSyntaxError as exc:
+            key = _failing_key(env, rule)
+            problems.append(f"{rule.origin_of(key)}: rules[{index}].{key}: {_jinja_problem(exc)}")
+            continue
+        for unknown in check_names(env, rule, compiled[-1], kinds or {}):
+            where = f"{rule.origin_of(unknown.key)}: rules[{index}].{unknown.key}"
+            (problems if unknown.certain else warnings).append(
+                f"{where}: {unknown.describe(rule.name)}"
+            )
+    if problems:
+        raise ConfigError(problems)
+    disabled = tuple(rule.name for rule in rules if not rule.enabled)
+    compiled = [item for item, rule in zip(compiled, rules, strict=True) if rule.enabled]
+    by_source: dict[str, list[CompiledRule]] = {}
+    for item in compiled:
+        for source in sorted(item.sources):
+            by_source.setdefault(source, []).append(item)
+    return RuleSet(
+        rules=tuple(compiled),
+        by_source={key: SourceRules.of(value) for key, value in by_source.items()},
+        warnings=tuple(warnings),
+        disabled=disabled,
+    )
+
+
+def compile_model(model: RulesFile) -> RuleSet:
+    """``compile_rules`` for a whole validated rules file."""
+    kinds = {name: source.type for name, source in model.sources.items()}
+    return compile_rules(model.rules, model.defaults, kinds)
+
+
+def _templates(rule: Rule) -> dict[str, list[tuple[str, bool]]]:
+    """{key: [(template source, is an expression)]} of every template of a rule."""
+    out: dict[str, list[tuple[str, bool]]] = {"message": [(rule.message, False)]}
+    if rule.title is not None:
+        out["title"] = [(rule.title, False)]
+    if rule.when is not None:
+        out["when"] = [(rule.when, True)]
+    if rule.color is not None and is_template(rule.color):
+        out["color"] = [(rule.color, False)]
+    if rule.throttle is not None:
+        out["throttle"] = [(rule.throttle.key, False)]
+    if rule.digest is not None:
+        out["digest"] = [(rule.digest.message, False)]
+        if rule.digest.title is not None:
+            out["digest"].append((rule.digest.title, False))
+    return out
+
+
+def _known_tests(env: jinja2.Environment, rule: Rule) -> None:
+    for sources in _templates(rule).values():
+        for text, expression in sources:
+            if missing := unknown_tests(env, text, expression=expression):
+                raise jinja2.TemplateAssertionError(f"No test named {missing[0]!r}.", 1)
+
+
+def _failing_key(env: jinja2.Environment, rule: Rule) -> str:
+    """The key of the first template of ``rule`` that does not compile."""
+    for key, sources in _templates(rule).items():
+        for text, expression in sources:
+            if unknown_tests(env, text, expression=expression):
+                return key
+            try:
+                if expression:
+                    env.compile_expression(text)
+                else:
+                    env.from_string(text)
+            except jinja2.TemplateSyntaxError:
+                return key
+    return "message"
+
+
+def _jinja_problem(exc: jinja2.TemplateSyntaxError) -> str:
+    line = f" (template line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
+    return f"template error{line}: {exc.message}"
+
+
+def check_names(
+    env: jinja2.Environment, rule: Rule, compiled: CompiledRule, kinds: Mapping[str, str]
+) -> list[Unknown]:
+    """The names ``rule``'s templates use that its source events cannot supply."""
+    return unknown_names(
+        env,
+        _templates(rule),
+        regex=compiled.regex,
+        file=compiled.file,
+        kinds=frozenset(kinds.get(name, "?") for name in rule.source),
+        digest_by=rule.digest.by if rule.digest is not None else (),
+    )
+
+
+def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment) -> CompiledRule:
+    regex = re.compile(rule.match) if rule.match is not None else None
+    candidates = candidate_requirements(regex) if regex is not None else []
+    requirements = tuple(r for r in candidates if scannable(r))
+    color = rule.color or defaults.color
+    templated = is_template(color)
+    message = env.from_string(rule.message)
+    return CompiledRule(
+        index=index,
+        name=rule.name,
+        sources=frozenset(rule.source),
+        regex=regex,
+        exclude=re.compile(rule.exclude) if rule.exclude is not None else None,
+        file=name_pattern(rule.file) if rule.file is not None else None,
+        where=compile_where(rule.where),
+        when=(
+            env.compile_expression(rule.when, undefined_to_none=False)
+            if rule.when is not None
+            else None
+        ),
+        stop=rule.stop,
+        output=Output(
+            message=message,
+            title=env.from_string(rule.title) if rule.title is not None else None,
+            color=defaults.color if templated else color,
+            color_template=env.from_string(color) if templated else None,
+            default_color=defaults.color,
+            notify=rule.notify if rule.notify is not None else defaults.notify,
+            format=rule.format or defaults.format,
+            to=tuple(rule.to if rule.to is not None else defaults.to),
+            mentions_suppressed="suppressed" in _variables(env, rule.message),
+            message_text=_constant(env, rule.message, message),
+            title_text=(
+                _constant(env, rule.title, env.from_string(rule.title))
+                if rule.title is not None
+                else None
+            ),
+        ),
+        throttle=(
+            ThrottleSpec(env.from_string(rule.throttle.key), rule.throttle.window)
+            if rule.throttle is not None
+            else None
+        ),
+        digest=(
+            DigestSpec(
+                by=tuple(rule.digest.by),
+                wait=rule.digest.wait,
+                max=rule.digest.max,
+                message=env.from_string(rule.digest.message),
+                title=(
+                    env.from_string(rule.digest.title) if rule.digest.title is not None else None
+                ),
+            )
+            if rule.digest is not None
+            else None
+        ),
+        requirements=requirements,
+        origin=rule.origin,
+    )
+
+
+def _constant(env: jinja2.Environment, source: str, template: jinja2.Template) -> str | None:
+    """The text of a template made of plain text only (rendered once, by Jinja), else None."""
+    from jinja2 import nodes  # noqa: PLC0415 - only needed while compiling
+
+    body = env.parse(source).body
+    plain = all(
+        isinstance(node, nodes.Output)
+        and all(isinstance(child, nodes.TemplateData) for child in node.nodes)
+        for node in body
+    )
+    return template.render() if plain else None
+
+
+def _variables(env: jinja2.Environment, source: str) -> set[str]:
+    from jinja2 import meta  # noqa: PLC0415 - only needed while compiling
+
+    return set(meta.find_undeclared_variables(env.parse(source)))

@@ -1,0 +1,93 @@
+"""Senders deliver one notification to one service and classify the result.
+
+A sender never retries: it returns ``Delivered``, ``Retry(after)`` or ``Permanent(reason)`` and
+the dispatcher owns the retry policy. New service = one module + one line in ``SENDERS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ruleengine.model import Notification, Outcome
+from ruleengine.redact import Redactor
+
+
+class Sender(Protocol):
+    """What the dispatcher needs from a destination."""
+
+    #: Default client-side pacing (messages per second) when the destination sets no ``rate``.
+    default_rate: float | None
+
+    def preview(self, notification: Notification) -> dict[str, Any]:
+        """The exact request that ``send`` would make (secrets redacted), for dry runs."""
+        ...
+
+    def send(self, notification: Notification) -> Outcome:
+        """Deliver once; never raise for delivery problems, classify them."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class SenderContext:
+    """What every sender may use besides its own settings."""
+
+    name: str
+    redactor: Redactor
+
+
+SenderFactory = Callable[[Any, SenderContext], Sender]
+
+
+@dataclass(frozen=True)
+class SenderPlugin:
+    """A third-party sender (entry-point group ``ruleengine.senders``, see ``plugins.py``).
+
+    ``settings`` is its pydantic settings model, whose ``type: Literal[...]`` is the entry
+    point's name; ``factory`` builds the sender, e.g. ``web.http_sender(Service)``.
+    """
+
+    settings: type[Any]
+    factory: SenderFactory
+
+
+#: Destination type -> (module in this package, sender class). Modules are imported on first
+#: use, so a run that only prints to the console never loads requests, smtplib or apprise.
+SENDERS: dict[str, tuple[str, str]] = {
+    "console": ("console", "ConsoleSender"),
+    "webhook": ("webhook", "WebhookSender"),
+    "slack": ("slack", "SlackSender"),
+    "mattermost": ("slack", "SlackSender"),
+    "rocketchat": ("slack", "SlackSender"),
+    "teams": ("teams", "TeamsSender"),
+    "discord": ("discord", "DiscordSender"),
+    "googlechat": ("googlechat", "GoogleChatSender"),
+    "matrix": ("matrix", "MatrixSender"),
+    "hipchat": ("hipchat", "HipChatSender"),
+    "ntfy": ("ntfy", "NtfySender"),
+    "gotify": ("gotify", "GotifySender"),
+    "zulip": ("zulip", "ZulipSender"),
+    "email": ("mail", "EmailSender"),
+    "apprise": ("apprise", "AppriseSender"),
+}
+
+
+def _factory(kind: str) -> SenderFactory:
+    if kind not in SENDERS:
+        from ruleengine.senders.plugins import plugins  # noqa: PLC0415 - only for plugin types
+
+        return plugins()[kind].factory
+    module, name = SENDERS[kind]
+    factory: SenderFactory = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return factory
+
+
+def make_sender(settings: Any, context: SenderContext) -> Sender:
+    """Build the sender for a destination's validated settings (``settings.type`` picks it)."""
+    return _factory(settings.type)(settings, context)

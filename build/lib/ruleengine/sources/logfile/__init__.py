@@ -1,0 +1,1 @@
+"""Log file source: tail, frame, group and follow files across rotations."""

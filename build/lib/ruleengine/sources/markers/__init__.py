@@ -1,0 +1,1 @@
+"""Marker source: one event per file dropped into a directory, exactly once."""

@@ -1,0 +1,1 @@
+"""Directory watching: watchdog everywhere, raw inotify on Linux."""

@@ -1,0 +1,236 @@
+"""The outbox: one row per (notification, destination), FIFO per destination.
+
+A row is ``pending`` until its worker marks it ``delivered`` or ``dead``. Notifications are
+enqueued by ``Store.commit`` together with the positions that produced them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ruleengine.model import Notification
+from ruleengine.state import history as handled
+from ruleengine.state.db import Database
+
+_INSERT = (
+    "INSERT OR IGNORE INTO outbox (id, destination, record, created, updated)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    notification: Notification
+    attempts: int
+    next_attempt: float
+    enqueued: float
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A notification that could not be delivered, as listed by ``ruleengine dead``."""
+
+    id: str
+    destination: str
+    notification: Notification
+    attempts: int
+    enqueued: float
+    dead_since: float
+    last_error: str | None
+
+
+def enqueue(conn: sqlite3.Connection, notifications: Iterable[Notification], now: float) -> int:
+    """Insert rows inside the caller's transaction; returns how many were new.
+
+    A notification whose id is already known (the same event re-read after a crash) is
+    ignored, which is what keeps duplicates rare.
+    """
+    rows = [(n.id, n.destination, json.dumps(n.to_record()), now, now) for n in notifications]
+    if not rows:
+        return 0
+    return conn.executemany(_INSERT, rows).rowcount  # ignored (known) ids are not counted
+
+
+class Outbox:
+    """The delivery side and the dead-letter commands; safe beside the daemon (WAL)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def next_pending(self, destination: str) -> OutboxRow | None:
+        """The oldest pending row of a destination (FIFO), or None."""
+        rows = self.pending(destination, 1)
+        return rows[0] if rows else None
+
+    def pending(self, destination: str, limit: int) -> list[OutboxRow]:
+        """The oldest pending rows of a destination, at most ``limit``, oldest first."""
+        rows = (
+            self._db.conn()
+            .execute(
+                "SELECT seq, record, attempts, next_attempt, created, last_error FROM outbox"
+                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT ?",
+                (destination, limit),
+            )
+            .fetchall()
+        )
+        return [
+            OutboxRow(
+                seq=row[0],
+                notification=Notification.from_record(json.loads(row[1])),
+                attempts=row[2],
+                next_attempt=row[3],
+                enqueued=row[4],
+                last_error=row[5],
+            )
+            for row in rows
+        ]
+
+    def mark_delivered(self, seq: int, warning: str | None = None) -> None:
+        """``warning`` (a partial success) is kept as the row's last error, so ``status``
+        shows it like any other problem of the destination."""
+        now = time.time()
+        with self._db.transaction(durable=False) as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
+                " last_error = COALESCE(?, last_error) WHERE seq = ?",
+                (now, warning and f"warning: {warning}", seq),
+            )
+            handled.add(conn, (seq,), "delivered", now)
+
+    def mark_delivered_many(self, seqs: Sequence[int]) -> None:
+        """Mark rows delivered in one transaction (a worker catching up sends many)."""
+        now = time.time()
+        with self._db.transaction(durable=False) as conn:
+            conn.executemany(
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"
+                " WHERE seq = ?",
+                [(now, seq) for seq in seqs],
+            )
+            handled.add(conn, seqs, "delivered", now)
+
+    def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:
+        with self._db.transaction(durable=False) as conn:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
+                " updated = ? WHERE seq = ?",
+                (next_attempt, error, time.time(), seq),
+            )
+
+    def mark_dead(self, seq: int, error: str, fallback: Notification | None = None) -> None:
+        """Dead-letter a row and, in the same transaction, enqueue its fallback notice."""
+        now = time.time()
+        with self._db.transaction(durable=False) as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?,"
+                " updated = ? WHERE seq = ?",
+                (error, now, seq),
+            )
+            handled.add(conn, (seq,), "dead", now)
+            if fallback is not None:
+                enqueue(conn, (fallback,), now)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{destination: {state: rows}} for status output and tests."""
+        out: dict[str, dict[str, int]] = {}
+        for destination, state, count in self._db.conn().execute(
+            "SELECT destination, state, COUNT(*) FROM outbox GROUP BY destination, state"
+        ):
+            out.setdefault(destination, {})[state] = count
+        return out
+
+    def prune_delivered(self, older_than: float) -> int:
+        """Forget delivered rows older than ``older_than`` (epoch seconds)."""
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM outbox WHERE state = 'delivered' AND updated < ?", (older_than,)
+            )
+        return cursor.rowcount
+
+    def history(self, query: handled.Query) -> list[handled.Entry]:
+        """Handled notifications, oldest first (``ruleengine history``)."""
+        return handled.select(self._db.conn(), query)
+
+    def prune_history(self, older_than: float, max_rows: int) -> int:
+        """Keep the history within its retention (by age, by rows); returns rows removed."""
+        with self._db.transaction(durable=False) as conn:
+            return handled.prune(conn, older_than, max_rows)
+
+    # -- dead letters (``ruleengine dead``) ----------------------------------------------------
+
+    def dead_letters(self, destination: str | None = None) -> list[DeadLetter]:
+        """Dead-lettered rows, oldest first, optionally of one destination."""
+        query = (
+            "SELECT id, destination, record, attempts, created, updated, last_error FROM outbox"
+            " WHERE state = 'dead'"
+        )
+        params: tuple[str, ...] = ()
+        if destination is not None:
+            query += " AND destination = ?"
+            params = (destination,)
+        rows = self._db.conn().execute(query + " ORDER BY seq", params).fetchall()
+        return [
+            DeadLetter(
+                id=row[0],
+                destination=row[1],
+                notification=Notification.from_record(json.loads(row[2])),
+                attempts=row[3],
+                enqueued=row[4],
+                dead_since=row[5],
+                last_error=row[6],
+            )
+            for row in rows
+        ]
+
+    def retry_dead(self, ids: Sequence[str] | None = None, destination: str | None = None) -> int:
+        """Queue dead letters again with a fresh retry budget; returns how many.
+
+        ``None`` selectors match everything. The row keeps its place (seq) in the FIFO; its
+        attempts, next attempt and enqueue time (the ``max_age`` clock) start over.
+        """
+        where, params = _dead_selection(ids, destination, None)
+        now = time.time()
+        with self._db.transaction() as conn:
+            # Only fixed clauses are joined into the SQL; every value is a bound parameter.
+            reset = "state = 'pending', attempts = 0, next_attempt = 0, created = ?, updated = ?"
+            sql = f"UPDATE outbox SET {reset} WHERE {where}"  # noqa: S608
+            cursor = conn.execute(sql, (now, now, *params))
+        return cursor.rowcount
+
+    def purge_dead(
+        self,
+        ids: Sequence[str] | None = None,
+        destination: str | None = None,
+        older_than: float | None = None,
+    ) -> int:
+        """Delete dead letters (dead before ``older_than``, epoch seconds); returns how many."""
+        where, params = _dead_selection(ids, destination, older_than)
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                f"DELETE FROM outbox WHERE {where}",  # noqa: S608 - fixed clauses, bound values
+                params,
+            )
+        return cursor.rowcount
+
+
+def _dead_selection(
+    ids: Sequence[str] | None, destination: str | None, older_than: float | None
+) -> tuple[str, tuple[object, ...]]:
+    """WHERE clause and parameters selecting dead rows; values are always bound parameters."""
+    clauses: list[str] = ["state = 'dead'"]
+    params: list[object] = []
+    if ids is not None:
+        clauses.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "0")
+        params.extend(ids)
+    if destination is not None:
+        clauses.append("destination = ?")
+        params.append(destination)
+    if older_than is not None:
+        clauses.append("updated < ?")
+        params.append(older_than)
+    return " AND ".join(clauses), tuple(params)

@@ -1,0 +1,127 @@
+"""Every table of the state database and the migrations between its versions, in one place.
+
+``meta.schema_version`` says which migrations a database has had. Opening a database that is
+up to date only reads (no write lock, so ``dead`` or a second reader never waits on the daemon);
+an older one is migrated in one write transaction. A newer one is refused: its tables may mean
+something this version does not know.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from ruleengine.errors import StateError
+
+# Each entry brings a database from version i to i + 1. Statements say IF NOT EXISTS: version 1
+# databases written before rule state was part of the schema may already have its tables.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            destination TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | dead
+            record TEXT NOT NULL,
+            created REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt REAL NOT NULL DEFAULT 0,
+            last_error TEXT,
+            updated REAL NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (destination, state, seq)",
+        """CREATE TABLE IF NOT EXISTS positions (
+            source TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated REAL NOT NULL,
+            PRIMARY KEY (source, key)
+        )""",
+    ),
+    (  # 2: throttle windows and pending digests (created lazily by the rules before)
+        """CREATE TABLE IF NOT EXISTS rule_throttle (
+            rule TEXT NOT NULL,
+            key TEXT NOT NULL,
+            until REAL NOT NULL,
+            suppressed INTEGER NOT NULL,
+            PRIMARY KEY (rule, key)
+        )""",
+        """CREATE TABLE IF NOT EXISTS rule_digest (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            rule TEXT NOT NULL,
+            grp TEXT NOT NULL,
+            due REAL NOT NULL,
+            event TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS rule_digest_group ON rule_digest (rule, grp)",
+    ),
+    (  # 3: what was sent (``ruleengine history``), bounded by ``history:`` in the rules file
+        """CREATE TABLE IF NOT EXISTS history (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            time REAL NOT NULL,
+            id TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            source TEXT NOT NULL,
+            event TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            outcome TEXT NOT NULL,  -- delivered | dead
+            attempts INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            error TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS history_time ON history (time)",
+    ),
+)
+VERSION = len(MIGRATIONS)
+
+
+def version(conn: sqlite3.Connection) -> int:
+    """The schema version of a database; 0 for an empty (new) one."""
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if has_meta is None:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row is not None and str(row[0]).isdigit() else 0
+
+
+def readable_version(conn: sqlite3.Connection) -> int:
+    """``version`` for a reader: raises ``sqlite3.OperationalError`` unless the database has
+    the tables every version has (it is some other SQLite file)."""
+    conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    conn.execute("SELECT 1 FROM outbox LIMIT 1").fetchall()
+    return version(conn)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the database to ``VERSION``; reads only when it is there already."""
+    if _check(version(conn), path):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = version(conn)  # another process may have migrated meanwhile
+        if not _check(current, path):
+            for statements in MIGRATIONS[current:]:
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(VERSION),),
+            )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _check(current: int, path: Path) -> bool:
+    """True when up to date; raises for a database from a newer ruleengine."""
+    if current > VERSION:
+        raise StateError(
+            f"{path} was written by a newer ruleengine (schema {current}, this one "
+            f"knows {VERSION}); upgrade ruleengine or move the file away"
+        )
+    return current == VERSION
