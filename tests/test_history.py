@@ -34,7 +34,7 @@ def test_the_daemon_records_every_outcome(
     log.write_text("")
     rules.write_text(rules_text(tmp_path / "state", log, receiver.url, "got {{ what }}"))
     receiver.reply(Reply(status=200), Reply(status=400, body="bad payload"))
-    with caplog.at_level(logging.INFO), api.running(rules, stop_timeout=5) as daemon:
+    with caplog.at_level(logging.DEBUG), api.running(rules, stop_timeout=5) as daemon:
         append(log, "ERROR disk full\nERROR \x1b[31mred\n")
         receiver.wait_for(2)
         assert daemon.wait_drained(10)

@@ -158,8 +158,8 @@ class Worker(threading.Thread):
             self.store.mark_delivered(row.seq, warning)
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
-            else:
-                log.info(
+            else:  # debug: `ruleengine history` is the record; this is for tracing
+                log.debug(
                     'delivered %s rule=%s to=%s "%s"',
                     notification.id,
                     visible(notification.rule),

@@ -1,5 +1,0 @@
-"""Allow ``python -m ruleengine``."""
-
-from ruleengine.cli import main
-
-raise SystemExit(main())

@@ -1,1 +1,0 @@
-"""Rules: select events and turn them into notifications (pure, no I/O)."""

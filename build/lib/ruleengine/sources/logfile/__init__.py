@@ -1,1 +1,0 @@
-"""Log file source: tail, frame, group and follow files across rotations."""

@@ -1,1 +1,0 @@
-"""Marker source: one event per file dropped into a directory, exactly once."""

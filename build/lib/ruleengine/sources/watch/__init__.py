@@ -1,1 +1,0 @@
-"""Directory watching: watchdog everywhere, raw inotify on Linux."""
