@@ -13,11 +13,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ruleengine.clock import Clock, system_clock
 from ruleengine.model import Batch, Notification, Position
-from ruleengine.render import render
+from ruleengine.render import render, render_held, render_silence_summaries
+from ruleengine.rules import heartbeats
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
 from ruleengine.state import Store
+from ruleengine.state import absences as absence_rows
+from ruleengine.state import silences as silence_rows
 from ruleengine.state.rules import RuleState
 
 log = logging.getLogger(__name__)
@@ -61,7 +65,7 @@ class Engine(threading.Thread):
         rules: RuleSet,
         store: Store,
         wake: Callable[[str], None],
-        clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
     ) -> None:
         super().__init__(name="engine", daemon=True)
         self.rules = rules
@@ -69,11 +73,19 @@ class Engine(threading.Thread):
         self.wake = wake
         self.clock = clock
         self.state = RuleState.load(store)
-        self.outputs = Outputs(self.state.throttles, self.state.digests)
+        self.outputs = Outputs(
+            self.state.throttles,
+            self.state.digests,
+            self.state.counts,
+            self.state.absences,
+            self.state.alerts,
+        )
         # Windows of rules gone since the last run would never be reported: forget them. Their
         # pending digests cannot be rendered without the rule; they are dropped (with a warning)
         # when due.
         self.state.throttles.keep_rules({r.name for r in rules.rules if r.throttle is not None})
+        self.state.absences.start(clock())  # deadlines before now passed while we were down
+        self._keep_time_state(rules)
         self.queue: queue.Queue[Batch | _Swap | _Tick | None] = queue.Queue(QUEUE_BATCHES)
         self.heartbeat = time.monotonic()
         self.counters = Counters()
@@ -81,6 +93,8 @@ class Engine(threading.Thread):
         self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
         self._drained = threading.Condition()
         self._queued = self._handled = 0  # items put on the queue / taken off and handled
+        self._data_version: int | None = None  # of this thread's connection: did the CLI write?
+        self._keys_version: int | None = None  # the same, for `expect forget`
 
     def _put(self, item: Batch | _Swap | _Tick | None) -> None:
         with self._drained:
@@ -143,7 +157,13 @@ class Engine(threading.Thread):
                 self.on_tick()
 
     def _timeout(self) -> float:
-        due = self.state.digests.next_due()
+        dues = (
+            self.state.digests.next_due(),
+            self.state.silences.next_end(),
+            self.state.absences.next_due(heartbeats.specs(self.rules.rules)),
+            self.state.held.next_due(),
+        )
+        due = min((d for d in dues if d is not None), default=None)
         if due is None:
             return IDLE_WAKE
         return min(IDLE_WAKE, max(0.0, due - self.clock()))
@@ -154,6 +174,7 @@ class Engine(threading.Thread):
         self.rules = rules
         names = {r.name for r in rules.rules if r.throttle is not None}
         self.state.throttles.keep_rules(names)
+        self._keep_time_state(rules)
         digesting = {r.name for r in rules.rules if r.digest is not None}
         orphans = [g for g in self.state.digests.groups.values() if g.rule not in digesting]
         # A digest already collected is news someone expects: send it with the old templates.
@@ -212,13 +233,47 @@ class Engine(threading.Thread):
         return notifications
 
     def flush_due(self) -> list[Notification]:
-        """Send every digest whose wait is over, in one transaction with removing its rows."""
-        notifications = render(self.outputs.due(self.rules, self.clock()))
+        """Send every digest whose wait is over, in one transaction with removing its rows;
+        adopt silences the CLI changed and summarise those that ended."""
+        self._refresh_silences()
+        self._refresh_keys()
+        now = self.clock()
+        notifications = render(self.outputs.due(self.rules, now))
+        notifications += render_silence_summaries(self.state.silences.ended(now), now)
+        notifications += render_held(self.state.held.due(now), now)
         if notifications or self.state.dirty:
             self._commit(notifications, ())
         return notifications
 
+    def _keep_time_state(self, rules: RuleSet) -> None:
+        """Keep the state of rules that still have it (by name); watch the keys rules list."""
+        self.state.counts.keep_rules({r.name for r in rules.rules if r.count is not None})
+        self.state.alerts.keep_rules({r.resolves.rule for r in rules.rules if r.resolves})
+        self.state.absences.keep_rules({r.name for r in rules.rules if r.expect is not None})
+        heartbeats.expect_fixed(rules.rules, self.state.absences, self.clock())
+
+    def _refresh_keys(self) -> None:
+        """Adopt the watched keys as stored when another connection wrote (`expect forget`);
+        called between commits, so nothing of this engine is unsaved."""
+        conn = self.store.db.conn()
+        version = silence_rows.data_version(conn)
+        if version != self._keys_version:
+            self._keys_version = version
+            self.state.absences.replace(absence_rows.watches(conn))
+            self._keep_time_state(self.rules)
+
+    def _refresh_silences(self) -> None:
+        conn = self.store.db.conn()
+        version = silence_rows.data_version(conn)
+        if version != self._data_version:
+            self._data_version = version
+            silence_rows.refresh(conn, self.state.silences)
+
     def _commit(self, notifications: Sequence[Notification], positions: Sequence[Position]) -> None:
+        self._refresh_silences()  # a silence added a moment ago already holds this batch back
+        now = self.clock()
+        notifications = self.state.held.gate(notifications, self.rules.destination_schedules, now)
+        notifications = self.state.silences.filter(notifications, now)
         delay = 1.0
         while True:
             try:

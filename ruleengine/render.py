@@ -17,6 +17,8 @@ from ruleengine.rules.actions import Decision, Send
 from ruleengine.rules.compiled import CompiledRule, Fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.held import HELD_RULE, Pile
+from ruleengine.rules.silences import SUMMARY_RULE, Ended, summary_text
 from ruleengine.templates import HOSTNAME, context, jsonable, render_color, render_text
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,9 @@ def render_fired(fired: Fired, suppressed: int = 0) -> list[Notification]:
     text, title = _texts(rule, variables, event.text)
     if suppressed and not rule.output.mentions_suppressed:
         text += f" (+{suppressed} similar suppressed)"
+    late = variables.get("late_note")  # an absence alert due while ruleengine was down
+    if isinstance(late, str) and late and late not in text:
+        text += f" {late}"
     return _notifications(rule, event.id, event.source, event.time, text, title, variables)
 
 
@@ -101,6 +106,50 @@ def render_digest(rule: CompiledRule, group: Group) -> list[Notification]:
     return _notifications(
         rule, digest_id, str(variables["source"]), float(variables["time"]), text, title, variables
     )
+
+
+def render_silence_summaries(ended: Iterable[Ended], now: float) -> list[Notification]:
+    """One summary per destination a silence held notifications back from."""
+    out: list[Notification] = []
+    for item in ended:
+        for destination in sorted(item.suppressed):
+            out += build_notifications(
+                stable_id(SUMMARY_RULE, item.silence.id),
+                source="ruleengine",
+                created=now,
+                rule=SUMMARY_RULE,
+                destinations=(destination,),
+                text=summary_text(item, destination),
+                title="Silence ended",
+                color="gray",
+                notify=False,
+                text_format="text",
+                fields={"silence": item.silence.id, "count": item.suppressed[destination]},
+            )
+    return out
+
+
+def render_held(piles: Iterable[tuple[str, Pile]], now: float) -> list[Notification]:
+    """One message per destination for the notifications its schedule held back."""
+    out: list[Notification] = []
+    for destination, pile in piles:
+        lines = [f"- {' '.join(str(r.get('text', '')).split())}" for r in pile.records]
+        count = len(pile.records)
+        out += build_notifications(
+            stable_id(HELD_RULE, destination, pile.due, pile.records[0].get("id", "")),
+            source="ruleengine",
+            created=now,
+            rule=HELD_RULE,
+            destinations=(destination,),
+            text=f"{count} notification{'s' if count != 1 else ''} held outside the "
+            "schedule:\n" + "\n".join(lines),
+            title=None,
+            color="gray",
+            notify=any(bool(r.get("notify")) for r in pile.records),
+            text_format="text",
+            fields={"count": count},
+        )
+    return out
 
 
 def _with_message(rule: CompiledRule, record: Mapping[str, Any]) -> dict[str, Any]:

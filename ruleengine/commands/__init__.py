@@ -11,10 +11,12 @@ from ruleengine.commands import (
     check,
     deadletters,
     emit,
+    expect,
     history,
     run,
     schema,
     send,
+    silence,
     status,
     test,
 )
@@ -36,6 +38,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     deadletters,
     schema,
     emit,
+    silence,
+    expect,
 )
 
 __all__ = [

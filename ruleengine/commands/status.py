@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 
 from ruleengine.commands.options import add_config_option
+from ruleengine.commands.silence import as_json as silence_json
+from ruleengine.commands.silence import silence_lines
 from ruleengine.config import Config, load_config
 from ruleengine.errors import ConfigError
 from ruleengine.escape import visible
@@ -29,6 +31,7 @@ from ruleengine.state.report import (
     build_report,
     human_duration,
 )
+from ruleengine.state.silences import open_silences
 
 NAME = "status"
 HELP = "show sources, lag, queues, errors and dead letters (safe while the daemon runs)"
@@ -84,10 +87,16 @@ def run(args: argparse.Namespace) -> int:
     disk["disabled_rules"] = (
         [rule.name for rule in config.model.rules if not rule.enabled] if config else []
     )
+    now = time.time()
+    silenced = open_silences(state_dir / "state.db")
     if args.json:
-        print(json.dumps({**report.to_json(), "rules_file": disk}, indent=2, ensure_ascii=False))
+        silences = [silence_json(s, now) for s in silenced]
+        out = {**report.to_json(), "rules_file": disk, "silences": silences}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        print(format_text(report, time.time(), disk))
+        print(format_text(report, now, disk))
+        if silenced:
+            print("\n".join(["silences:", *(f"  {s}" for s in silence_lines(silenced, now))]))
     return 0
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ruleengine.api import line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
+from ruleengine.commands.simulate import Timeline, simulation_for, time_preview
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Lines, Notification
 from ruleengine.render import check_fired, render, render_digest, render_fired
@@ -54,6 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--data", help="with --marker NAME: the marker's content (JSON, YAML or key=value lines)"
     )
     what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="with --file: list what would be sent and when, on the lines' own timestamps "
+        "(thresholds, absences, resolved notices, schedules and stored silences included)",
+    )
     what.add_argument(
         "--journal",
         type=Path,
@@ -150,6 +157,9 @@ def _print_fired(fired: Fired, senders: dict[str, Sender]) -> None:
     rule = fired.rule
     stop = " (stop: later rules skip this event)" if rule.stop else ""
     print(f"rule {rule.name!r} fires{stop}")
+    notes, fired = time_preview(fired, time.time())
+    for note in notes:
+        print(f"  {note}")
     notifications = render_fired(fired)
     if rule.throttle is not None:
         print(f"  throttle: at most one per key per {rule.throttle.window:g}s")
@@ -186,9 +196,10 @@ def _replay(
             continue
         settings: Any = config.model.sources[source]
         sim = Simulation(rules)
+        timeline = simulation_for(config, rules) if args.simulate else None
         started = time.perf_counter()
         try:
-            lines, notifications = _replay_source(args, source, settings, sim)
+            lines, notifications = _replay_source(args, source, settings, sim, timeline)
         except OSError as exc:
             print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return 2
@@ -203,6 +214,11 @@ def _replay(
             "digested": {r.name: sim.digested[r.name] for r in group.rules},
             "notifications": notifications,
         }
+        if timeline is not None:
+            timeline.finish()
+            summary["sources"][source]["simulated"] = timeline.as_json()
+            if not args.json:
+                print("\n".join(timeline.report()) or f"source {source}: nothing would be sent")
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -232,6 +248,7 @@ class _Replay:
     sim: Simulation
     clock: Callable[[str], float | None] | None = None
     shown: Counter[str] = field(default_factory=Counter)
+    timeline: Timeline | None = None  # --simulate
 
     def chunk(self, text: str, first_line: int) -> int:
         """Match, filter and render lines joined by ``\\n``; returns the notifications."""
@@ -253,6 +270,9 @@ class _Replay:
             if fired:
                 stamped = self.clock(line) if self.clock is not None else None
                 when = stamped if stamped is not None else time.time()
+                if self.timeline is not None:  # --simulate: also the line's own ISO/syslog time
+                    when = self.timeline.stamp(line, stamped)
+                    self.timeline.fire(fired)
                 produced += sum(self.emit(d, line_no) for d in self.sim.feed(fired, when))
         return produced
 
@@ -273,7 +293,11 @@ class _Replay:
 
 
 def _replay_source(
-    args: argparse.Namespace, source: str, settings: Any, sim: Simulation
+    args: argparse.Namespace,
+    source: str,
+    settings: Any,
+    sim: Simulation,
+    timeline: Timeline | None = None,
 ) -> tuple[int, int]:
     """Replay the file through one source's rules; returns (lines read, notifications).
 
@@ -281,7 +305,7 @@ def _replay_source(
     a chunk at a time, so the replay sees exactly the lines the daemon would.
     """
     clock = line_clock(settings.timestamp) if settings.timestamp is not None else None
-    replay = _Replay(args, source, sim.rules, sim, clock)
+    replay = _Replay(args, source, sim.rules, sim, clock, timeline=timeline)
     options = TailOptions(source, encoding=settings.encoding, max_line=settings.max_line)
     tail = open_tail(str(args.file), options)
     remaining = args.limit if args.limit is not None else -1

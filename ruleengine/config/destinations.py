@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from ruleengine.config.schedules import RuleSchedule
 from ruleengine.config.types import (
     Duration,
     Secret,
@@ -98,6 +99,9 @@ class DestinationBase(Strict):
     rate: float | None = Field(None, gt=0, description="Messages per second (client pacing).")
     retry: RetryPolicy = RetryPolicy()
     pending: PendingLimit = PendingLimit()
+    schedule: RuleSchedule | None = Field(
+        None, description="Receive only inside (`only`) or outside (`mute`) a schedule."
+    )
 
 
 class ConsoleDestination(DestinationBase):

@@ -15,8 +15,10 @@ import yaml
 from ruleengine.config.destinations import Destination
 from ruleengine.config.interpolate import interpolate
 from ruleengine.config.lint import lint
+from ruleengine.config.schedules import schedule_problems
 from ruleengine.config.schema import Rule, RulesFile
 from ruleengine.config.sources import Source
+from ruleengine.config.timing import resolve_problems
 from ruleengine.config.yamlmarks import MarkedYaml, Path_, StructureError, load_marked
 from ruleengine.errors import ConfigError
 
@@ -295,6 +297,8 @@ def _reference_problems(data: dict[str, Any]) -> list[tuple[Path_, str]]:
             problems.append((here, "no destination: set `to` here or `defaults.to`"))
         problems += _undefined_names(rule.get("source"), (*here, "source"), "source", sources)
         problems += _selector_fit(rule, here, sources)
+    problems += resolve_problems(_section(data, "rules", list), names_seen)
+    problems += schedule_problems(data)
     return problems
 
 

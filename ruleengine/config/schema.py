@@ -10,7 +10,9 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 
 from ruleengine.colors import PALETTE, is_color
 from ruleengine.config.destinations import Destination
+from ruleengine.config.schedules import RuleSchedule, Schedule
 from ruleengine.config.sources import Source
+from ruleengine.config.timing import Count, Expect, Resolves
 from ruleengine.config.types import (
     SYNTAX_ENV,
     Color,
@@ -140,6 +142,14 @@ class Rule(Strict):
     to: Names | None = None
     throttle: Throttle | None = None
     digest: Digest | None = None
+    count: Count | None = Field(None, description="Fire only once `min` events came `within`.")
+    expect: Expect | None = Field(
+        None, description="Heartbeats: `message` is sent when a key's events stop coming."
+    )
+    resolves: Resolves | None = Field(
+        None, description="Send `message` (green) only when an event closes an open alert."
+    )
+    schedule: RuleSchedule | None = None
 
     _origin: str = PrivateAttr("")  # "file:line", set by the loader for error messages
     _key_lines: dict[str, int] = PrivateAttr(default_factory=dict)  # "message" → its line
@@ -160,6 +170,10 @@ class Rule(Strict):
     def _one_grouping(self) -> Rule:
         if self.throttle is not None and self.digest is not None:
             raise ValueError("use either `throttle` or `digest` on a rule, not both")
+        if self.count is not None and self.expect is not None:
+            raise ValueError("use either `count` or `expect` on a rule, not both")
+        if self.resolves is not None and (self.count or self.expect):
+            raise ValueError("a rule with `resolves` cannot also `count` or `expect`")
         return self
 
     @field_validator("when")
@@ -200,6 +214,9 @@ class RulesFile(Strict):
     destinations: dict[str, Destination] = Field(min_length=1)
     sources: dict[str, Source] = Field(min_length=1)
     rules: list[Rule] = Field(min_length=1)
+    schedules: dict[str, Schedule] = Field(
+        default_factory=dict, description="Named time windows for rules' `schedule`."
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -13,6 +13,7 @@ from ruleengine.model import Event
 from ruleengine.rules.conditions import Where, holds
 from ruleengine.rules.patterns import match_name
 from ruleengine.rules.prefilter import Requirement
+from ruleengine.rules.schedule import Window
 
 Selection = list[tuple["CompiledRule", dict[str, Any]]]
 
@@ -52,6 +53,38 @@ class DigestSpec:
 
 
 @dataclass(frozen=True)
+class CountSpec:
+    minimum: int
+    within: float
+    by: jinja2.Template
+
+
+@dataclass(frozen=True)
+class ExpectSpec:
+    every: float
+    grace: float
+    by: jinja2.Template
+    by_source: str  # the template's text: ``{{ host }}`` gives alerts a ``host`` variable
+    keys: tuple[str, ...]
+    back: Output  # the rule's output with the ``back`` template, green
+
+
+@dataclass(frozen=True)
+class ResolveSpec:
+    rule: str
+    key: jinja2.Template
+    expire: float
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    window: Window
+    mute: bool  # True: not sent inside the window; False: sent only inside it
+    otherwise: str  # drop | hold | quiet
+    hold: DigestSpec  # how held notifications are sent when the rule may send again
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     index: int
     name: str
@@ -65,6 +98,10 @@ class CompiledRule:
     output: Output
     throttle: ThrottleSpec | None = None
     digest: DigestSpec | None = None
+    count: CountSpec | None = None
+    expect: ExpectSpec | None = None
+    resolves: ResolveSpec | None = None
+    schedule: ScheduleSpec | None = None
     #: Literal requirements of ``regex``, each valid alone; empty = try every line.
     requirements: tuple[Requirement, ...] = ()
     origin: str = ""  # "rules.yaml:42", for error messages

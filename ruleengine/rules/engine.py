@@ -8,6 +8,7 @@ match any rule, and an ``Event`` is built only for those. Markers are matched on
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,14 +17,19 @@ from typing import Any
 
 import jinja2
 
+from ruleengine.config.schedules import Schedule
 from ruleengine.config.schema import Defaults, Rule, RulesFile, is_template
 from ruleengine.errors import ConfigError, RenderError
 from ruleengine.model import Event, Lines
 from ruleengine.rules.compiled import (
     CompiledRule,
+    CountSpec,
     DigestSpec,
+    ExpectSpec,
     Fired,
     Output,
+    ResolveSpec,
+    ScheduleSpec,
     Selection,
     ThrottleSpec,
 )
@@ -32,6 +38,7 @@ from ruleengine.rules.literals import scannable
 from ruleengine.rules.names import check_names, failing_key, jinja_problem, known_tests
 from ruleengine.rules.patterns import name_pattern
 from ruleengine.rules.prefilter import candidate_requirements
+from ruleengine.rules.scheduling import destination_gates, scheduled
 from ruleengine.rules.select import SourceRules
 from ruleengine.templates import context, make_environment, rendering
 
@@ -44,6 +51,7 @@ class RuleSet:
 
     rules: tuple[CompiledRule, ...]
     by_source: Mapping[str, SourceRules] = field(default_factory=dict)
+    destination_schedules: Mapping[str, ScheduleSpec] = field(default_factory=dict)
     #: "file:line: key: warning: …" about templates, found while compiling.
     warnings: tuple[str, ...] = ()
     #: Names of rules with ``enabled: false``: compiled (so checked), never selecting.
@@ -131,7 +139,11 @@ def truthy(expression: Any, variables: Mapping[str, Any], rule: str) -> bool:
 
 
 def compile_rules(
-    rules: Sequence[Rule], defaults: Defaults, kinds: Mapping[str, str] | None = None
+    rules: Sequence[Rule],
+    defaults: Defaults,
+    kinds: Mapping[str, str] | None = None,
+    schedules: Mapping[str, Schedule] | None = None,
+    destinations: Mapping[str, Any] | None = None,
 ) -> RuleSet:
     """Compile validated rules (patterns, templates) into a RuleSet: the one compile path of
     ``check``, ``test``, a reload and ``run``.
@@ -139,7 +151,8 @@ def compile_rules(
     ``kinds`` maps source names to their types, for the check of the names templates use.
     Raises ConfigError listing every template that cannot compile (unknown filter or test)
     and every name a log rule's templates use that nothing supplies, each with file:line;
-    names only a marker's payload may supply become the RuleSet's ``warnings``.
+    names only a marker's payload may supply become the RuleSet's ``warnings``. ``schedules``
+    and ``destinations`` (their ``schedule``) are needed when rules or destinations have one.
     """
     env = make_environment()
     problems: list[str] = []
@@ -160,6 +173,9 @@ def compile_rules(
             )
     if problems:
         raise ConfigError(problems)
+    compiled = [
+        scheduled(c, r.schedule, schedules or {}, env) for c, r in zip(compiled, rules, strict=True)
+    ]
     disabled = tuple(rule.name for rule in rules if not rule.enabled)
     compiled = [item for item, rule in zip(compiled, rules, strict=True) if rule.enabled]
     by_source: dict[str, list[CompiledRule]] = {}
@@ -169,6 +185,7 @@ def compile_rules(
     return RuleSet(
         rules=tuple(compiled),
         by_source={key: SourceRules.of(value) for key, value in by_source.items()},
+        destination_schedules=destination_gates(destinations or {}, schedules or {}, env),
         warnings=tuple(warnings),
         disabled=disabled,
     )
@@ -177,16 +194,33 @@ def compile_rules(
 def compile_model(model: RulesFile) -> RuleSet:
     """``compile_rules`` for a whole validated rules file."""
     kinds = {name: source.type for name, source in model.sources.items()}
-    return compile_rules(model.rules, model.defaults, kinds)
+    return compile_rules(model.rules, model.defaults, kinds, model.schedules, model.destinations)
 
 
 def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment) -> CompiledRule:
     regex = re.compile(rule.match) if rule.match is not None else None
     candidates = candidate_requirements(regex) if regex is not None else []
     requirements = tuple(r for r in candidates if scannable(r))
-    color = rule.color or defaults.color
+    color = rule.color or ("green" if rule.resolves is not None else defaults.color)
     templated = is_template(color)
     message = env.from_string(rule.message)
+    output = Output(
+        message=message,
+        title=env.from_string(rule.title) if rule.title is not None else None,
+        color=defaults.color if templated else color,
+        color_template=env.from_string(color) if templated else None,
+        default_color=defaults.color,
+        notify=rule.notify if rule.notify is not None else defaults.notify,
+        format=rule.format or defaults.format,
+        to=tuple(rule.to if rule.to is not None else defaults.to),
+        mentions_suppressed="suppressed" in _variables(env, rule.message),
+        message_text=_constant(env, rule.message, message),
+        title_text=(
+            _constant(env, rule.title, env.from_string(rule.title))
+            if rule.title is not None
+            else None
+        ),
+    )
     return CompiledRule(
         index=index,
         name=rule.name,
@@ -201,23 +235,7 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
             else None
         ),
         stop=rule.stop,
-        output=Output(
-            message=message,
-            title=env.from_string(rule.title) if rule.title is not None else None,
-            color=defaults.color if templated else color,
-            color_template=env.from_string(color) if templated else None,
-            default_color=defaults.color,
-            notify=rule.notify if rule.notify is not None else defaults.notify,
-            format=rule.format or defaults.format,
-            to=tuple(rule.to if rule.to is not None else defaults.to),
-            mentions_suppressed="suppressed" in _variables(env, rule.message),
-            message_text=_constant(env, rule.message, message),
-            title_text=(
-                _constant(env, rule.title, env.from_string(rule.title))
-                if rule.title is not None
-                else None
-            ),
-        ),
+        output=output,
         throttle=(
             ThrottleSpec(env.from_string(rule.throttle.key), rule.throttle.window)
             if rule.throttle is not None
@@ -234,6 +252,39 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
                 ),
             )
             if rule.digest is not None
+            else None
+        ),
+        count=(
+            CountSpec(rule.count.min, rule.count.within, env.from_string(rule.count.by))
+            if rule.count is not None
+            else None
+        ),
+        expect=(
+            ExpectSpec(
+                every=rule.expect.every,
+                grace=rule.expect.grace,
+                by=env.from_string(rule.expect.by),
+                by_source=rule.expect.by,
+                keys=tuple(rule.expect.keys),
+                back=dataclasses.replace(
+                    output,
+                    message=env.from_string(rule.expect.back),
+                    message_text=None,
+                    title=None,
+                    title_text=None,
+                    color="green",
+                    color_template=None,
+                    mentions_suppressed=True,
+                ),
+            )
+            if rule.expect is not None
+            else None
+        ),
+        resolves=(
+            ResolveSpec(
+                rule.resolves.rule, env.from_string(rule.resolves.key), rule.resolves.expire
+            )
+            if rule.resolves is not None
             else None
         ),
         requirements=requirements,

@@ -16,6 +16,7 @@ import jinja2
 from jinja2 import meta, nodes
 
 from ruleengine.config.schema import Rule, is_template
+from ruleengine.config.timing import supplied_names
 from ruleengine.rules.compiled import CompiledRule
 
 #: Variables every template gets (``templates.context``).
@@ -185,5 +186,5 @@ def check_names(
         file=compiled.file,
         kinds=frozenset(kinds.get(name, "?") for name in rule.source),
         digest_by=rule.digest.by if rule.digest is not None else (),
-        where=rule.where,
+        where=[*rule.where, *supplied_names(rule)],
     )

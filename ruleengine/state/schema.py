@@ -85,6 +85,57 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last REAL NOT NULL
         )""",
     ),
+    (  # 5: time-aware rules: threshold windows
+        """CREATE TABLE rule_count (
+            rule TEXT NOT NULL,
+            key TEXT NOT NULL,
+            quiet_until REAL NOT NULL,
+            events TEXT NOT NULL,  -- JSON [[counted at, variables], ...]
+            PRIMARY KEY (rule, key)
+        )""",
+        # silences: written by `ruleengine silence`, read by the daemon
+        """CREATE TABLE silences (
+            id TEXT PRIMARY KEY,
+            rule TEXT,
+            match TEXT NOT NULL,  -- JSON [[field, value], ...]
+            starts REAL NOT NULL,
+            ends REAL NOT NULL,
+            reason TEXT NOT NULL,
+            created REAL NOT NULL,
+            summarized INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE silence_suppressed (
+            silence TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (silence, destination)
+        )""",
+        # keys of `expect` rules (absence)
+        """CREATE TABLE rule_expect (
+            rule TEXT NOT NULL,
+            key TEXT NOT NULL,
+            last_seen REAL NOT NULL,
+            seen INTEGER NOT NULL,
+            missing_since REAL,
+            PRIMARY KEY (rule, key)
+        )""",
+        # alerts a `resolves` rule may close
+        """CREATE TABLE open_alerts (
+            rule TEXT NOT NULL,
+            key TEXT NOT NULL,
+            opened REAL NOT NULL,
+            expires REAL NOT NULL,
+            variables TEXT NOT NULL,  -- JSON: the alert's template variables
+            PRIMARY KEY (rule, key)
+        )""",
+        # notifications a destination's schedule holds
+        """CREATE TABLE held_notifications (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            destination TEXT NOT NULL,
+            due REAL NOT NULL,
+            record TEXT NOT NULL
+        )""",
+    ),
 )
 VERSION = len(MIGRATIONS)
 

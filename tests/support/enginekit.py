@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ruleengine.clock import ManualClock
 from ruleengine.engine import Engine
 from ruleengine.model import Batch, Event
 from ruleengine.rules.engine import RuleSet
 from ruleengine.state import Store
 from tests.support.outbox import outbox_texts
 
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+Clock = ManualClock  # the package's fake clock, under the name the tests know
 
 
 def make_engine(rules: RuleSet, state: Path, clock: Clock) -> tuple[Engine, Store, list[str]]:

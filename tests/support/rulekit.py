@@ -30,7 +30,10 @@ def rules_yaml(rules: str, state: str = "state") -> str:
 
 def ruleset(rules: str) -> RuleSet:
     config = load_config_text(rules_yaml(rules), Path("/nonexistent/rules.yaml"))
-    return compile_rules(config.model.rules, config.model.defaults)
+    model = config.model
+    return compile_rules(
+        model.rules, model.defaults, schedules=model.schedules, destinations=model.destinations
+    )
 
 
 def line(text: str, source: str = "log", offset: int = 0) -> Event:
