@@ -122,6 +122,11 @@ class Rule(Strict):
         description="Marker name pattern: a glob, or a regex when it starts with ^ "
         "or contains (?P<…>); named groups → fields.",
     )
+    type: str | None = Field(
+        None,
+        description="Event type pattern for http sources, written as `file` is; named groups → "
+        "fields.",
+    )
     where: dict[str, Condition] = Field(
         default_factory=dict,
         description="Field conditions, all must hold: `{status: failed}`, `{code: [1, 2]}`. "
@@ -151,6 +156,8 @@ class Rule(Strict):
     def _one_grouping(self) -> Rule:
         if self.throttle is not None and self.digest is not None:
             raise ValueError("use either `throttle` or `digest` on a rule, not both")
+        if self.file is not None and self.type is not None:
+            raise ValueError("use either `file` (markers) or `type` (http events), not both")
         return self
 
     @field_validator("when")
@@ -163,7 +170,7 @@ class Rule(Strict):
                 raise ValueError(f"expression syntax error: {exc.message}") from None
         return value
 
-    @field_validator("file")
+    @field_validator("file", "type")
     @classmethod
     def _file_pattern(cls, value: str | None) -> str | None:
 

@@ -33,6 +33,8 @@ def source_specs(config: Config) -> dict[str, dict[str, Any]]:
                 "type": "logfile",
                 "paths": [str(config.resolve(p)) for p in settings.paths],
             }
+        elif settings.type == "http":
+            specs[name] = {"type": "http", "address": f"{settings.address}:{settings.port}"}
         else:
             specs[name] = {
                 "type": settings.type,

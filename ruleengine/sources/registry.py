@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ruleengine.sources.base import Source, SourceContext, SourceFactory
+from ruleengine.sources.http.source import HttpSource
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.sources.markers.source import MarkersSource
 
-REGISTRY: dict[str, SourceFactory] = {"logfile": LogfileSource, "markers": MarkersSource}
+REGISTRY: dict[str, SourceFactory] = {
+    "logfile": LogfileSource,
+    "markers": MarkersSource,
+    "http": HttpSource,
+}
 
 
 def make_source(settings: Any, context: SourceContext) -> Source:

@@ -56,6 +56,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS rule_digest_group ON rule_digest (rule, grp)",
     ),
+    (  # 3: positions that expire by age (the http source's idempotency keys)
+        "CREATE INDEX IF NOT EXISTS positions_age ON positions (source, updated)",
+    ),
 )
 VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,146 @@
+"""The http source end to end in-process: real HTTP requests, a real engine and state database.
+
+A 202 means the events and their notifications are committed: each test reads the outbox
+right after the answer, without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.intakekit import TOKENS, running_intake
+from tests.support.outbox import outbox
+
+
+def test_an_event_routes_by_type_and_is_stored_before_the_202(tmp_path: Path) -> None:
+    with running_intake(tmp_path) as intake:
+        answer = intake.post({"type": "server.rebooted", "host": "web1"})
+        assert answer.status_code == 202, answer.text
+        assert answer.json() == {"accepted": 1, "duplicates": 0}
+        assert intake.texts() == ["web1 rebooted (from alice)"]
+
+
+def test_type_regex_groups_where_and_when_route_like_marker_rules(tmp_path: Path) -> None:
+    events = [
+        {"type": "update.failed", "host": "a", "severity": "high", "kb": "KB1"},
+        {"type": "update.done", "host": "b", "severity": "low", "kb": "KB2"},  # where: no
+        {"type": "update.failed", "host": "c", "severity": "critical"},  # when: no kb
+        {"type": "update.started", "host": "d", "severity": "high", "kb": "KB3"},  # no type
+    ]
+    with running_intake(tmp_path) as intake:
+        answer = intake.post(events)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["accepted"] == 4  # accepted and durable, even when no rule fires
+        assert intake.texts() == ["update failed on a: KB1"]
+
+
+def test_the_client_field_is_the_authenticated_name_not_the_body(tmp_path: Path) -> None:
+    with running_intake(tmp_path) as intake:
+        answer = intake.post(
+            {"type": "server.rebooted", "host": "h", "client": "mallory"}, client="bob"
+        )
+        assert answer.status_code == 202
+        assert intake.texts() == ["h rebooted (from bob)"]
+
+
+def test_event_data_is_data_never_a_template(tmp_path: Path) -> None:
+    with running_intake(tmp_path) as intake:
+        assert intake.post({"type": "server.rebooted", "host": "{{ 7*7 }}"}).status_code == 202
+        assert intake.texts() == ["{{ 7*7 }} rebooted (from alice)"]
+
+
+def test_structured_cloudevents_and_batches(tmp_path: Path) -> None:
+    one = {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "/producers/a",
+        "type": "com.example.alert",
+        "subject": "disk",
+        "datacontenttype": "application/json",
+        "data": {"text_field": "full"},
+    }
+    two = {**one, "id": "e-2", "subject": "cpu", "data": {"text_field": "hot"}}
+    with running_intake(tmp_path) as intake:
+        first = intake.post(one, content_type="application/cloudevents+json")
+        assert first.status_code == 202, first.text
+        batch = intake.post([one, two], content_type="application/cloudevents-batch+json")
+        assert batch.status_code == 202, batch.text
+        # e-1 again (same source and id) is a duplicate; e-2 is new.
+        assert batch.json() == {"accepted": 1, "duplicates": 1}
+        assert intake.texts() == ["/producers/a says disk: full", "/producers/a says cpu: hot"]
+
+
+def test_a_retried_request_with_the_same_idempotency_key_is_not_stored_again(
+    tmp_path: Path,
+) -> None:
+    body = [{"type": "server.rebooted", "host": "x"}, {"type": "server.rebooted", "host": "y"}]
+    with running_intake(tmp_path) as intake:
+        assert intake.post(body, key="run-42").json() == {"accepted": 2, "duplicates": 0}
+        assert intake.post(body, key="run-42").json() == {"accepted": 0, "duplicates": 2}
+        # Keys are per client: bob's run-42 is another request.
+        assert intake.post(body, key="run-42", client="bob").json()["accepted"] == 2
+        assert len(intake.texts()) == 4
+    # Remembered across a restart: the key is in the state database.
+    with running_intake(tmp_path) as intake:
+        assert intake.post(body, key="run-42").json() == {"accepted": 0, "duplicates": 2}
+        assert len(intake.texts()) == 4
+
+
+def test_fifty_concurrent_clients_each_get_their_events_stored_once(tmp_path: Path) -> None:
+    """50 threads, each with its own keep-alive session, 10 requests each, some retried."""
+    results: list[int] = []
+    lock = threading.Lock()
+    with running_intake(tmp_path, source="rate: 1000\nburst: 1000\n") as intake:
+
+        def client(number: int) -> None:
+            with requests.Session() as session:
+                for request in range(10):
+                    body = {"type": "server.rebooted", "host": f"h{number}-{request}"}
+                    key = f"{number}-{request}"
+                    codes = [intake.post(body, key=key, session=session).status_code]
+                    if request % 3 == 0:  # a retry of the same request
+                        codes.append(intake.post(body, key=key, session=session).status_code)
+                    with lock:
+                        results.extend(codes)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert set(results) == {202}
+        texts = intake.texts()
+    assert len(texts) == 500
+    assert len(set(texts)) == 500
+
+
+def test_health_and_readiness(tmp_path: Path) -> None:
+    with running_intake(tmp_path) as intake:
+        assert requests.get(f"{intake.url}/healthz", timeout=10).json() == {"status": "ok"}
+        ready = requests.get(f"{intake.url}/readyz", timeout=10)
+        assert ready.status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_posts_an_event(tmp_path: Path) -> None:
+    with running_intake(tmp_path) as intake:
+        done = subprocess.run(
+            [
+                "curl", "-sS", "-X", "POST", f"{intake.url}/v1/events",
+                "-H", f"Authorization: Bearer {TOKENS['alice']}",
+                "-H", "Content-Type: application/json",
+                "--data-binary", json.dumps({"type": "server.rebooted", "host": "curly"}),
+                "-w", "\n%{http_code}",
+            ],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert done.stdout.splitlines()[-1] == "202", done
+        assert intake.texts() == ["curly rebooted (from alice)"]
+    assert outbox(tmp_path / "state")[0]["fields"]["client"] == "alice"
