@@ -295,7 +295,7 @@ def _selector_fit(
                 problems.append(
                     (
                         (*here, key),
-                        f"source {name!r} is a {kind} source: {wanted[0]}, not `{key}`",
+                        f"source {name!r} is {wanted[0]}, not `{key}`",
                     )
                 )
     return problems
@@ -303,9 +303,9 @@ def _selector_fit(
 
 # Per source type: how its rules select, and the selector keys that fit it.
 _SELECTORS = {
-    "logfile": ("select lines with `match`", ("match", "exclude")),
-    "markers": ("select markers with `file` and `where`", ("file",)),
-    "http": ("select events with `type` and `where`", ("type",)),
+    "logfile": ("a logfile source: select lines with `match`", ("match", "exclude")),
+    "markers": ("a markers source: select markers with `file` and `where`", ("file",)),
+    "http": ("an http source: select events with `type` and `where`", ("type",)),
 }
 
 
