@@ -120,6 +120,20 @@ class WebhookDestination(HttpDestination):
     _body = field_validator("body")(check_template)
 
 
+class RuleengineDestination(HttpDestination):
+    """Forward the event (not the message) to another ruleengine's http source, as a
+    CloudEvent whose id is the outbox row's: a retry is never stored twice there."""
+
+    type: Literal["ruleengine"]
+    url: Annotated[str, Field(pattern=r"^https?://", description="The intake's base URL.")]
+    token: SecretText
+    event_type: str | None = Field(
+        None,
+        description="CloudEvents type sent; default: the event's own `type`, else "
+        "ruleengine.<rule>.",
+    )
+
+
 class SlackStyleDestination(HttpDestination):
     webhook_url: SecretUrl
     notify_mention: str = Field(
@@ -280,6 +294,7 @@ if TYPE_CHECKING:  # the built-in types; plugins add theirs at run time
     Destination = Annotated[
         ConsoleDestination
         | WebhookDestination
+        | RuleengineDestination
         | SlackDestination
         | MattermostDestination
         | RocketChatDestination
@@ -299,6 +314,7 @@ else:
     BUILTIN = (
         ConsoleDestination,
         WebhookDestination,
+        RuleengineDestination,
         SlackDestination,
         MattermostDestination,
         RocketChatDestination,
