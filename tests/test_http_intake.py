@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -144,3 +145,21 @@ def test_curl_posts_an_event(tmp_path: Path) -> None:
         assert done.stdout.splitlines()[-1] == "202", done
         assert intake.texts() == ["curly rebooted (from alice)"]
     assert outbox(tmp_path / "state")[0]["fields"]["client"] == "alice"
+
+
+def test_a_reload_keeps_or_restarts_the_source_on_its_port(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a fixed port, so a restarted source must bind it again
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with running_intake(tmp_path, port=port) as intake:
+        assert intake.url.endswith(f":{port}")
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(rules.read_text().replace("(from {{ client }})", "via {{ client }}"))
+        assert intake.daemon.reload()  # rules only: the source keeps running
+        assert intake.post({"type": "server.rebooted", "host": "a"}).status_code == 202
+        rules.write_text(
+            rules.read_text().replace("    clients:\n", "    rate: 10\n    clients:\n")
+        )
+        assert intake.daemon.reload()  # the source changed: stopped, then started on the port
+        assert intake.post({"type": "server.rebooted", "host": "b"}).status_code == 202
+        assert intake.texts() == ["a rebooted via alice", "b rebooted via alice"]

@@ -96,8 +96,10 @@ class Intake:
 
 
 @contextmanager
-def running_intake(tmp_path: Path, source: str = "", rules: str = RULES) -> Iterator[Intake]:
-    with api.running(rules_file(tmp_path, source, rules)) as daemon:
+def running_intake(
+    tmp_path: Path, source: str = "", rules: str = RULES, port: int = 0
+) -> Iterator[Intake]:
+    with api.running(rules_file(tmp_path, source, rules, port)) as daemon:
         http = daemon.supervisor.sources["intake"]
         assert isinstance(http, HttpSource) and http.address is not None
         host, port = http.address
