@@ -56,3 +56,18 @@ def test_an_http_source_defaults_to_loopback_and_needs_clients() -> None:
 )  # fmt: skip
 def test_mistakes_are_named(source: str, rule: str, expected: str) -> None:
     assert expected in problems(source, rule + "\n")
+
+
+def test_check_warns_about_a_network_address_without_tls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ruleengine.cli import main  # noqa: PLC0415
+
+    rule = "  - {name: r, source: intake, type: a.b, message: m, to: out}\n"
+    for address, warned in (("0.0.0.0", True), ("127.0.0.1", False), ("::1", False)):
+        path = tmp_path / "rules.yaml"
+        path.write_text(HEAD % f", address: '{address}'" + rule, encoding="utf-8")
+        assert main(["check", "-c", str(path)]) == 0
+        err = capsys.readouterr().err
+        assert ("without `tls`" in err) is warned, err
+        assert "0123456789abcdef" not in err
