@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruleengine.api import line_events, load, marker_events
+from ruleengine.api import http_events, line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Lines, Notification
@@ -25,6 +25,7 @@ from ruleengine.rules.compiled import Fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
 from ruleengine.senders import Sender
+from ruleengine.sources.http.parse import Rejected
 from ruleengine.sources.logfile.tailer import TailOptions, open_tail
 from ruleengine.sources.markers.payload import BadMarker
 
@@ -39,6 +40,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--line", help="a log line, fed to every logfile source")
     what.add_argument("--marker", type=Path, help="a marker file, fed to every markers source")
     what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
+    what.add_argument(
+        "--event",
+        help="a JSON body (or @FILE) as posted to an http source; CloudEvents when it has "
+        "a specversion",
+    )
     parser.add_argument("--limit", type=int, help="with --file: stop after N lines")
     parser.add_argument("--source", help="only this source (default: every fitting source)")
     parser.add_argument("--json", action="store_true", help="with --file: summary as JSON")
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = load(args.config)
     config, rules = loaded.config, loaded.rules
     kind = "markers" if args.marker is not None else "logfile"
+    kind = "http" if args.event is not None else kind
     sources = loaded.sources(kind)
     if args.source is not None:
         if args.source not in sources:
@@ -65,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
         if args.file is not None:
             return _replay(args, config, rules, sources, senders)
         events = line_events(args.line, sources) if args.line is not None else None
-        if events is None:
+        if args.event is not None:
+            events = _http_events(args.event, sources)
+            if events is None:
+                return 2
+        elif events is None:
             events = _marker_events(args.marker, sources)
             if events is None:
                 return 2
@@ -83,6 +94,28 @@ def _marker_events(path: Path, sources: list[str]) -> list[Event] | None:
         return None
     except BadMarker as exc:
         print(f"{path}: bad marker: {exc}", file=sys.stderr)
+        return None
+
+
+def _http_events(argument: str, sources: list[str]) -> list[Event] | None:
+    try:
+        body = Path(argument[1:]).read_bytes() if argument.startswith("@") else argument.encode()
+    except OSError as exc:
+        print(f"cannot read {argument[1:]}: {exc.strerror}", file=sys.stderr)
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None  # http_events says why
+    batch = isinstance(document, list)
+    first = document[0] if batch and document else document
+    media = "application/json"
+    if isinstance(first, dict) and "specversion" in first:
+        media = "application/cloudevents-batch+json" if batch else "application/cloudevents+json"
+    try:
+        return http_events(body, sources, media)
+    except Rejected as exc:
+        print(f"the intake would refuse it ({exc.status}): {exc}", file=sys.stderr)
         return None
 
 

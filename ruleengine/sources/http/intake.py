@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ruleengine.model import Batch, Event, Position, stable_id
+from ruleengine.model import Batch, Position, stable_id
 from ruleengine.sources.base import Emit
 from ruleengine.sources.http.guard import Clients, Pace
 from ruleengine.sources.http.keys import MAX_KEY, Keys, position_key
-from ruleengine.sources.http.parse import Incoming, Limits, Rejected, parse_events
+from ruleengine.sources.http.parse import Incoming, Limits, Rejected, make_event, parse_events
 
 log = logging.getLogger(__name__)
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -127,10 +127,9 @@ class Intake:
                 continue
             if key is not None:
                 taken.add(key)
-            fields = {**item.fields, "client": client}
             per_event = key is not None and header_key is None  # a CloudEvent names itself
             identity = stable_id(self.source, key or request, "" if per_event else index)
-            events.append(Event(identity, self.source, "http", item.text, now, fields))
+            events.append(make_event(self.source, item, client, identity, now))
         if not events:
             self.keys.release(keys)
             return {"accepted": 0, "duplicates": duplicates}

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ruleengine.model import Event
 from ruleengine.rules.patterns import match_name
 
 TEXT_LIMIT = 4096  # characters of an event's JSON kept as its ``text``
@@ -53,6 +54,11 @@ class Incoming:
     fields: Mapping[str, Any]
     text: str
     cloud_key: tuple[str, str] | None = None  # CloudEvents (source, id): its idempotency key
+
+
+def make_event(source: str, item: Incoming, client: str, identity: str, now: float) -> Event:
+    """The event of one posted item: the intake's and ``ruleengine test --event``'s."""
+    return Event(identity, source, "http", item.text, now, {**item.fields, "client": client})
 
 
 def media_type(header: str | None) -> str:
