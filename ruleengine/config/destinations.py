@@ -294,7 +294,6 @@ if TYPE_CHECKING:  # the built-in types; plugins add theirs at run time
     Destination = Annotated[
         ConsoleDestination
         | WebhookDestination
-        | RuleengineDestination
         | SlackDestination
         | MattermostDestination
         | RocketChatDestination
@@ -307,14 +306,14 @@ if TYPE_CHECKING:  # the built-in types; plugins add theirs at run time
         | GotifyDestination
         | ZulipDestination
         | EmailDestination
-        | AppriseDestination,
+        | AppriseDestination
+        | RuleengineDestination,
         Field(discriminator="type"),
     ]
 else:
     BUILTIN = (
         ConsoleDestination,
         WebhookDestination,
-        RuleengineDestination,
         SlackDestination,
         MattermostDestination,
         RocketChatDestination,
@@ -328,5 +327,6 @@ else:
         ZulipDestination,
         EmailDestination,
         AppriseDestination,
+        RuleengineDestination,
     )
     Destination = Annotated[Union[BUILTIN + _plugin_settings()], Field(discriminator="type")]  # noqa: UP007

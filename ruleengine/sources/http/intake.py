@@ -114,12 +114,40 @@ class Intake:
         self, client: str, incoming: list[Incoming], header_key: str | None
     ) -> dict[str, Any]:
         """Emit what is new and wait until it is committed."""
-        request = uuid.uuid4().hex  # names events of a request without a key
         wanted = [_key_of(client, item, header_key) for item in incoming]
         keys = {k for k in wanted if k is not None}
         if not self.keys.claim(keys, self.ack_timeout):
             raise _not_durable("a request with the same key is still being stored")
-        fresh = {k for k in keys if not self.keys.seen(k)}
+        done = threading.Event()
+
+        def committed(_matched: bool) -> None:
+            self.keys.release(keys)  # only now: a retry meanwhile waits instead of storing twice
+            done.set()
+
+        try:
+            batch, duplicates = self._batch(client, incoming, wanted, header_key, committed)
+            if batch is None:
+                self.keys.release(keys)
+                return {"accepted": 0, "duplicates": duplicates}
+            self.emit(batch)
+        except BaseException:
+            self.keys.release(keys)  # nothing emitted: the keys are free again
+            raise
+        if not done.wait(self.ack_timeout):
+            raise _not_durable("the events are not stored yet")
+        return {"accepted": len(batch.events), "duplicates": duplicates}
+
+    def _batch(
+        self,
+        client: str,
+        incoming: list[Incoming],
+        wanted: list[str | None],
+        header_key: str | None,
+        committed: Callable[[bool], None],
+    ) -> tuple[Batch | None, int]:
+        """The batch of what is new (None if nothing is), and how many were duplicates."""
+        request = uuid.uuid4().hex  # names events of a request without a key
+        fresh = {k for k in wanted if k is not None and not self.keys.seen(k)}
         now, events, duplicates, taken = time.time(), [], 0, set[str]()
         for index, (item, key) in enumerate(zip(incoming, wanted, strict=True)):
             if key is not None and (key not in fresh or (key in taken and header_key is None)):
@@ -131,20 +159,10 @@ class Intake:
             identity = stable_id(self.source, key or request, "" if per_event else index)
             events.append(make_event(self.source, item, client, identity, now))
         if not events:
-            self.keys.release(keys)
-            return {"accepted": 0, "duplicates": duplicates}
-        done = threading.Event()
-
-        def committed(_matched: bool) -> None:
-            self.keys.release(keys)  # only now: a retry meanwhile waits instead of storing twice
-            done.set()
-
+            return None, duplicates
         stamp = self.keys.stamp()
         positions = tuple(Position(self.source, key, stamp) for key in sorted(taken))
-        self.emit(Batch(tuple(events), positions, on_committed=committed))
-        if not done.wait(self.ack_timeout):
-            raise _not_durable("the events are not stored yet")
-        return {"accepted": len(events), "duplicates": duplicates}
+        return Batch(tuple(events), positions, on_committed=committed), duplicates
 
 
 def _key_of(client: str, item: Incoming, header_key: str | None) -> str | None:
