@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from ruleengine.errors import RuleEngineError
 from tests.support.intakekit import TOKENS, running_intake
 from tests.support.outbox import outbox
 
@@ -163,3 +164,13 @@ def test_a_reload_keeps_or_restarts_the_source_on_its_port(tmp_path: Path) -> No
         assert intake.daemon.reload()  # the source changed: stopped, then started on the port
         assert intake.post({"type": "server.rebooted", "host": "b"}).status_code == 202
         assert intake.texts() == ["a rebooted via alice", "b rebooted via alice"]
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = pytest.raises(RuleEngineError, match=f"cannot listen on 127.0.0.1:{port}")
+        with refused, running_intake(tmp_path, port=port):
+            pass

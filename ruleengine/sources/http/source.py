@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import warnings
 from typing import Any
 
 from cheroot import wsgi
@@ -65,13 +66,11 @@ class HttpSource:
         if s.tls is not None:
             server.ssl_adapter = self._tls(s.tls)
             scheme = "https"
-        try:
-            server.prepare()
-        except OSError as exc:
+        failure = _bind(server)
+        if failure is not None:
             raise RuleEngineError(
-                f"http source {self.name}: cannot listen on {s.address}:{s.port}: "
-                f"{exc.strerror or exc}"
-            ) from None
+                f"http source {self.name}: cannot listen on {s.address}:{s.port}: {failure}"
+            )
         host, port = server.bind_addr[:2]
         self.address = (str(host), int(port))
         self._server, self._intake = server, intake
@@ -114,3 +113,15 @@ class HttpSource:
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT)
         self._server = self._thread = None
+
+
+def _bind(server: wsgi.Server) -> str | None:
+    """Bind and listen; why not, if it failed. cheroot drops the socket whose bind failed
+    without closing it: it is freed with the exception, here, without a ResourceWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            server.prepare()
+        except OSError as exc:
+            return str(exc.strerror or exc)
+    return None
