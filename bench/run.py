@@ -25,6 +25,7 @@ from bench.catchup import catchup
 from bench.daemon import burst, idle, latency
 from bench.figures import Figure, print_table
 from bench.intake import intake
+from bench.journal import journal_replay
 from bench.replay import backlog, throughput
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -40,7 +41,16 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         nargs="*",
         default=None,
-        choices=["throughput", "catchup", "latency", "burst", "idle", "backlog", "intake"],
+        choices=[
+            "throughput",
+            "catchup",
+            "journal",
+            "latency",
+            "burst",
+            "idle",
+            "backlog",
+            "intake",
+        ],
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -49,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             w, 200_000 if quick else 1_000_000, 50_000 if quick else 200_000
         ),
         "catchup": lambda w: catchup(w, 200_000 if quick else 1_000_000),
+        "journal": lambda w: journal_replay(w, 50_000 if quick else 200_000),
         "latency": lambda w: latency(w, 200 if quick else 1000, 100.0),
         "burst": lambda w: burst(w, 2000 if quick else 10_000),
         "idle": lambda w: idle(w, 10.0 if quick else 60.0),

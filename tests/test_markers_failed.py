@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.sources.markers import files as marker_files
+from ruleengine.sources.markers.dirfd import Changed, Listed, closing, ident
 from tests.support.markerkit import Pipeline, names
 from tests.support.outbox import outbox
 from tests.support.poll import eventually
@@ -113,10 +114,16 @@ def test_symlinks_are_read_when_asked_to(tmp_path: Path) -> None:
 
 
 def test_reading_a_fifo_never_blocks(tmp_path: Path) -> None:
-    """Even when a FIFO is swapped in after the stat, the non-blocking open returns at once."""
+    """A FIFO listed as one is refused unopened; one swapped in after the listing saw a
+    regular file is opened non-blocking and found to be another file: gone, not read."""
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     regular = tmp_path / "regular"
     regular.write_text("{}")
-    with pytest.raises(marker_files.BadMarker, match="FIFO"):
-        marker_files.read_marker(fifo, regular.lstat(), 1024, follow_symlinks=False)
+    root = ident(tmp_path.stat())
+    with closing(os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)) as parent:
+        with pytest.raises(marker_files.BadMarker, match="FIFO"):
+            marker_files.read_marker(parent, Listed("pipe", root, (), fifo.lstat()), 1024, False)
+        swapped = Listed("pipe", root, (), regular.lstat())
+        with pytest.raises(Changed):
+            marker_files.read_marker(parent, swapped, 1024, follow_symlinks=False)

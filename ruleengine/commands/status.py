@@ -92,7 +92,7 @@ def format_text(report: Report, now: float) -> str:
         lines.append("daemon: has not run with this state database")
     lines.append(f"state: {report.state_db}")
     lines.append("sources:")
-    lines += [f"  {line}" for source in report.sources for line in _source_lines(source)]
+    lines += [f"  {line}" for source in report.sources for line in _source_lines(source, now)]
     if not report.sources:
         lines.append("  (none recorded)")
     lines.append("destinations:")
@@ -103,13 +103,21 @@ def format_text(report: Report, now: float) -> str:
     return "\n".join(visible(line) for line in lines)
 
 
-def _source_lines(source: SourceStatus) -> list[str]:
+def _source_lines(source: SourceStatus, now: float) -> list[str]:
     if source.type == "markers":
         pending = "?" if source.markers_pending is None else source.markers_pending
         return [
             f"{source.name} (markers {source.directory}): {pending} waiting, "
-            f"{source.markers_unmatched or 0} unmatched, {source.markers_failed or 0} failed"
+            f"{source.markers_unmatched or 0} unmatched, {source.markers_failed or 0} failed",
+            *(f"  refused: {why} (markers are not moved there)" for why in source.markers_refused),
         ]
+    if source.type == "journal":
+        read = (
+            f"read up to the entry of {_when(source.journal_at, now)}"
+            if source.journal_at is not None
+            else "no entry read yet"
+        )
+        return [f"{source.name} (journal {source.directory}): {read}"]
     out = [f"{source.name} ({source.type}):"]
     for item in source.files:
         if item.size is None:

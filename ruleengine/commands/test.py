@@ -26,8 +26,10 @@ from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
 from ruleengine.senders import Sender
 from ruleengine.sources.http.parse import Rejected
+from ruleengine.sources.journal.entry import sample
 from ruleengine.sources.logfile.tailer import TailOptions, open_tail
 from ruleengine.sources.markers.payload import BadMarker
+from ruleengine.templates import HOSTNAME
 
 NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"
@@ -37,15 +39,21 @@ SHOW = 5  # notifications printed per rule during a replay
 def configure(parser: argparse.ArgumentParser) -> None:
     add_config_option(parser)
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--line", help="a log line, fed to every logfile source")
+    what.add_argument("--line", help="a log line, fed to every logfile and journal source")
     what.add_argument("--marker", type=Path, help="a marker file, fed to every markers source")
     what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
+    what.add_argument(
+        "--journal",
+        type=Path,
+        help="a journal directory or file, replayed entry by entry through every journal "
+        "source's filters and rules",
+    )
     what.add_argument(
         "--event",
         help="a JSON body (or @FILE) as posted to an http source; CloudEvents when it has "
         "a specversion",
     )
-    parser.add_argument("--limit", type=int, help="with --file: stop after N lines")
+    parser.add_argument("--limit", type=int, help="with --file/--journal: stop after N lines")
     parser.add_argument("--source", help="only this source (default: every fitting source)")
     parser.add_argument("--json", action="store_true", help="with --file: summary as JSON")
     parser.add_argument(
@@ -60,18 +68,24 @@ def run(args: argparse.Namespace) -> int:
     loaded = load(args.config)
     config, rules = loaded.config, loaded.rules
     kind = "markers" if args.marker is not None else "logfile"
+    kind = "journal" if args.journal is not None else kind
     kind = "http" if args.event is not None else kind
-    sources = loaded.sources(kind)
+    kinds = ("logfile", "journal") if args.line is not None else (kind,)
+    sources = [n for n, s in config.model.sources.items() if s.type in kinds]
     if args.source is not None:
         if args.source not in sources:
-            print(f"no {kind} source named {args.source!r}", file=sys.stderr)
+            print(f"no {' or '.join(kinds)} source named {args.source!r}", file=sys.stderr)
             return 2
         sources = [args.source]
     senders = loaded.senders()
     try:
         if args.file is not None:
             return _replay(args, config, rules, sources, senders)
-        events = line_events(args.line, sources) if args.line is not None else None
+        if args.journal is not None:
+            from ruleengine.commands.journal_replay import replay_journal  # noqa: PLC0415
+
+            return replay_journal(args, config, rules, sources)
+        events = _line_events(args.line, sources, config) if args.line is not None else None
         if args.event is not None:
             events = _http_events(args.event, sources)
             if events is None:
@@ -84,6 +98,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sender in senders.values():
             sender.close()
+
+
+def _line_events(line: str, sources: list[str], config: Config) -> list[Event]:
+    """The line as each logfile source would emit it, or as a journal entry's MESSAGE."""
+    journal = [n for n in sources if config.model.sources[n].type == "journal"]
+    now = time.time()
+    by_name = {e.source: e for e in line_events(line, [n for n in sources if n not in journal])}
+    by_name.update({n: sample(n, line, now, HOSTNAME) for n in journal})
+    return [by_name[n] for n in sources]
 
 
 def _marker_events(path: Path, sources: list[str]) -> list[Event] | None:

@@ -304,6 +304,7 @@ def _selector_fit(
 # Per source type: how its rules select, and the selector keys that fit it.
 _SELECTORS = {
     "logfile": ("a logfile source: select lines with `match`", ("match", "exclude")),
+    "journal": ("a journal source: select lines with `match`", ("match", "exclude")),
     "markers": ("a markers source: select markers with `file` and `where`", ("file",)),
     "http": ("an http source: select events with `type` and `where`", ("type",)),
 }

@@ -109,6 +109,12 @@ class MarkersSource(Strict):
     unmatched: Literal["keep", "archive", "delete"] = Field(
         "keep", description="What to do with a marker no rule selected (keep warns once)."
     )
+    archive_dir: str | None = Field(
+        None,
+        description="Where processed/ and failed/ live; default: inside the drop directory. "
+        "Either way ruleengine uses them only if they are real directories it owns that no "
+        "one else may write.",
+    )
     poll: Duration | None = Field(
         None,
         gt=0,
@@ -212,4 +218,80 @@ def _check_patterns(value: list[str]) -> list[str]:
     return value
 
 
-Source = Annotated[LogfileSource | MarkersSource | HttpSource, Field(discriminator="type")]
+PRIORITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+_FIELD_NAME = re.compile(r"[A-Z0-9_]+")
+
+
+class JournalSource(Strict):
+    """Read the systemd journal; each entry is one event and its MESSAGE is what rules match."""
+
+    type: Literal["journal"]
+    directory: str | None = Field(
+        None,
+        description="Read the journal files in this directory (a container's or a remote "
+        "host's journal) instead of the local journal; it may appear after the start.",
+    )
+    files: list[str] = Field(
+        default_factory=list,
+        description="Read these journal files instead of the local journal; reading starts "
+        "once they all exist.",
+    )
+    units: list[str] = Field(
+        default_factory=list, description="Only these systemd units (as `journalctl -u`)."
+    )
+    identifiers: list[str] = Field(
+        default_factory=list,
+        description="Only these syslog identifiers (as `journalctl -t`), e.g. sshd.",
+    )
+    priority: int | str | None = Field(
+        None,
+        description="Only entries at this priority or more urgent: 0-7 or emerg, alert, crit, "
+        "err, warning, notice, info, debug.",
+    )
+    matches: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="FIELD: value (or a list: any of) that entries must have, e.g. "
+        "{_TRANSPORT: kernel}; several fields must all match.",
+    )
+    start_at: Literal["end", "beginning"] = Field(
+        "end", description="Where the first start begins; later starts resume after the cursor."
+    )
+    max_line: int = Field(
+        65536, ge=256, description="Longer field values (and binary ones) are truncated (bytes)."
+    )
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, value: int | str | None) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if value not in PRIORITIES:
+                raise ValueError(f"priority must be 0-7 or one of {', '.join(PRIORITIES)}")
+            return PRIORITIES.index(value)
+        if not 0 <= value <= 7:
+            raise ValueError(f"priority must be 0-7 or one of {', '.join(PRIORITIES)}")
+        return value
+
+    @field_validator("matches")
+    @classmethod
+    def _fields(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for name, wanted in value.items():
+            if not _FIELD_NAME.fullmatch(name) or name.startswith("__"):
+                raise ValueError(
+                    f"{name!r} is not a journal field name (upper-case letters, digits and _)"
+                )
+            if isinstance(wanted, list) and not wanted:
+                raise ValueError(f"{name}: give at least one value")
+        return value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> JournalSource:
+        if self.directory is not None and self.files:
+            raise ValueError("give `directory` or `files`, not both")
+        return self
+
+
+Source = Annotated[
+    LogfileSource | MarkersSource | JournalSource | HttpSource, Field(discriminator="type")
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,18 @@ def source_specs(config: Config) -> dict[str, dict[str, Any]]:
             }
         elif settings.type == "http":
             specs[name] = {"type": "http", "address": f"{settings.address}:{settings.port}"}
+        elif settings.type == "journal":
+            where = [settings.directory] if settings.directory is not None else settings.files
+            specs[name] = {"type": "journal", "paths": [str(config.resolve(p)) for p in where]}
         else:
+            directory = str(config.resolve(settings.directory))
+            archive = settings.archive_dir
             specs[name] = {
                 "type": settings.type,
-                "directory": str(config.resolve(settings.directory)),
+                "directory": directory,
+                # status checks processed/ and failed/ as the daemon would, for its user
+                "archive_dir": directory if archive is None else str(config.resolve(archive)),
+                "uid": os.geteuid(),
             }
     return specs
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ruleengine.sources.base import Source, SourceContext, SourceFactory
 from ruleengine.sources.http.source import HttpSource
+from ruleengine.sources.journal.source import JournalSource
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.sources.markers.source import MarkersSource
 
@@ -13,6 +14,7 @@ REGISTRY: dict[str, SourceFactory] = {
     "logfile": LogfileSource,
     "markers": MarkersSource,
     "http": HttpSource,
+    "journal": JournalSource,
 }
 
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ruleengine.sources.journal import cursor as journal_position
 from ruleengine.sources.logfile.compressed import compressed_name
 from ruleengine.sources.logfile.position import active_offset, draining
 from ruleengine.sources.logfile.rotation import FileState
+from ruleengine.sources.markers.archive import problem
 from ruleengine.sources.markers.ledger import FAILED, PROCESSED, ignored, unmatched_names
 from ruleengine.state.positions import read_all
 
@@ -49,6 +51,8 @@ class SourceStatus:
     markers_pending: int | None = None  # waiting to be read
     markers_unmatched: int | None = None  # read, no rule matched, left in place
     markers_failed: int | None = None  # moved to failed/ with a .reason file
+    markers_refused: tuple[str, ...] = ()  # processed/ or failed/ the daemon will not use
+    journal_at: float | None = None  # realtime of the last journal entry committed
 
 
 def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[SourceStatus]:
@@ -59,7 +63,9 @@ def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[So
         if kind == "logfile":
             out.append(_logfile_status(conn, name, [str(p) for p in spec.get("paths", [])]))
         elif kind == "markers":
-            out.append(_markers_status(conn, name, str(spec.get("directory", ""))))
+            out.append(_markers_status(conn, name, spec))
+        elif kind == "journal":
+            out.append(_journal_status(conn, name, [str(p) for p in spec.get("paths", [])]))
         else:
             out.append(SourceStatus(name, str(kind)))
     return out
@@ -101,6 +107,17 @@ def _logfile_status(conn: sqlite3.Connection, name: str, patterns: list[str]) ->
     return SourceStatus(name, "logfile", files=tuple(files))
 
 
+def _refused(path: Path, spec: dict[str, Any]) -> str | None:
+    """Why the daemon would refuse this processed/ or failed/ (``sources.markers.archive``),
+    for the user it recorded; older records without one: only kind and mode are checked."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    uid = spec.get("uid")
+    return problem(info, uid if isinstance(uid, int) else info.st_uid)
+
+
 def _rotated_status(state: FileState) -> RotatedStatus:
     size = None
     if state.where is not None and not compressed_name(state.where):
@@ -112,9 +129,10 @@ def _rotated_status(state: FileState) -> RotatedStatus:
     return RotatedStatus(state.where, state.offset, size)
 
 
-def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> SourceStatus:
+def _markers_status(conn: sqlite3.Connection, name: str, spec: dict[str, Any]) -> SourceStatus:
     # Markers no rule matched stay in place, recorded in the ledger as "unmatched …".
     unmatched = unmatched_names(read_all(conn, name))
+    directory = str(spec.get("directory", ""))
 
     def names(folder: Path) -> list[str] | None:
         try:
@@ -128,9 +146,12 @@ def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> Sour
         except OSError:
             return None
 
-    base = Path(directory)
-    waiting = names(base)
-    failed = names(base / FAILED) if (base / FAILED).is_dir() else []
+    waiting = names(Path(directory))
+    archive = Path(str(spec.get("archive_dir") or directory))
+    refused = {f: why for f in (PROCESSED, FAILED) if (why := _refused(archive / f, spec))}
+    failed = (
+        names(archive / FAILED) if (archive / FAILED).is_dir() and FAILED not in refused else []
+    )
     return SourceStatus(
         name,
         "markers",
@@ -138,4 +159,16 @@ def _markers_status(conn: sqlite3.Connection, name: str, directory: str) -> Sour
         markers_pending=None if waiting is None else sum(n not in unmatched for n in waiting),
         markers_unmatched=None if waiting is None else sum(n in unmatched for n in waiting),
         markers_failed=None if failed is None else len(failed),
+        markers_refused=tuple(f"{archive / f} {why}" for f, why in refused.items()),
     )
+
+
+def _journal_status(conn: sqlite3.Connection, name: str, paths: list[str]) -> SourceStatus:
+    where = ", ".join(paths) or "the local journal"
+    value = read_all(conn, name).get(journal_position.KEY)
+    try:
+        saved = journal_position.decode(value) if value is not None else None
+    except ValueError:
+        saved = None
+    at = journal_position.Cursor.parse(saved).realtime if saved is not None else None
+    return SourceStatus(name, "journal", directory=where, journal_at=at)

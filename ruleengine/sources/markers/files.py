@@ -1,76 +1,70 @@
-"""Filesystem side of markers: which names to skip, reading without blocking, moving safely."""
+"""Filesystem side of markers: which names to skip, reading without blocking or following.
+
+Every access goes through directory descriptors (``dirfd``): nothing here takes a path below
+the drop directory.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import logging
 import os
 import stat as stat_module
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ruleengine.sources.markers import dirfd
+from ruleengine.sources.markers.dirfd import Changed, Listed
 from ruleengine.sources.markers.ledger import FAILED, PROCESSED, ignored
 from ruleengine.sources.markers.payload import BadMarker
 
-__all__ = ["FAILED", "PROCESSED", "ignored", "move_unique", "read_marker", "walk"]
-log = logging.getLogger(__name__)
+__all__ = ["FAILED", "PROCESSED", "ignored", "read_marker", "reason_name", "walk"]
 NAME_MAX = 255  # bytes in one file name on every filesystem we expect
 
 
 def walk(
     directory: Path,
-    prefix: str,
     recursive: bool,
     wanted: Callable[[str], bool],
     unlisted: Callable[[Path, OSError], None],
-) -> Iterator[tuple[str, Path, os.stat_result]]:
-    """(relative path, path, lstat) of each candidate marker: not ignored, a name ``wanted``;
-    ``processed/`` and ``failed/`` of the top directory are skipped."""
-    try:
-        entries = list(os.scandir(directory))
-    except OSError as exc:
-        unlisted(directory, exc)
-        return
-    for entry in entries:
-        name = entry.name
-        if ignored(name) or (not prefix and name in (PROCESSED, FAILED)):
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue  # vanished meanwhile
-        if recursive and stat_module.S_ISDIR(info.st_mode):
-            yield from walk(Path(entry.path), f"{prefix}{name}/", recursive, wanted, unlisted)
-            continue
-        if wanted(name):
-            yield f"{prefix}{name}", Path(entry.path), info
+) -> Iterator[Listed]:
+    """Each candidate marker: not ignored, a name ``wanted``; ``processed/`` and ``failed/``
+    of the top directory are skipped, and so is every directory when not ``recursive``
+    (it is a bad marker only when its name is wanted)."""
+
+    def skip(name: str, top: bool) -> bool:
+        if ignored(name) or (top and name in (PROCESSED, FAILED)):
+            return True
+        return not recursive and not wanted(name)
+
+    for listed in dirfd.walk(directory, recursive, skip, unlisted):
+        if wanted(listed.name):
+            yield listed
 
 
-def read_marker(path: Path, info: os.stat_result, max_size: int, follow_symlinks: bool) -> bytes:
-    """The bytes of a marker, or ``BadMarker`` saying why it cannot be one.
+def read_marker(parent: int, listed: Listed, max_size: int, follow_symlinks: bool) -> bytes:
+    """The bytes of a marker in the directory ``parent``, or ``BadMarker`` saying why it cannot
+    be one.
 
-    ``FileNotFoundError`` when it vanished (finished by another path) since it was listed.
-
-    ``info`` is the ``lstat`` of ``path``. The file is opened non-blocking, so a FIFO swapped
-    in after the stat cannot hang the source, and checked again through the open descriptor.
+    ``FileNotFoundError`` (``Changed`` included) when it vanished or was replaced since it was
+    listed: not a bad marker, the next scan sees what is there now. The file is opened
+    non-blocking, so a FIFO swapped in cannot hang the source, and checked again through the
+    open descriptor.
     """
-    if stat_module.S_ISLNK(info.st_mode):
-        if not follow_symlinks:
-            raise BadMarker("symbolic link (not followed; set follow_symlinks: true to read it)")
-        try:
-            info = path.stat()
-        except OSError as exc:
-            raise BadMarker(f"broken symbolic link: {exc.strerror}") from None
-    _check_kind(info, max_size)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
+    info = listed.info
+    if stat_module.S_ISLNK(info.st_mode) and not follow_symlinks:
+        raise BadMarker("symbolic link (not followed; set follow_symlinks: true to read it)")
+    if not stat_module.S_ISLNK(info.st_mode):
+        _check_kind(info, max_size)
     try:
-        fd = os.open(path, flags)
+        fd = dirfd.open_marker(parent, listed.name, info, follow_symlinks)
     except FileNotFoundError:
+        if stat_module.S_ISLNK(info.st_mode) and dirfd.lstat_at(parent, listed.name):
+            raise BadMarker("broken symbolic link") from None
         raise  # gone meanwhile: not a bad marker
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link now, where the listing saw a file
+            raise Changed(errno.ENOENT, "replaced by a link") from None
         raise BadMarker(f"cannot open: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
         _check_kind(os.fstat(fd), max_size)
@@ -95,65 +89,16 @@ def _check_kind(info: os.stat_result, max_size: int) -> None:
         raise BadMarker(f"larger than max_size ({info.st_size} > {max_size} bytes)")
 
 
-def move_unique(path: Path, directory: Path, reason: str | None = None) -> Path:
-    """Move ``path`` into ``directory`` without overwriting: ``name``, ``name.1``, ``name.2``…
-
-    With a ``reason``, ``<target>.reason`` is written *before* the move, so a crash can never
-    leave a failed marker without its reason (a stray reason is rewritten on the next try).
-    ``os.link`` refuses an existing target atomically, so two movers never overwrite each
-    other; directories and filesystems without hard links fall back to check-then-rename.
-    """
-    _clear_way(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    counter = 0
-    while True:
-        target = directory / (path.name if counter == 0 else f"{path.name}.{counter}")
-        counter += 1
-        if target.exists() or target.is_symlink():
-            continue
-        if reason is not None:
-            write_reason(target, reason)
-        if path.is_symlink() or path.is_dir():
-            os.rename(path, target)
-            return target
-        try:
-            os.link(path, target, follow_symlinks=False)
-        except FileExistsError:
-            continue
-        except OSError:  # no hard links here (FAT, some SMB servers): rename after the check
-            os.rename(path, target)
-            return target
-        os.unlink(path)
-        return target
+def reason_name(moved: str) -> str:
+    """``<name>.reason``; for a name too long to take the suffix, a shortened name + hash."""
+    name = moved + ".reason"
+    if len(os.fsencode(name)) > NAME_MAX:
+        digest = hashlib.blake2b(os.fsencode(moved), digest_size=4).hexdigest()
+        head = os.fsencode(moved)[: NAME_MAX - 32].decode("utf-8", "ignore")
+        name = f"{head}-{digest}.reason"
+    return name
 
 
 def reason_path(moved: Path) -> Path:
-    """``<name>.reason``; for a name too long to take the suffix, a shortened name + hash."""
-    name = moved.name + ".reason"
-    if len(os.fsencode(name)) > NAME_MAX:
-        digest = hashlib.blake2b(os.fsencode(moved.name), digest_size=4).hexdigest()
-        head = os.fsencode(moved.name)[: NAME_MAX - 32].decode("utf-8", "ignore")
-        name = f"{head}-{digest}.reason"
-    return moved.with_name(name)
-
-
-def write_reason(moved: Path, reason: str) -> None:
-    """The reason file beside a failed marker: why it failed, for whoever looks in failed/."""
-    path = reason_path(moved)
-    header = "" if path.name == moved.name + ".reason" else f"marker: {moved.name}\n"
-    path.write_text(header + reason + "\n", encoding="utf-8")
-
-
-def _clear_way(directory: Path) -> None:
-    """A file squatting on failed/ or processed/ (or a parent) is renamed aside, not fatal.
-
-    Otherwise no bad marker could ever be quarantined and each would be retried forever.
-    """
-    for folder in (directory, *directory.parents):
-        if folder.is_dir():
-            return
-        if os.path.lexists(folder):
-            aside = folder.with_name(f"{folder.name}.{int(time.time())}.moved-aside")
-            os.rename(folder, aside)
-            log.warning("%s is not a directory; renamed it to %s to make room", folder, aside.name)
-            return
+    """The reason file beside a failed marker, as a path (for whoever looks in failed/)."""
+    return moved.with_name(reason_name(moved.name))

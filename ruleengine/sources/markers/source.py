@@ -22,8 +22,10 @@ from ruleengine.config.sources import MarkersSource as MarkersSettings
 from ruleengine.model import Batch, Position
 from ruleengine.rules.patterns import match_name, name_pattern
 from ruleengine.sources.base import Emit, SourceContext
+from ruleengine.sources.markers.archive import Archive
+from ruleengine.sources.markers.dirfd import Listed, lexists, parent_of
 from ruleengine.sources.markers.event import failed_event, marker_event
-from ruleengine.sources.markers.files import move_unique, read_marker, walk
+from ruleengine.sources.markers.files import read_marker, walk
 from ruleengine.sources.markers.ledger import FAILED, PROCESSED, Ledger
 from ruleengine.sources.markers.payload import BadMarker
 from ruleengine.sources.markers.readiness import Readiness, make_watch
@@ -41,6 +43,10 @@ class MarkersSource:
         self.settings = settings
         self.ledger = context.positions
         self.directory = Path(context.resolve(settings.directory)).absolute()
+        base = settings.archive_dir
+        self.archive = Archive(
+            self.directory, self.directory if base is None else Path(context.resolve(base))
+        )
         self._patterns = [name_pattern(p) for p in settings.patterns]
         self._ready = Readiness(settings.settle, bool(settings.poll), settings.follow_symlinks)
         self._lock = threading.Lock()  # guards _inflight (source + engine threads)
@@ -63,6 +69,9 @@ class MarkersSource:
             self._watch_directory()
             self._watch.start()
         self._forget_vanished()
+        archives = "archive" in (self.settings.after, self.settings.unmatched)
+        for problem in self.archive.problems((PROCESSED, FAILED) if archives else (FAILED,)):
+            log.error("source %s: %s", self.name, problem)  # checked again at each use
         self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
         self._thread.start()
 
@@ -114,12 +123,12 @@ class MarkersSource:
     def _forget_vanished(self) -> None:
         """Ledger entries of markers that are gone (archived, deleted) are no longer needed."""
         for key in self.ledger.all():
-            if not (self.directory / key).is_file():
+            if not lexists(self.directory, key):
                 self.ledger.forget(key)
 
     # -- finding complete markers -----------------------------------------------------------
 
-    def _walk(self, directory: Path, prefix: str) -> Iterator[tuple[str, Path, os.stat_result]]:
+    def _walk(self) -> Iterator[Listed]:
         def unlisted(where: Path, exc: OSError) -> None:
             log.warning("source %s: cannot list %s: %s", self.name, where, exc.strerror)
             self._incomplete = True
@@ -129,16 +138,17 @@ class MarkersSource:
                 match_name(p, name) is not None for p in self._patterns
             )
 
-        return walk(directory, prefix, self.settings.recursive, wanted, unlisted)
+        return walk(self.directory, self.settings.recursive, wanted, unlisted)
 
     def _scan(self) -> float:
         """Consume every complete marker; returns seconds until a waiting file is due."""
         started = time.monotonic()
         self._incomplete = False
-        found = sorted(self._walk(self.directory, ""), key=lambda f: (f[2].st_mtime_ns, f[0]))
-        present = {rel for rel, _, _ in found}
+        found = sorted(self._walk(), key=lambda f: (f.info.st_mtime_ns, f.rel))
+        present = {listed.rel for listed in found}
         due = RESCAN
-        for rel, path, info in found:
+        for listed in found:
+            rel, info = listed.rel, listed.info
             if self._stop.is_set():
                 break
             with self._lock:
@@ -151,43 +161,45 @@ class MarkersSource:
                 due = min(due, wait)
                 continue
             self._ready.taken(rel)
-            self._consume(rel, path, info)
+            self._consume(listed)
         if not self._incomplete:  # a listing that failed says nothing about what is gone
             self._prune(present, started)
         return due
-
-    def _settle(self, rel: str, info: os.stat_result) -> None:
-        """Leave this marker alone until it changes (kept, unmatched, or cannot be moved)."""
-        self._ready.settle(rel, info)
 
     def _prune(self, present: set[str], started: float) -> None:
         """Forget what we knew of files that are gone, including the ledger row of a kept
         marker: the same content dropped again later is a new marker."""
         for rel in self._ready.prune(present, started):
-            if not os.path.lexists(self.directory / rel):
+            if not lexists(self.directory, rel):
                 self.ledger.forget(rel)
 
     # -- consuming -----------------------------------------------------------------------------
 
-    def _consume(self, rel: str, path: Path, info: os.stat_result) -> None:
-        settings = self.settings
+    def _consume(self, listed: Listed) -> None:
+        settings, rel, info = self.settings, listed.rel, listed.info
         try:
-            raw = read_marker(path, info, settings.max_size, settings.follow_symlinks)
+            with parent_of(self.directory, listed) as parent:
+                raw = read_marker(parent, listed, settings.max_size, settings.follow_symlinks)
         except FileNotFoundError:
-            return  # finished (archived, deleted) since the directory was listed
+            return  # finished, deleted or replaced since the directory was listed
         except BadMarker as exc:
-            self._fail(rel, path, info, str(exc))
+            self._fail(listed, str(exc))
+            return
+        except OSError as exc:  # a directory on the way cannot be opened
+            log.warning("source %s: cannot read %s: %s", self.name, rel, exc.strerror)
+            self._ready.settle(rel, info)
             return
         digest = hashlib.sha256(raw).hexdigest()
         known = Ledger.decode(self.ledger.get(rel))
         if known is not None and known.sent(digest, info.st_mtime_ns, settings.after == "keep"):
             # Sent before (a crash came before the file was moved, or `keep`): finish only.
-            self._finish(rel, path, info, matched=True, sent_before=True)
+            self._finish(listed, matched=True, sent_before=True)
             return
+        path = self.directory / rel
         try:
             event = marker_event(self.name, rel, path, raw, info, preferred=settings.format)
         except BadMarker as exc:
-            self._fail(rel, path, info, str(exc))
+            self._fail(listed, str(exc))
             return
         consumed = Ledger("consumed", digest, info.st_mtime_ns).encode()
         # A marker left in place unmatched is recorded as such: evaluated again when it is
@@ -196,10 +208,7 @@ class MarkersSource:
         position = Position(
             self.name, rel, consumed, unmatched if settings.unmatched == "keep" else None
         )
-        self._send(
-            Batch((event,), (position,), lambda matched: self._finish(rel, path, info, matched)),
-            rel,
-        )
+        self._send(Batch((event,), (position,), lambda matched: self._finish(listed, matched)), rel)
 
     def _send(self, batch: Batch, rel: str) -> None:
         assert self._emit is not None, "start() sets the emitter"  # noqa: S101 - invariant
@@ -207,16 +216,9 @@ class MarkersSource:
             self._inflight.add(rel)
         self._emit(batch)  # blocks while the engine is behind: back-pressure, not memory
 
-    def _finish(
-        self,
-        rel: str,
-        path: Path,
-        info: os.stat_result,
-        matched: bool,
-        *,
-        sent_before: bool = False,
-    ) -> None:
+    def _finish(self, listed: Listed, matched: bool, *, sent_before: bool = False) -> None:
         """After the commit: archive/delete/keep (matched) or apply the unmatched policy."""
+        rel = listed.rel
         try:
             if matched:
                 action = self.settings.after
@@ -231,22 +233,23 @@ class MarkersSource:
                     )
                 else:
                     log.info("source %s: no rule selected marker %s; %sd", self.name, rel, action)
-            self._after(rel, path, info, action, sent_before)
+            self._after(listed, action, sent_before)
         finally:
             with self._lock:
                 self._inflight.discard(rel)
 
-    def _after(
-        self, rel: str, path: Path, info: os.stat_result, action: str, sent_before: bool
-    ) -> None:
+    def _after(self, listed: Listed, action: str, sent_before: bool) -> None:
+        rel = listed.rel
         if action == "keep":
-            self._settle(rel, info)
+            self._ready.settle(rel, listed.info)
             return
         try:
             if action == "delete":
-                path.unlink(missing_ok=True)
+                self.archive.delete(listed)
             else:
-                move_unique(path, (self.directory / PROCESSED / rel).parent)
+                self.archive.move(listed, PROCESSED)
+        except FileNotFoundError:
+            pass  # gone or replaced meanwhile: nothing of ours left to move
         except OSError as exc:
             log.error(
                 "source %s: cannot %s %s: %s; it stays (not sent again) until the next start",
@@ -255,7 +258,7 @@ class MarkersSource:
                 rel,
                 exc.strerror,
             )
-            self._settle(rel, info)
+            self._ready.settle(rel, listed.info)
             return
         if sent_before:
             log.info("source %s: %s was sent before a restart; %sd now", self.name, rel, action)
@@ -263,25 +266,29 @@ class MarkersSource:
 
     # -- bad markers ---------------------------------------------------------------------------
 
-    def _fail(self, rel: str, path: Path, info: os.stat_result, reason: str) -> None:
+    def _fail(self, listed: Listed, reason: str) -> None:
         """Move a bad marker to failed/ (after its failure event is durable, when reported)."""
         if not self.settings.report_failed:
-            self._move_failed(rel, path, info, reason)
+            self._move_failed(listed, reason)
             return
-        event = failed_event(self.name, rel, path, info, reason)
+        rel = listed.rel
+        event = failed_event(self.name, rel, self.directory / rel, listed.info, reason)
 
         def moved(_matched: bool) -> None:
             try:
-                self._move_failed(rel, path, info, reason)
+                self._move_failed(listed, reason)
             finally:
                 with self._lock:
                     self._inflight.discard(rel)
 
         self._send(Batch((event,), (), moved), rel)
 
-    def _move_failed(self, rel: str, path: Path, info: os.stat_result, reason: str) -> None:
+    def _move_failed(self, listed: Listed, reason: str) -> None:
+        rel = listed.rel
         try:
-            moved = move_unique(path, (self.directory / FAILED / rel).parent, reason)
+            moved = self.archive.move(listed, FAILED, reason)
+        except FileNotFoundError:
+            return  # gone or replaced meanwhile: the next scan sees what is there now
         except OSError as exc:
             log.error(
                 "source %s: bad marker %s (%s) and cannot move it to %s/: %s",
@@ -291,6 +298,6 @@ class MarkersSource:
                 FAILED,
                 exc.strerror,
             )
-            self._settle(rel, info)
+            self._ready.settle(rel, listed.info)
             return
         log.error("source %s: bad marker %s: %s; moved to %s", self.name, rel, reason, moved)
