@@ -23,7 +23,7 @@ _DROPPED = ("data", "ce", "client", "type", "source", "rule", "time")
 
 
 class ForwardService:
-    default_rate: float | None = None
+    default_rate: float | None = 40.0  # under an http source's default pace (50/s per client)
     check = staticmethod(classify)
 
     def __init__(self, settings: RuleengineDestination) -> None:
