@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from ruleengine.errors import RuleEngineError
+from ruleengine.sources.http.source import HttpSource
 from tests.support.intakekit import TOKENS, running_intake
 from tests.support.outbox import outbox
 
@@ -174,3 +175,32 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         refused = pytest.raises(RuleEngineError, match=f"cannot listen on 127.0.0.1:{port}")
         with refused, running_intake(tmp_path, port=port):
             pass
+
+
+def test_restarts_do_not_pile_up_database_connections(tmp_path: Path) -> None:
+    """Each start brings new worker threads, each reading idempotency keys on its own
+    connection; those of ended threads are closed when the next connection is opened."""
+    with running_intake(tmp_path) as intake:
+        store = intake.daemon.supervisor.store
+        rules = tmp_path / "rules.yaml"
+        counts = []
+        for rate in (10, 11, 12, 13):
+            lines = [ln for ln in rules.read_text().splitlines() if not ln.startswith("    rate:")]
+            at = lines.index("    clients:")
+            rules.write_text("\n".join([*lines[:at], f"    rate: {rate}", *lines[at:]]) + "\n")
+            assert intake.daemon.reload()
+            source = intake.daemon.supervisor.sources["intake"]
+            assert isinstance(source, HttpSource) and source.address is not None
+            url = f"http://127.0.0.1:{source.address[1]}"
+            with requests.Session() as session:
+                for n in range(40):  # spread over many worker threads
+                    answer = session.post(
+                        f"{url}/v1/events",
+                        json={"type": "server.rebooted", "host": f"r{rate}-{n}"},
+                        headers={"Authorization": f"Bearer {TOKENS['alice']}",
+                                 "Idempotency-Key": f"{rate}-{n}"},
+                        timeout=30,
+                    )  # fmt: skip
+                    assert answer.status_code == 202
+            counts.append(len(store.db._connections))
+        assert counts[-1] <= counts[0] + 2, counts
