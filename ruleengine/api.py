@@ -28,10 +28,11 @@ from ruleengine.model import Event, Notification, stable_id
 from ruleengine.pipeline import SHUTDOWN_TIMEOUT, Supervisor
 from ruleengine.redact import Redactor
 from ruleengine.render import render_fired
-from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.rules.engine import RuleSet, compile_model
 from ruleengine.senders import Sender, SenderContext, make_sender
 from ruleengine.sources.http.parse import Limits, make_event, parse_events
-from ruleengine.sources.markers.payload import decode, parse
+from ruleengine.sources.markers.event import TEXT_LIMIT, marker_fields
+from ruleengine.sources.markers.payload import decode, parse_payload
 
 __all__ = [
     "Daemon",
@@ -67,11 +68,14 @@ class Rules:
         }
 
 
-def load(path: str | Path) -> Rules:
-    """Load, validate and compile a rules file; raises ConfigError with every problem found."""
-    config = load_config(path)
+def load(path: str | Path, *, lazy_secrets: bool = False) -> Rules:
+    """Load, validate and compile a rules file; raises ConfigError with every problem found.
+
+    ``lazy_secrets``: see ``load_config`` (for dry runs, which send nothing).
+    """
+    config = load_config(path, lazy_secrets=lazy_secrets)
     model = config.model
-    return Rules(config, compile_rules(model.rules, model.defaults), Redactor(config.secrets))
+    return Rules(config, compile_model(model), Redactor(config.secrets))
 
 
 @dataclass(frozen=True)
@@ -90,21 +94,25 @@ def line_events(line: str, sources: Sequence[str]) -> list[Event]:
     ]
 
 
-def marker_events(path: Path, sources: Sequence[str]) -> list[Event]:
-    """A marker file as each named markers source would emit it; raises OSError or BadMarker."""
-    raw = path.read_bytes()
-    fields = parse(decode(raw))
-    meta = {
-        "file": path.name,
-        "stem": path.name.split(".", 1)[0],
-        "path": str(path),
-        "size": len(raw),
-        "mtime": path.stat().st_mtime,
-    }
-    text = raw.decode("utf-8", "replace")
+def marker_events(path: Path, sources: Sequence[str], content: bytes | None = None) -> list[Event]:
+    """A marker as each named markers source would emit it, with the daemon's fields (``data``,
+    ``relpath``…); raises OSError or BadMarker.
+
+    ``content`` stands for the file's bytes: then ``path`` is only a name (``b""`` is a marker
+    with an empty payload), so a rule can be tried before any script writes the file.
+    """
     now = time.time()
+    if content is None:
+        raw, mtime = path.read_bytes(), path.stat().st_mtime
+    else:
+        raw, mtime = content, now
+    text = decode(raw)
+    fmt, payload = parse_payload(text, path.name)
+    fields = marker_fields(
+        payload, fmt=fmt, path=path, relpath=path.name, size=len(raw), mtime=mtime
+    )
     return [
-        Event(stable_id("test", n, raw), n, "marker", text, now, {**fields, **meta})
+        Event(stable_id("test", n, raw), n, "marker", text[:TEXT_LIMIT], now, fields)
         for n in sources
     ]
 

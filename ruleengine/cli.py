@@ -36,8 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         count = len(exc.problems)
-        plural = "s" if count != 1 else ""
-        print(f"{count} problem{plural} found; nothing was started", file=sys.stderr)
+        found = f"{count} problem{'' if count == 1 else 's'} found"
+        # Only `run` starts anything; `check`, `send`, `status`… just stop.
+        print(f"{found}; nothing was started" if args.command == "run" else found, file=sys.stderr)
         return EXIT_USAGE
     except RuleEngineError as exc:
         print(f"ruleengine: {exc}", file=sys.stderr)

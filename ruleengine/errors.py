@@ -16,7 +16,16 @@ class ConfigError(RuleEngineError):
 
 
 class RenderError(RuleEngineError):
-    """A template failed to render for a given event (names the rule)."""
+    """A template failed to render for a given event (names the rule).
+
+    ``what`` (the template's key) and ``reason`` say it without the rule's file:line, for text
+    that leaves the host (a chat message must not show where the rules file lives).
+    """
+
+    def __init__(self, message: str, what: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.what = what or "template"
+        self.reason = reason or message
 
 
 class DeliveryError(RuleEngineError):

@@ -14,7 +14,7 @@ from typing import Any
 from ruleengine.errors import RenderError
 from ruleengine.model import Event, Notification, stable_id
 from ruleengine.rules.actions import Decision, Send
-from ruleengine.rules.compiled import CompiledRule, Fired, Output
+from ruleengine.rules.compiled import CompiledRule, Fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
 from ruleengine.templates import HOSTNAME, context, jsonable, render_color, render_text
@@ -43,7 +43,7 @@ def render_fired(fired: Fired, suppressed: int = 0) -> list[Notification]:
     rule, event = fired.rule, fired.event
     variables = context(event, rule.name, fired.fields)
     variables["suppressed"] = suppressed
-    text, title = _texts(rule.output, variables, rule.label, event.text)
+    text, title = _texts(rule, variables, event.text)
     if suppressed and not rule.output.mentions_suppressed:
         text += f" (+{suppressed} similar suppressed)"
     return _notifications(rule, event.id, event.source, event.time, text, title, variables)
@@ -57,7 +57,7 @@ def check_fired(fired: Fired) -> int:
     """
     rule, event = fired.rule, fired.event
     variables = context(event, rule.name, fired.fields)
-    _texts(rule.output, variables, rule.label, event.text)
+    _texts(rule, variables, event.text)
     output = rule.output
     if output.color_template is not None:
         render_color(output.color_template, variables, rule.label, output.default_color)
@@ -93,7 +93,9 @@ def render_digest(rule: CompiledRule, group: Group) -> list[Notification]:
         )
     except RenderError as exc:
         log.error("%s", exc)
-        text = f"[{exc}] " + "; ".join(str(e.get("message", "")) for e in events)
+        text = f"could not render {exc.what} of rule {rule.name}: {exc.reason}\n" + "; ".join(
+            str(e.get("message", "")) for e in events
+        )
         title = None
     digest_id = stable_id("digest", rule.name, group.group, first.get("id", ""), group.due)
     return _notifications(
@@ -104,28 +106,28 @@ def render_digest(rule: CompiledRule, group: Group) -> list[Notification]:
 def _with_message(rule: CompiledRule, record: Mapping[str, Any]) -> dict[str, Any]:
     if "message" in record:
         return dict(record)
-    text, title = _texts(rule.output, record, rule.label, str(record.get("text", "")))
+    text, title = _texts(rule, record, str(record.get("text", "")))
     return {**record, "message": text, "title": title}
 
 
-def _texts(
-    output: Output, variables: Mapping[str, Any], rule: str, raw: str
-) -> tuple[str, str | None]:
+def _texts(rule: CompiledRule, variables: Mapping[str, Any], raw: str) -> tuple[str, str | None]:
+    output, label = rule.output, rule.label
     try:
         text = (
             output.message_text
             if output.message_text is not None
-            else render_text(output.message, variables, rule, "message")
+            else render_text(output.message, variables, label, "message")
         )
         title = (
             output.title_text
             if output.title_text is not None or output.title is None
-            else render_text(output.title, variables, rule, "title")
+            else render_text(output.title, variables, label, "title")
         )
     except RenderError as exc:
         # Losing the event would be worse than an ugly message: say what went wrong.
+        # The log names the rule's file:line; the text, which leaves the host, does not.
         log.error("%s", exc)
-        return f"[{exc}] {raw}", None
+        return f"could not render {exc.what} of rule {rule.name}: {exc.reason}\n{raw}", None
     return text, title
 
 

@@ -52,6 +52,15 @@ def _basename(value: Any) -> str:
     return str(value).replace("\\", "/").rsplit("/", 1)[-1]
 
 
+@jinja2.pass_eval_context
+def _join(context: Any, value: Any, d: str = "", attribute: Any = None) -> str:
+    """``join`` that leaves a string whole: a marker field may hold one value or a list
+    (``emit … updates=KB1`` vs ``updates:='["KB1","KB2"]'``), and "K, B, 1" helps nobody."""
+    if isinstance(value, str):
+        return value
+    return str(jinja2.filters.do_join(context, value, d, attribute))
+
+
 def make_environment() -> SandboxedEnvironment:
     """The one template environment: sandboxed, strict about undefined names, no autoescape."""
     env = SandboxedEnvironment(
@@ -59,7 +68,9 @@ def make_environment() -> SandboxedEnvironment:
         autoescape=False,  # chat text, not HTML; each sender escapes for its own format
         keep_trailing_newline=False,
     )
-    env.filters.update(datetime=_datetime, isotime=_isotime, duration=_duration, basename=_basename)
+    env.filters.update(
+        datetime=_datetime, isotime=_isotime, duration=_duration, basename=_basename, join=_join
+    )
     return env
 
 
@@ -105,11 +116,14 @@ def rendering(rule: str, what: str) -> Iterator[None]:
     try:
         yield
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"rule {rule}: {what}: {exc.message}") from None
+        reason = str(exc.message)
     except jinja2.exceptions.SecurityError as exc:
-        raise RenderError(f"rule {rule}: {what}: blocked by the sandbox: {exc}") from None
+        reason = f"blocked by the sandbox: {exc}"
     except Exception as exc:
-        raise RenderError(f"rule {rule}: {what}: {type(exc).__name__}: {exc}") from None
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        return
+    raise RenderError(f"rule {rule}: {what}: {reason}", what, reason)
 
 
 def render_text(

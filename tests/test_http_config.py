@@ -71,3 +71,18 @@ def test_check_warns_about_a_network_address_without_tls(
         err = capsys.readouterr().err
         assert ("without `tls`" in err) is warned, err
         assert "0123456789abcdef" not in err
+
+
+def test_check_knows_the_fields_every_http_event_carries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ruleengine.cli import main  # noqa: PLC0415
+
+    rule = (
+        "  - {name: r, source: intake, type: a.b, to: out,"
+        " message: '{{ type }} {{ client }} {{ data.x }} {{ host }}'}\n"
+    )
+    path = tmp_path / "rules.yaml"
+    path.write_text(HEAD % "" + rule, encoding="utf-8")
+    assert main(["check", "-c", str(path)]) == 0
+    assert capsys.readouterr().err == ""

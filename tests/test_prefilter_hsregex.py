@@ -191,3 +191,16 @@ def test_re_scan_prepared_only_when_a_non_ascii_line_turns_up() -> None:
     assert fast(rules, mixed) == naive(rules, mixed)
     assert [name for _s, found in fast(rules, mixed) for name, _f in found] == ["e", "e"]
     assert scanner.tests != []
+
+
+@needs_hyperscan
+def test_a_match_at_the_end_of_a_short_block_is_found() -> None:
+    """Hyperscan 5.4 misses ``ab`` ending a 17-34 byte block beside ``ka[0-9]+b`` (found by the
+    property test above); the scanner pads the block so that no line is lost."""
+    rules = ruleset(
+        "- {name: r0, source: log, match: 'ab', message: m}\n"
+        "- {name: r1, source: log, match: 'kab\\d+ab', message: m}\n"
+    ).by_source["log"]
+    for zeros in range(40):
+        text = "0" * zeros + "\nab"
+        assert fast(rules, text) == naive(rules, text) == [(zeros + 1, [("r0", {})])]

@@ -41,8 +41,8 @@ def test_event_values_render_literally() -> None:
 def test_sandbox_blocks_attribute_tricks(template: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         [note] = render(f"- {{name: evil, source: log, match: 'user', message: \"{template}\"}}\n")
-    assert "rule 'evil' (/nonexistent/rules.yaml:9): message:" in note.text
-    assert "blocked by the sandbox: access to attribute" in note.text
+    assert note.text.startswith("could not render message of rule evil: blocked by the sandbox")
+    assert "rules.yaml" not in note.text  # chat never learns where the rules file lives
     assert "user=bob code=1" in note.text  # the event itself is not lost
     assert "rule 'evil'" in caplog.text
 
@@ -62,9 +62,8 @@ def test_undefined_variable_names_rule_and_key(caplog: pytest.LogCaptureFixture)
         [note] = render(
             "- {name: typo, source: log, match: 'user', message: m, title: '{{ pakage }}'}\n"
         )
-    assert note.text.startswith(
-        "[rule 'typo' (/nonexistent/rules.yaml:9): title: 'pakage' is undefined]"
-    )
+    expected = "could not render title of rule typo: 'pakage' is undefined\nuser=bob code=1"
+    assert note.text == expected
     assert "rule 'typo' (/nonexistent/rules.yaml:9): title" in caplog.text
 
 

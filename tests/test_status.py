@@ -91,7 +91,9 @@ def test_status_while_the_daemon_runs(tmp_path: Path, receiver: Receiver) -> Non
         assert hook["name"] == "hook" and hook["configured"] is True
         assert (hook["pending"], hook["dead"]) == (0, 1)
         assert hook["last_success"] is not None
-        assert "400" in hook["last_error"]
+        # The dead letter came before a success: shown as recovered from, not as current.
+        assert hook["last_error"] is None
+        assert "400" in hook["recovered_error"]
 
         text = run_cli("status", "-c", str(rules), env=env)
         assert text.returncode == 0, text.stderr
@@ -245,6 +247,6 @@ def test_rotated_generations_still_being_read_are_shown(tmp_path: Path) -> None:
         (str(packed), 3, None),
         (str(plain), 4, 10),
     ]
-    text = "\n".join(_source_lines(logs))
+    text = "\n".join(_source_lines(logs, 0.0))
     assert f"still reading rotated {packed}: offset 3\n" in text + "\n"
     assert f"still reading rotated {plain}: offset 4 of 10 bytes" in text

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ruleengine.commands import check, deadletters, emit, run, schema, send, status, test
+from ruleengine.commands import (
+    check,
+    deadletters,
+    emit,
+    history,
+    run,
+    schema,
+    send,
+    status,
+    test,
+)
 from ruleengine.commands.options import (
     DEFAULT_RULES,
     EXIT_FAIL,
@@ -16,7 +26,17 @@ from ruleengine.commands.options import (
     add_config_option,
 )
 
-COMMANDS: tuple[ModuleType, ...] = (run, check, test, send, status, deadletters, schema, emit)
+COMMANDS: tuple[ModuleType, ...] = (
+    run,
+    check,
+    test,
+    send,
+    status,
+    history,
+    deadletters,
+    schema,
+    emit,
+)
 
 __all__ = [
     "COMMANDS",

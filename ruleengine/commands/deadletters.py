@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 def _state(args: argparse.Namespace) -> tuple[Path, Redactor]:
     if args.state_dir is not None:
         return args.state_dir, Redactor()
-    config = load_config(args.config)
+    config = load_config(args.config, lazy_secrets=True)  # reads and requeues; sends nothing
     return config.state_dir, Redactor(config.secrets)
 
 

@@ -26,8 +26,12 @@ class UsageError(Exception):
     """A problem with the command line; printed and turned into exit 2."""
 
 
-def destination(args: argparse.Namespace, redactor: Redactor) -> tuple[str, Any, str, bool]:
-    """(name, validated settings, default colour, default notify) from the rules file or flags."""
+Target = tuple[str, Any, str, bool, list[tuple[str, Any]]]
+
+
+def destination(args: argparse.Namespace, redactor: Redactor) -> Target:
+    """(name, validated settings, default colour, default notify, its fallback chain as
+    [(name, settings)]) from the rules file or from flags (no fallback)."""
     if args.color is not None and not is_color(args.color):
         raise UsageError(f"--color: expected one of {', '.join(PALETTE)} or #rrggbb")
     inline_only = [
@@ -49,12 +53,14 @@ def destination(args: argparse.Namespace, redactor: Redactor) -> tuple[str, Any,
         return _from_rules(args.to, args.config, redactor)
     if args.type:
         settings = _inline_settings(args, redactor)
-        return args.type, settings, "yellow", False
+        return args.type, settings, "yellow", False, []
     raise UsageError("no destination: give --to DEST (with -c rules.yaml) or --type …")
 
 
-def _from_rules(name: str, path: str, redactor: Redactor) -> tuple[str, Any, str, bool]:
-    config = load_config(path)  # a ConfigError is reported by the CLI with file:line, exit 2
+def _from_rules(name: str, path: str, redactor: Redactor) -> Target:
+    # Only the secrets of the destination used must resolve; a ConfigError is reported by the
+    # CLI with file:line, exit 2.
+    config = load_config(path, lazy_secrets=True)
     redactor.add(*config.secrets)
     destinations = config.model.destinations
     if name not in destinations:
@@ -62,8 +68,14 @@ def _from_rules(name: str, path: str, redactor: Redactor) -> tuple[str, Any, str
             f"--to: {config.path} defines no destination {name!r}; "
             f"defined: {', '.join(destinations)}"
         )
+    chain: list[tuple[str, Any]] = []
+    follow = destinations[name].fallback
+    while follow is not None and follow != name and all(follow != n for n, _ in chain):
+        chain.append((follow, destinations[follow]))  # the loader refuses loops and unknowns
+        follow = destinations[follow].fallback
+    config.require([name, *(n for n, _ in chain)])
     defaults = config.model.defaults
-    return name, destinations[name], defaults.color, defaults.notify
+    return name, destinations[name], defaults.color, defaults.notify, chain
 
 
 def sender_types() -> dict[str, type[pydantic.BaseModel]]:

@@ -18,8 +18,10 @@ from ruleengine.commands.options import add_config_option
 from ruleengine.config import Config, load_config
 from ruleengine.errors import ConfigError
 from ruleengine.escape import visible
-from ruleengine.pipeline.build import source_specs
+from ruleengine.pipeline.build import file_hash, source_specs
+from ruleengine.pipeline.status import plural
 from ruleengine.redact import Redactor, destination_secrets
+from ruleengine.rules.engine import compile_model
 from ruleengine.state.report import (
     DestinationStatus,
     Report,
@@ -34,30 +36,41 @@ HELP = "show sources, lag, queues, errors and dead letters (safe while the daemo
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_config_option(parser)
+    parser.add_argument(
+        "--state-dir", type=Path, help="the state directory (when the rules file cannot tell)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _locate(path: str) -> tuple[Path, Config | None]:
-    """The state database of a rules file, even when the file's secrets do not resolve here."""
+def _locate(path: str, state_dir: Path | None) -> tuple[Path, Config | None, list[str]]:
+    """The state database of a rules file, even when the file's secrets do not resolve here or
+    the file is broken (its problems are then reported, not fatal: the daemon keeps running)."""
     try:
-        config = load_config(path)
+        config = load_config(path, lazy_secrets=True)
     except ConfigError as exc:
+        if state_dir is not None:
+            return state_dir, None, exc.problems
         # Only state_dir matters here; read it from the YAML without validating the rest.
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             raise exc from None
-        state_dir = data.get("state_dir") if isinstance(data, dict) else None
-        if not isinstance(state_dir, str) or "${" in state_dir:
+        found = data.get("state_dir") if isinstance(data, dict) else None
+        if not isinstance(found, str) or "${" in found:
             raise exc from None
         rules = Path(path).absolute()
-        directory = Path(state_dir).expanduser()
-        return (directory if directory.is_absolute() else rules.parent / directory), None
-    return config.state_dir, config
+        directory = Path(found).expanduser()
+        located = directory if directory.is_absolute() else rules.parent / directory
+        return located, None, exc.problems
+    try:
+        compile_model(config.model)  # what a reload would reject, status reports
+    except ConfigError as exc:
+        return state_dir or config.state_dir, config, exc.problems
+    return state_dir or config.state_dir, config, []
 
 
 def run(args: argparse.Namespace) -> int:
-    state_dir, config = _locate(args.config)
+    state_dir, config, problems = _locate(args.config, args.state_dir)
     redactor = Redactor()
     if config is not None:
         redactor.add(*config.secrets, *destination_secrets(config.model.destinations))
@@ -67,14 +80,33 @@ def run(args: argparse.Namespace) -> int:
         list(config.model.destinations) if config is not None else [],
         redactor,
     )
+    disk = _rules_file(Path(args.config), report, problems)
+    disk["disabled_rules"] = (
+        [rule.name for rule in config.model.rules if not rule.enabled] if config else []
+    )
     if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps({**report.to_json(), "rules_file": disk}, indent=2, ensure_ascii=False))
     else:
-        print(format_text(report, time.time()))
+        print(format_text(report, time.time(), disk))
     return 0
 
 
-def format_text(report: Report, now: float) -> str:
+def _rules_file(path: Path, report: Report, problems: list[str]) -> dict[str, object]:
+    """The rules file on disk beside what the daemon runs: changed since? broken?"""
+    on_disk = file_hash(path)
+    daemon = report.daemon
+    same_file = daemon.config_path in (None, str(path.absolute()))
+    return {
+        "path": str(path),
+        "hash": on_disk,
+        "differs_from_running": bool(
+            daemon.running and same_file and on_disk and on_disk != daemon.config_hash
+        ),
+        "problems": problems,
+    }
+
+
+def format_text(report: Report, now: float, disk: dict[str, object] | None = None) -> str:
     lines: list[str] = []
     daemon = report.daemon
     if daemon.running:
@@ -90,6 +122,7 @@ def format_text(report: Report, now: float) -> str:
         lines.append(f"daemon: not running; last started {_when(daemon.started, now)}")
     else:
         lines.append("daemon: has not run with this state database")
+    lines += _reload_lines(report, now, disk or {})
     lines.append(f"state: {report.state_db}")
     lines.append("sources:")
     lines += [f"  {line}" for source in report.sources for line in _source_lines(source, now)]
@@ -101,6 +134,25 @@ def format_text(report: Report, now: float) -> str:
         lines.append("  (none)")
     # Paths, names and server replies come from outside: shown, never interpreted.
     return "\n".join(visible(line) for line in lines)
+
+
+def _reload_lines(report: Report, now: float, disk: dict[str, object]) -> list[str]:
+    daemon, out = report.daemon, []
+    if daemon.running and daemon.reload_time is not None:
+        result = "ok" if daemon.reload_ok else "FAILED, still running the previous config"
+        out.append(f"last reload {_when(daemon.reload_time, now)}: {result}")
+        if not daemon.reload_ok:
+            out += [f"  {error}" for error in daemon.reload_errors]
+    if disk.get("differs_from_running"):
+        out.append(f"rules file {disk['path']} differs from the running config")
+    disabled = disk.get("disabled_rules")
+    if isinstance(disabled, list) and disabled:
+        out.append(f"disabled rules (enabled: false): {', '.join(disabled)}")
+    problems = disk.get("problems")
+    if isinstance(problems, list) and problems:
+        out.append(f"rules file {disk['path']} has {plural(len(problems), 'problem')}:")
+        out += [f"  {problem}" for problem in problems]
+    return out
 
 
 def _source_lines(source: SourceStatus, now: float) -> list[str]:
@@ -149,6 +201,8 @@ def _destination_lines(dest: DestinationStatus, now: float) -> list[str]:
     )
     if dest.last_error is not None and dest.last_error_time is not None:
         out.append(f"  last error {_when(dest.last_error_time, now)}: {dest.last_error}")
+    elif dest.recovered_error is not None:
+        out.append(f"  recovered from: {dest.recovered_error}")
     return out
 
 

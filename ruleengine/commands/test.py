@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,17 @@ from ruleengine.api import http_events, line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
 from ruleengine.config.loader import Config
 from ruleengine.model import Event, Lines, Notification
-from ruleengine.render import check_fired, render_digest, render_fired
+from ruleengine.render import check_fired, render, render_digest, render_fired
+from ruleengine.rules.actions import Decision, Send
 from ruleengine.rules.compiled import Fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.simulate import Simulation
 from ruleengine.senders import Sender
-from ruleengine.sources.http.parse import Rejected
+from ruleengine.sources.http.parse import Rejected, media_type_of
 from ruleengine.sources.journal.entry import sample
 from ruleengine.sources.logfile.tailer import TailOptions, open_tail
+from ruleengine.sources.logfile.timestamp import line_clock
 from ruleengine.sources.markers.payload import BadMarker
 from ruleengine.templates import HOSTNAME
 
@@ -40,7 +44,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_config_option(parser)
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--line", help="a log line, fed to every logfile and journal source")
-    what.add_argument("--marker", type=Path, help="a marker file, fed to every markers source")
+    what.add_argument(
+        "--marker",
+        type=Path,
+        metavar="FILE|NAME",
+        help="a marker file, or a bare marker name (no such file here: an empty payload, or"
+        " --data), fed to every markers source",
+    )
+    parser.add_argument(
+        "--data", help="with --marker NAME: the marker's content (JSON, YAML or key=value lines)"
+    )
     what.add_argument("--file", type=Path, help="a whole log file, replayed line by line")
     what.add_argument(
         "--journal",
@@ -65,7 +78,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Show what each rule would capture and what each destination would receive."""
-    loaded = load(args.config)
+    if args.data is not None and args.marker is None:
+        print("--data goes with --marker NAME", file=sys.stderr)
+        return 2
+    loaded = load(args.config, lazy_secrets=True)  # sends nothing: needs no secret
     config, rules = loaded.config, loaded.rules
     kind = "markers" if args.marker is not None else "logfile"
     kind = "journal" if args.journal is not None else kind
@@ -85,19 +101,20 @@ def run(args: argparse.Namespace) -> int:
             from ruleengine.commands.journal_replay import replay_journal  # noqa: PLC0415
 
             return replay_journal(args, config, rules, sources)
-        events = _line_events(args.line, sources, config) if args.line is not None else None
-        if args.event is not None:
-            events = _http_events(args.event, sources)
-            if events is None:
-                return 2
-        elif events is None:
-            events = _marker_events(args.marker, sources)
-            if events is None:
-                return 2
-        return _show(events, rules, senders)
+        events = _events(args, sources, config)
+        return 2 if events is None else _show(events, rules, senders)
     finally:
         for sender in senders.values():
             sender.close()
+
+
+def _events(args: argparse.Namespace, sources: list[str], config: Config) -> list[Event] | None:
+    """The one line, marker or posted body as each source would emit it; None: said why."""
+    if args.line is not None:
+        return _line_events(args.line, sources, config)
+    if args.event is not None:
+        return _http_events(args.event, sources)
+    return _marker_events(args.marker, sources, args.data)
 
 
 def _line_events(line: str, sources: list[str], config: Config) -> list[Event]:
@@ -109,9 +126,14 @@ def _line_events(line: str, sources: list[str], config: Config) -> list[Event]:
     return [by_name[n] for n in sources]
 
 
-def _marker_events(path: Path, sources: list[str]) -> list[Event] | None:
+def _marker_events(path: Path, sources: list[str], data: str | None) -> list[Event] | None:
+    content = None if data is None else data.encode("utf-8")
+    if content is None and not path.exists() and path.parent == Path():
+        # A bare name is a marker to imagine; a path that is not there is a mistake.
+        print(f"no file {path}: testing the name alone, with an empty payload", file=sys.stderr)
+        content = b""
     try:
-        return marker_events(path, sources)
+        return marker_events(path, sources, content)
     except OSError as exc:
         print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
         return None
@@ -127,16 +149,7 @@ def _http_events(argument: str, sources: list[str]) -> list[Event] | None:
         print(f"cannot read {argument[1:]}: {exc.strerror}", file=sys.stderr)
         return None
     try:
-        document = json.loads(body)
-    except ValueError:
-        document = None  # http_events says why
-    batch = isinstance(document, list)
-    first = document[0] if batch and document else document
-    media = "application/json"
-    if isinstance(first, dict) and "specversion" in first:
-        media = "application/cloudevents-batch+json" if batch else "application/cloudevents+json"
-    try:
-        return http_events(body, sources, media)
+        return http_events(body, sources, media_type_of(body))
     except Rejected as exc:
         print(f"the intake would refuse it ({exc.status}): {exc}", file=sys.stderr)
         return None
@@ -197,10 +210,10 @@ def _replay(
         if group is None:
             continue
         settings: Any = config.model.sources[source]
-        counts: Counter[str] = Counter()
+        sim = Simulation(rules)
         started = time.perf_counter()
         try:
-            lines, notifications = _replay_source(args, source, settings, rules, counts)
+            lines, notifications = _replay_source(args, source, settings, sim)
         except OSError as exc:
             print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return 2
@@ -209,7 +222,10 @@ def _replay(
             "lines": lines,
             "seconds": round(elapsed, 4),
             "lines_per_second": round(lines / elapsed),
-            "rules": {r.name: counts[r.name] for r in group.rules},
+            "rules": {r.name: sim.matched[r.name] for r in group.rules},
+            "would_send": {r.name: sim.would_send[r.name] for r in group.rules},
+            "suppressed": {r.name: sim.suppressed[r.name] for r in group.rules},
+            "digested": {r.name: sim.digested[r.name] for r in group.rules},
             "notifications": notifications,
         }
     if args.json:
@@ -218,19 +234,28 @@ def _replay(
     for source, result in summary["sources"].items():
         print(f"source {source}: {result['lines']} lines in {result['seconds']:.3f}s")
         for name, count in result["rules"].items():
-            print(f"  {count:>10}  {name}")
+            held = [
+                f"{result[key][name]} {key}"
+                for key in ("suppressed", "digested")
+                if result[key][name]
+            ]
+            extra = f", {', '.join(held)}" if held else ""
+            print(f"  {count:>10}  {name} (would send {result['would_send'][name]}{extra})")
         print(f"  {result['lines_per_second']:,} lines/s; nothing was sent")
     return 0
 
 
 @dataclass
 class _Replay:
-    """One source's replay of a file: counts per rule and a few rendered examples."""
+    """One source's replay of a file: throttle and digest simulated as the daemon applies them
+    (by each line's ``timestamp:`` when the source has one, else as arriving now), counts per
+    rule and a few rendered examples."""
 
     args: argparse.Namespace
     source: str
     rules: RuleSet
-    counts: Counter[str] = field(default_factory=Counter)
+    sim: Simulation
+    clock: Callable[[str], float | None] | None = None
     shown: Counter[str] = field(default_factory=Counter)
 
     def chunk(self, text: str, first_line: int) -> int:
@@ -249,32 +274,39 @@ class _Replay:
                 time.time(),
                 {"line": line, "path": str(self.args.file), "lineno": line_no + 1},
             )
-            for fired in self.rules.apply_when(event, chosen):
-                produced += self._output(fired, line_no)
+            fired = self.rules.apply_when(event, chosen)
+            if fired:
+                stamped = self.clock(line) if self.clock is not None else None
+                when = stamped if stamped is not None else time.time()
+                produced += sum(self.emit(d, line_no) for d in self.sim.feed(fired, when))
         return produced
 
-    def _output(self, fired: Fired, line_no: int) -> int:
-        name = fired.rule.name
-        self.counts[name] += 1
-        if self.args.json or self.shown[name] >= SHOW:  # nothing more to print
-            # Templates are still rendered (their errors reported) unless --no-render.
-            return len(fired.rule.output.to) if self.args.no_render else check_fired(fired)
-        notes = render_fired(fired)
-        self.shown[name] += 1
+    def emit(self, decision: Decision, line_no: int) -> int:
+        """Count (and for the first few per rule, print) one decision's notifications."""
+        rule = decision.fired.rule if isinstance(decision, Send) else decision.rule
+        if self.args.no_render:  # matching alone: no template is rendered, nothing printed
+            return len(rule.output.to)
+        if self.args.json or self.shown[rule.name] >= SHOW:  # nothing more to print
+            if isinstance(decision, Send):
+                return check_fired(decision.fired)  # still rendered: errors are reported
+            return len(render([decision]))
+        notes = render([decision])
+        self.shown[rule.name] += 1
         for note in notes:
-            print(f"line {line_no + 1}: {name}: {note.text}")
+            print(f"line {line_no + 1}: {rule.name}: {note.text}")
         return len(notes)
 
 
 def _replay_source(
-    args: argparse.Namespace, source: str, settings: Any, rules: RuleSet, counts: Counter[str]
+    args: argparse.Namespace, source: str, settings: Any, sim: Simulation
 ) -> tuple[int, int]:
     """Replay the file through one source's rules; returns (lines read, notifications).
 
     The file is read by the daemon's own tail (framing, decoding, CRLF, NULs, the line cap),
     a chunk at a time, so the replay sees exactly the lines the daemon would.
     """
-    replay = _Replay(args, source, rules, counts)
+    clock = line_clock(settings.timestamp) if settings.timestamp is not None else None
+    replay = _Replay(args, source, sim.rules, sim, clock)
     options = TailOptions(source, encoding=settings.encoding, max_line=settings.max_line)
     tail = open_tail(str(args.file), options)
     remaining = args.limit if args.limit is not None else -1
@@ -301,4 +333,5 @@ def _replay_source(
             remaining = max(remaining - count, 0) if remaining > 0 else remaining
     finally:
         tail.close()
+    notifications += sum(replay.emit(d, lines - 1) for d in replay.sim.finish())
     return lines, notifications

@@ -22,7 +22,9 @@ def interpolate(
 ) -> tuple[Any, set[str], list[tuple[Path_, str]]]:
     """Return (data with references resolved, the secret values used, problems by key path).
 
-    ``$$`` escapes a literal ``$``. Every resolved value counts as a secret for redaction.
+    ``$$`` escapes a literal ``$``. Every resolved value counts as a secret for redaction. A
+    reference that does not resolve becomes ``UNRESOLVED`` (or the part of a value it was), so
+    the rest still validates; the caller decides whether the problem matters (``load_config``).
     """
     env = os.environ if environ is None else environ
     secrets: set[str] = set()
@@ -36,7 +38,7 @@ def interpolate(
             if kind == "env":
                 if arg not in env:
                     problems.append((path, f"environment variable {arg} is not set"))
-                    return ""
+                    return _placeholder(match, value)
                 secret = env[arg]
             else:
                 file = Path(arg).expanduser()
@@ -46,7 +48,7 @@ def interpolate(
                 except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
                     reason = exc.strerror if isinstance(exc, OSError) else str(exc)
                     problems.append((path, f"cannot read secret file {file}: {reason}"))
-                    return ""
+                    return _placeholder(match, value)
             if secret:
                 secrets.add(secret)
             return secret
@@ -63,6 +65,15 @@ def interpolate(
         return node
 
     return walk(data, ()), secrets, problems
+
+
+#: What an unresolved reference stands for: valid as a URL, a token or a part of either, and
+#: unroutable (``.invalid``), should anything ever try to use it.
+UNRESOLVED = "https://unresolved.invalid/"
+
+
+def _placeholder(match: re.Match[str], value: str) -> str:
+    return UNRESOLVED if match.group(0) == value.strip() else "unresolved"
 
 
 def read_secret(file: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,14 @@ class Config:
     path: Path
     secrets: frozenset[str] = field(default_factory=frozenset)
     warnings: tuple[str, ...] = ()  # "file:line: key: warning: …", valid but probably unintended
+    #: Destinations whose secrets did not resolve (loaded with ``lazy_secrets``): name → problems.
+    unresolved: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def require(self, names: Iterable[str]) -> None:
+        """ConfigError listing the missing secrets of the destinations a command will use."""
+        problems = [p for name in dict.fromkeys(names) for p in self.unresolved.get(name, ())]
+        if problems:
+            raise ConfigError(problems)
 
     @property
     def base_dir(self) -> Path:
@@ -46,8 +54,15 @@ class Config:
         return self.resolve(self.model.state_dir)
 
 
-def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate ``path``; raises ConfigError with every problem found."""
+def load_config(
+    path: str | Path, environ: Mapping[str, str] | None = None, *, lazy_secrets: bool = False
+) -> Config:
+    """Read and validate ``path``; raises ConfigError with every problem found.
+
+    With ``lazy_secrets``, a destination's secret that does not resolve is no error here: the
+    destination is listed in ``Config.unresolved`` and a command that uses it calls
+    ``Config.require`` (``test``, ``status``, ``dead`` and ``send --to`` need only theirs).
+    """
     file = Path(path)
     try:
         if file.stat().st_size > MAX_RULES_FILE:
@@ -59,18 +74,22 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{file}: not UTF-8 text (byte {exc.start})"]) from None
-    return load_config_text(text, file.absolute(), environ)
+    return load_config_text(text, file.absolute(), environ, lazy_secrets=lazy_secrets)
 
 
-def load_config_text(text: str, path: Path, environ: Mapping[str, str] | None = None) -> Config:
+def load_config_text(
+    text: str, path: Path, environ: Mapping[str, str] | None = None, *, lazy_secrets: bool = False
+) -> Config:
     """Validate rules given as text; ``path`` names them in errors and anchors relative paths."""
     try:
-        return _load_config_text(text, path, environ)
+        return _load_config_text(text, path, environ, lazy_secrets)
     except RecursionError:  # PyYAML and the validators recurse per nesting level
         raise ConfigError([f"{path}:1: nested too deeply to be a rules file"]) from None
 
 
-def _load_config_text(text: str, path: Path, environ: Mapping[str, str] | None) -> Config:
+def _load_config_text(
+    text: str, path: Path, environ: Mapping[str, str] | None, lazy_secrets: bool
+) -> Config:
     try:
         marked = load_marked(text)
     except yaml.YAMLError as exc:
@@ -85,14 +104,19 @@ def _load_config_text(text: str, path: Path, environ: Mapping[str, str] | None) 
             [f"{path}:1: expected a mapping with state_dir, destinations, sources and rules"]
         )
 
-    data, secrets, problems = interpolate(marked.data, base_dir=path.parent, environ=environ)
-    problems = [*marked.problems, *problems]
+    data, secrets, missing = interpolate(marked.data, base_dir=path.parent, environ=environ)
+    deferred: dict[str, list[tuple[Path_, str]]] = {}
+    if lazy_secrets:
+        for item in missing:
+            if len(item[0]) > 1 and item[0][0] == "destinations":
+                deferred.setdefault(str(item[0][1]), []).append(item)
+    problems = [*marked.problems, *(p for p in missing if not _in(p, deferred))]
     model: RulesFile | None = None
     try:
         model = RulesFile.model_validate(data)
     except pydantic.ValidationError as exc:
         # A value that failed to interpolate is already reported; don't also call it invalid.
-        unresolved = {key_path for key_path, _ in problems}
+        unresolved = {key_path for key_path, _ in (*marked.problems, *missing)}
         problems.extend(p for p in _pydantic_problems(exc, data) if p[0] not in unresolved)
     problems.extend(_reference_problems(data))
     if problems:
@@ -100,8 +124,21 @@ def _load_config_text(text: str, path: Path, environ: Mapping[str, str] | None) 
     assert model is not None  # noqa: S101 - no problems means validation succeeded
     for index, rule in enumerate(model.rules):
         rule._origin = f"{path}:{marked.line_of(('rules', index)) or 1}"
+        for key in type(rule).model_fields:
+            if (line := marked.line_of(("rules", index, key))) is not None:
+                rule._key_lines[key] = line
     warnings = _format(lint(model), marked, path)
-    return Config(model=model, path=path, secrets=frozenset(secrets), warnings=tuple(warnings))
+    return Config(
+        model=model,
+        path=path,
+        secrets=frozenset(secrets),
+        warnings=tuple(warnings),
+        unresolved={name: tuple(_format(found, marked, path)) for name, found in deferred.items()},
+    )
+
+
+def _in(problem: tuple[Path_, str], deferred: Mapping[str, Any]) -> bool:
+    return len(problem[0]) > 1 and problem[0][0] == "destinations" and problem[0][1] in deferred
 
 
 def _format(problems: list[tuple[Path_, str]], marked: MarkedYaml, path: Path) -> list[str]:

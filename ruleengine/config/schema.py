@@ -114,6 +114,9 @@ class Rule(Strict):
     """Which events to pick and what message to send for them."""
 
     name: Annotated[str, Field(min_length=1)]
+    enabled: bool = Field(
+        True, description="false: the rule is checked but never fires (run, test, reload)."
+    )
     source: Names = Field(description="Source name(s) this rule reads.")
     match: str | None = Field(None, description="Regex on the log line; named groups → fields.")
     exclude: str | None = Field(None, description="Regex: lines it finds are not selected.")
@@ -144,10 +147,16 @@ class Rule(Strict):
     digest: Digest | None = None
 
     _origin: str = PrivateAttr("")  # "file:line", set by the loader for error messages
+    _key_lines: dict[str, int] = PrivateAttr(default_factory=dict)  # "message" → its line
 
     @property
     def origin(self) -> str:
         return self._origin
+
+    def origin_of(self, key: str) -> str:
+        """``file:line`` of one key of the rule (``message``, ``throttle``…), else the rule's."""
+        line = self._key_lines.get(key)
+        return f"{self._origin.rsplit(':', 1)[0]}:{line}" if line and self._origin else self._origin
 
     _regex = field_validator("match", "exclude")(check_regex)
     _templates = field_validator("message", "title")(check_template)
@@ -182,10 +191,18 @@ class Rule(Strict):
         return value
 
 
+class History(Strict):
+    """How long ``ruleengine history`` remembers what was sent (pruned as the daemon runs)."""
+
+    max_age: Duration = Field(30 * 86400.0, description="Forget entries older than this.")
+    max_rows: Annotated[int, Field(ge=1, description="Keep at most this many entries.")] = 100_000
+
+
 class RulesFile(Strict):
     """A ruleengine rules file."""
 
     state_dir: str = Field(description="Directory of the state database (outbox, offsets).")
+    history: History = History()
     defaults: Defaults = Defaults()
     destinations: dict[str, Destination] = Field(min_length=1)
     sources: dict[str, Source] = Field(min_length=1)

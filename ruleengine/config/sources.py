@@ -34,6 +34,21 @@ def _one_or_more(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+class Timestamp(Strict):
+    """Where a line says when it was written: ``test --file`` replays throttle windows and
+    digest waits by it (the daemon uses the time a line arrives)."""
+
+    match: str = Field(
+        description="Regex finding the time in a line: its group `time`, else its first group."
+    )
+    format: str = Field(
+        "%Y-%m-%dT%H:%M:%S",
+        description="strptime format of that text (local time unless it has %z), or `epoch`.",
+    )
+
+    _regex = field_validator("match")(check_regex)
+
+
 class LogfileSource(Strict):
     """Tail log files; each complete line (or multi-line group) is one event."""
 
@@ -69,6 +84,7 @@ class LogfileSource(Strict):
         ),
     )
     multiline: Multiline | None = None
+    timestamp: Timestamp | None = None
 
     @field_validator("encoding")
     @classmethod

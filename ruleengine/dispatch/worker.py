@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from ruleengine.config.destinations import RetryPolicy
 from ruleengine.dispatch.policy import budget_exhausted, fallback_notice, next_delay
+from ruleengine.escape import visible
 from ruleengine.model import Delivered, Notification, Outcome, Retry
 from ruleengine.redact import Redactor
 from ruleengine.senders import Sender
 from ruleengine.state import OutboxRow, Store
 
 log = logging.getLogger(__name__)
+GIST = 60  # characters of a message's first line in the delivery log lines
 # A wake-up after a commit is immediate; this poll only picks up rows changed by another
 # process (``ruleengine dead retry`` while the daemon runs) and is a safety net.
 IDLE_RECHECK = 5.0
@@ -131,6 +133,12 @@ class Worker(threading.Thread):
         self._record(row, outcome)
         return 0.0
 
+    def _gist(self, notification: Notification) -> str:
+        """The message's first line, clipped, masked and escaped: which message it was."""
+        first = notification.text.split("\n", 1)[0]
+        clipped = first if len(first) <= GIST else first[: GIST - 1] + "…"
+        return visible(self.redactor(clipped))
+
     def _pace_wait(self) -> float:
         """Seconds until the destination's rate allows another request (retries count too)."""
         if not self.route.rate or self._last_send is None:
@@ -150,8 +158,14 @@ class Worker(threading.Thread):
             self.store.mark_delivered(row.seq, warning)
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
-            else:
-                log.debug("delivered %s to %s", notification.id, name)
+            else:  # debug: `ruleengine history` is the record; this is for tracing
+                log.debug(
+                    'delivered %s rule=%s to=%s "%s"',
+                    notification.id,
+                    visible(notification.rule),
+                    name,
+                    self._gist(notification),
+                )
             return
         reason = self.redactor(outcome.reason)  # senders redact too; this is the last line
         attempts, now = row.attempts + 1, time.time()
@@ -175,9 +189,11 @@ class Worker(threading.Thread):
             fallback = fallback_notice(notification, name, self.route.fallback, reason)
         self.store.mark_dead(row.seq, reason, fallback)
         log.error(
-            "dead-lettered notification %s for %s: %s%s",
+            'dead-lettered notification %s rule=%s for %s "%s": %s%s',
             notification.id,
+            visible(notification.rule),
             name,
+            self._gist(notification),
             reason,
             f"; notice queued for fallback {self.route.fallback}" if fallback else "",
         )

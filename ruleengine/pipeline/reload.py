@@ -12,7 +12,7 @@ from typing import Any
 
 from ruleengine.config import Config
 from ruleengine.errors import ConfigError
-from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.rules.engine import RuleSet, compile_model
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
     model = new.model
     return ReloadPlan(
         config=new,
-        rules=compile_rules(model.rules, model.defaults),
+        rules=compile_model(model),
         sources=Diff.of(old.model.sources, model.sources),
         destinations=Diff.of(old.model.destinations, model.destinations),
     )

@@ -13,9 +13,14 @@ from ruleengine.state.report import human_duration, open_readonly, queue_summary
 log = logging.getLogger(__name__)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 rule``, ``2 rules``: every count a user reads."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def status_text(state_db: Path, sources: int, rules: int, config_hash: str | None) -> str:
     """``3 sources, 12 rules, config ab12…; 0 pending, last delivery 5s ago``."""
-    head = f"{sources} sources, {rules} rules, config {config_hash}"
+    head = f"{plural(sources, 'source')}, {plural(rules, 'rule')}, config {config_hash}"
     try:
         conn = open_readonly(state_db)
         try:

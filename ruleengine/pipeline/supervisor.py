@@ -25,9 +25,9 @@ from ruleengine.metrics import Metrics
 from ruleengine.model import Batch
 from ruleengine.pipeline.build import file_hash, make_route, make_sources, source_specs
 from ruleengine.pipeline.reload import ReloadPlan, plan_reload
-from ruleengine.pipeline.status import record, status_text
+from ruleengine.pipeline.status import plural, record, status_text
 from ruleengine.redact import Redactor, destination_secrets
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.engine import compile_model
 from ruleengine.sources.base import Source
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.state import Store
@@ -36,6 +36,7 @@ from ruleengine.systemd import Notifier
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 15.0  # seconds in-flight sends get on SIGTERM (systemd's TimeoutStopSec: 30s)
 DELIVERED_RETENTION = 7 * 86400.0  # delivered ids kept this long to recognise re-reads
+HISTORY_PRUNE_EVERY = 3600.0  # seconds between prunes of the history table
 RELOAD_DEBOUNCE = 1.0  # seconds of quiet after the last change in the rules file's directory
 STATUS_EVERY = 5.0  # seconds between STATUS= updates to systemd
 
@@ -66,9 +67,7 @@ class Supervisor:
             for name, settings in model.destinations.items()
         }
         self.dispatcher = Dispatcher(routes, self.store, redactor)
-        self.engine = Engine(
-            compile_rules(model.rules, model.defaults), self.store, self.dispatcher.wake
-        )
+        self.engine = Engine(compile_model(model), self.store, self.dispatcher.wake)
         self.engine.on_tick = self._tick
         self._emit: Callable[[Batch], None] = self.engine.emit
         if metrics is not None:
@@ -82,6 +81,7 @@ class Supervisor:
         self._next_status = 0.0
         self._reloads = 0
         self._unhealthy_logged = False
+        self._next_prune = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -89,6 +89,7 @@ class Supervisor:
         if self.metrics is not None:
             self.metrics.serve()  # first: a port in use fails the start before anything runs
         self.store.prune_delivered(time.time() - DELIVERED_RETENTION)
+        self._prune_history()
         self.dispatcher.start()
         self.engine.start()
         for source in self.sources.values():
@@ -97,16 +98,16 @@ class Supervisor:
             log.warning("cannot watch %s; reload with SIGHUP", self.config.path.parent)
         self._watch.start()
         self._record(started=time.time(), pid=os.getpid(), version=__version__)
-        for warning in self.config.warnings:
+        for warning in (*self.config.warnings, *self.engine.rules.warnings):
             log.warning("%s", warning)
         log.info(
-            "ruleengine %s running (pid %d, config %s): %d sources, %d rules, %d destinations",
+            "ruleengine %s running (pid %d, config %s): %s, %s, %s",
             __version__,
             os.getpid(),
             self.config_hash,
-            len(self.sources),
-            len(self.engine.rules.rules),
-            len(self.dispatcher.names()),
+            plural(len(self.sources), "source"),
+            plural(len(self.engine.rules.rules), "rule"),
+            plural(len(self.dispatcher.names()), "destination"),
         )
         self.notifier.ready(self.status_text())  # every source is watching now
         self._next_status = time.monotonic() + STATUS_EVERY
@@ -185,6 +186,14 @@ class Supervisor:
                 self._unhealthy_logged = True
             return
         self.notifier.watchdog()
+        if time.monotonic() >= self._next_prune:
+            self._prune_history()
+
+    def _prune_history(self) -> None:
+        """Keep ``ruleengine history`` within the rules file's ``history:`` bounds (hourly)."""
+        keep = self.config.model.history
+        self.store.prune_history(time.time() - keep.max_age, keep.max_rows)
+        self._next_prune = time.monotonic() + HISTORY_PRUNE_EVERY
 
     def status_text(self) -> str:
         return status_text(
@@ -201,6 +210,8 @@ class Supervisor:
             "destinations": list(self.config.model.destinations),
             **extra,
         }
+        if "started" in extra:  # a new run has had no reload yet
+            fields.update(reload_time=None, reload_ok=None, reload_errors=[])
         record(self.store, fields)
 
     # -- reload ---------------------------------------------------------------------------
@@ -241,30 +252,36 @@ class Supervisor:
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload: %s", problem)
-            self._reject(new_hash, f"{len(exc.problems)} problem(s) in {path.name}")
+            found = plural(len(exc.problems), "problem")
+            self._reject(new_hash, f"{found} in {path.name}", exc.problems)
             return False
         except Exception as exc:
-            self._reject(new_hash, f"{type(exc).__name__}: {exc}")
+            self._reject(new_hash, f"{type(exc).__name__}: {exc}", [f"{type(exc).__name__}: {exc}"])
             return False
         self._apply(plan, *built)
-        for warning in config.warnings:
+        for warning in (*config.warnings, *plan.rules.warnings):
             log.warning("%s", warning)
         self._reloads += 1
         self.config, self.config_hash, self._last_failed_hash = plan.config, new_hash, None
-        self._record()
+        self._record(reload_time=time.time(), reload_ok=True, reload_errors=[])
         summary = plan.summary
         log.info(
-            "reloaded %s (config %s): %d rules%s",
+            "reloaded %s (config %s): %s%s",
             path,
             new_hash,
-            len(plan.rules.rules),
+            plural(len(plan.rules.rules), "rule"),
             "; " + "; ".join(summary) if summary else "; sources and destinations unchanged",
         )
         self.notifier.ready(self.status_text())
         return True
 
-    def _reject(self, new_hash: str | None, reason: str) -> None:
+    def _reject(self, new_hash: str | None, reason: str, problems: list[str]) -> None:
         self._last_failed_hash = new_hash
+        # For `status`: what failed, when (redacted: a problem may quote a resolved value).
+        errors = [self.redactor(problem) for problem in problems]
+        record(
+            self.store, {"reload_time": time.time(), "reload_ok": False, "reload_errors": errors}
+        )
         log.error("reload failed (%s); still running config %s", reason, self.config_hash)
         self.notifier.ready(f"reload failed ({reason}); running config {self.config_hash}")
 

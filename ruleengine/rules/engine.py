@@ -16,8 +16,8 @@ from typing import Any
 
 import jinja2
 
-from ruleengine.config.schema import Defaults, Rule, is_template
-from ruleengine.errors import RenderError
+from ruleengine.config.schema import Defaults, Rule, RulesFile, is_template
+from ruleengine.errors import ConfigError, RenderError
 from ruleengine.model import Event, Lines
 from ruleengine.rules.compiled import (
     CompiledRule,
@@ -29,6 +29,7 @@ from ruleengine.rules.compiled import (
 )
 from ruleengine.rules.conditions import compile_where
 from ruleengine.rules.literals import scannable
+from ruleengine.rules.names import check_names, failing_key, jinja_problem, known_tests
 from ruleengine.rules.patterns import name_pattern
 from ruleengine.rules.prefilter import candidate_requirements
 from ruleengine.rules.select import SourceRules
@@ -43,6 +44,10 @@ class RuleSet:
 
     rules: tuple[CompiledRule, ...]
     by_source: Mapping[str, SourceRules] = field(default_factory=dict)
+    #: "file:line: key: warning: …" about templates, found while compiling.
+    warnings: tuple[str, ...] = ()
+    #: Names of rules with ``enabled: false``: compiled (so checked), never selecting.
+    disabled: tuple[str, ...] = ()
 
     def selections(self, events: Sequence[Event]) -> list[Selection]:
         """Per event, the rules selecting it and the fields they captured (before ``when``)."""
@@ -125,10 +130,38 @@ def truthy(expression: Any, variables: Mapping[str, Any], rule: str) -> bool:
         return bool(expression(**variables))
 
 
-def compile_rules(rules: Sequence[Rule], defaults: Defaults) -> RuleSet:
-    """Compile validated rules (patterns, templates) into a RuleSet."""
+def compile_rules(
+    rules: Sequence[Rule], defaults: Defaults, kinds: Mapping[str, str] | None = None
+) -> RuleSet:
+    """Compile validated rules (patterns, templates) into a RuleSet: the one compile path of
+    ``check``, ``test``, a reload and ``run``.
+
+    ``kinds`` maps source names to their types, for the check of the names templates use.
+    Raises ConfigError listing every template that cannot compile (unknown filter or test)
+    and every name a log rule's templates use that nothing supplies, each with file:line;
+    names only a marker's payload may supply become the RuleSet's ``warnings``.
+    """
     env = make_environment()
-    compiled = [_compile(index, rule, defaults, env) for index, rule in enumerate(rules)]
+    problems: list[str] = []
+    warnings: list[str] = []
+    compiled: list[CompiledRule] = []
+    for index, rule in enumerate(rules):
+        try:
+            known_tests(env, rule)
+            compiled.append(_compile(index, rule, defaults, env))
+        except jinja2.TemplateSyntaxError as exc:
+            key = failing_key(env, rule)
+            problems.append(f"{rule.origin_of(key)}: rules[{index}].{key}: {jinja_problem(exc)}")
+            continue
+        for unknown in check_names(env, rule, compiled[-1], kinds or {}):
+            where = f"{rule.origin_of(unknown.key)}: rules[{index}].{unknown.key}"
+            (problems if unknown.certain else warnings).append(
+                f"{where}: {unknown.describe(rule.name)}"
+            )
+    if problems:
+        raise ConfigError(problems)
+    disabled = tuple(rule.name for rule in rules if not rule.enabled)
+    compiled = [item for item, rule in zip(compiled, rules, strict=True) if rule.enabled]
     by_source: dict[str, list[CompiledRule]] = {}
     for item in compiled:
         for source in sorted(item.sources):
@@ -136,7 +169,15 @@ def compile_rules(rules: Sequence[Rule], defaults: Defaults) -> RuleSet:
     return RuleSet(
         rules=tuple(compiled),
         by_source={key: SourceRules.of(value) for key, value in by_source.items()},
+        warnings=tuple(warnings),
+        disabled=disabled,
     )
+
+
+def compile_model(model: RulesFile) -> RuleSet:
+    """``compile_rules`` for a whole validated rules file."""
+    kinds = {name: source.type for name, source in model.sources.items()}
+    return compile_rules(model.rules, model.defaults, kinds)
 
 
 def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment) -> CompiledRule:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ruleengine.model import Notification
+from ruleengine.state import history as handled
 from ruleengine.state.db import Database
 
 _INSERT = (
@@ -93,12 +94,14 @@ class Outbox:
     def mark_delivered(self, seq: int, warning: str | None = None) -> None:
         """``warning`` (a partial success) is kept as the row's last error, so ``status``
         shows it like any other problem of the destination."""
+        now = time.time()
         with self._db.transaction(durable=False) as conn:
             conn.execute(
                 "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
                 " last_error = COALESCE(?, last_error) WHERE seq = ?",
-                (time.time(), warning and f"warning: {warning}", seq),
+                (now, warning and f"warning: {warning}", seq),
             )
+            handled.add(conn, (seq,), "delivered", now)
 
     def mark_delivered_many(self, seqs: Sequence[int]) -> None:
         """Mark rows delivered in one transaction (a worker catching up sends many)."""
@@ -109,6 +112,7 @@ class Outbox:
                 " WHERE seq = ?",
                 [(now, seq) for seq in seqs],
             )
+            handled.add(conn, seqs, "delivered", now)
 
     def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:
         with self._db.transaction(durable=False) as conn:
@@ -127,6 +131,7 @@ class Outbox:
                 " updated = ? WHERE seq = ?",
                 (error, now, seq),
             )
+            handled.add(conn, (seq,), "dead", now)
             if fallback is not None:
                 enqueue(conn, (fallback,), now)
 
@@ -146,6 +151,15 @@ class Outbox:
                 "DELETE FROM outbox WHERE state = 'delivered' AND updated < ?", (older_than,)
             )
         return cursor.rowcount
+
+    def history(self, query: handled.Query) -> list[handled.Entry]:
+        """Handled notifications, oldest first (``ruleengine history``)."""
+        return handled.select(self._db.conn(), query)
+
+    def prune_history(self, older_than: float, max_rows: int) -> int:
+        """Keep the history within its retention (by age, by rows); returns rows removed."""
+        with self._db.transaction(durable=False) as conn:
+            return handled.prune(conn, older_than, max_rows)
 
     # -- dead letters (``ruleengine dead``) ----------------------------------------------------
 

@@ -35,9 +35,10 @@ class DestinationStatus:
     pending: int
     oldest_pending_age: float | None  # seconds
     last_success: float | None  # epoch seconds
-    last_error: str | None
+    last_error: str | None  # only when newer than last_success (else it was recovered from)
     last_error_time: float | None
     dead: int
+    recovered_error: str | None = None  # the latest error a later success recovered from
 
 
 def destination_status(
@@ -55,11 +56,19 @@ def destination_status(
     out = []
     for name in [*names, *sorted(set(stats) - set(names))]:
         pending, oldest, success, dead = stats.get(name, (0, None, None, 0))
+        # A delivered row's error was recovered from (its time is that of the delivery), but
+        # a warning is about the delivery itself.
         error = conn.execute(
-            "SELECT last_error, updated FROM outbox WHERE destination = ?"
-            " AND last_error IS NOT NULL ORDER BY updated DESC LIMIT 1",
+            "SELECT last_error, updated, state = 'delivered' AND last_error NOT LIKE 'warning:%'"
+            " FROM outbox WHERE destination = ? AND last_error IS NOT NULL"
+            " ORDER BY updated DESC LIMIT 1",
             (name,),
         ).fetchone()
+        recovered = None
+        if error is not None and (
+            error[2] or (success is not None and error[1] < success and error[0][:8] != "warning:")
+        ):
+            recovered, error = redactor(str(error[0])), None
         out.append(
             DestinationStatus(
                 name=name,
@@ -70,6 +79,7 @@ def destination_status(
                 last_error=None if error is None else redactor(str(error[0])),
                 last_error_time=None if error is None else error[1],
                 dead=dead,
+                recovered_error=recovered,
             )
         )
     return out

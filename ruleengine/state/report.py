@@ -63,6 +63,9 @@ class DaemonStatus:
     config_hash: str | None
     config_loaded: float | None
     reloads: int
+    reload_time: float | None = None  # the last reload attempt after start, if any
+    reload_ok: bool | None = None
+    reload_errors: tuple[str, ...] = ()  # "file:line: key: problem" of a failed reload
 
 
 def _alive(pid: int) -> bool:
@@ -87,6 +90,7 @@ def daemon_status(meta: Mapping[str, str], now: float) -> DaemonStatus:
         except (KeyError, ValueError):
             return None
 
+    errors = _json(meta.get("reload_errors"))
     pid_value = number("pid")
     pid = int(pid_value) if pid_value is not None else None
     started, stopped = number("started"), number("stopped")
@@ -105,6 +109,9 @@ def daemon_status(meta: Mapping[str, str], now: float) -> DaemonStatus:
         config_hash=meta.get("config_hash"),
         config_loaded=number("config_loaded"),
         reloads=int(number("reloads") or 0),
+        reload_time=number("reload_time"),
+        reload_ok=ok if isinstance(ok := _json(meta.get("reload_ok")), bool) else None,
+        reload_errors=tuple(str(e) for e in errors) if isinstance(errors, list) else (),
     )
 
 

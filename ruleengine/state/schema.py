@@ -56,7 +56,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS rule_digest_group ON rule_digest (rule, grp)",
     ),
-    (  # 3: positions that expire by age (the http source's idempotency keys)
+    (  # 3: what was sent (``ruleengine history``), bounded by ``history:`` in the rules file
+        """CREATE TABLE IF NOT EXISTS history (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            time REAL NOT NULL,
+            id TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            source TEXT NOT NULL,
+            event TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            outcome TEXT NOT NULL,  -- delivered | dead
+            attempts INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            error TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS history_time ON history (time)",
+    ),
+    (  # 4: positions that expire by age (the http source's idempotency keys)
         "CREATE INDEX IF NOT EXISTS positions_age ON positions (source, updated)",
     ),
 )

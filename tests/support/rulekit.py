@@ -8,7 +8,9 @@ from typing import Any
 
 from ruleengine.config.loader import load_config_text
 from ruleengine.model import Event, stable_id
-from ruleengine.rules.engine import CompiledRule, RuleSet, SourceRules, compile_rules
+from ruleengine.rules.compiled import CompiledRule
+from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.rules.select import SourceRules
 
 HEAD = """\
 state_dir: {state}

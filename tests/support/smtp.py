@@ -55,7 +55,7 @@ class Handler:
                 Mail(
                     str(envelope.mail_from),
                     list(envelope.rcpt_tos),
-                    parsed,  # type: ignore[arg-type]
+                    parsed,
                     wire,
                     list(envelope.mail_options),
                 )

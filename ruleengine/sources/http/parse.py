@@ -73,6 +73,20 @@ def media_type(header: str | None) -> str:
     return value
 
 
+def media_type_of(body: bytes) -> str:
+    """The Content-Type a body of unknown origin most likely had (``test --event``):
+    CloudEvents when the (first) object has a ``specversion``."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return _PLAIN  # parse_events says what is wrong
+    batch = isinstance(document, list)
+    first = document[0] if batch and document else document
+    if isinstance(first, dict) and "specversion" in first:
+        return _CE_BATCH if batch else _CE
+    return _PLAIN
+
+
 def parse_events(body: bytes, content_type: str | None, limits: Limits) -> list[Incoming]:
     """The events of a body: one object or an array (``application/json``), one structured
     CloudEvent, or a CloudEvents batch."""
