@@ -24,6 +24,7 @@ from pathlib import Path
 from bench.catchup import catchup
 from bench.daemon import burst, idle, latency
 from bench.figures import Figure, print_table
+from bench.intake import intake
 from bench.journal import journal_replay
 from bench.replay import backlog, throughput
 
@@ -40,7 +41,16 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         nargs="*",
         default=None,
-        choices=["throughput", "catchup", "journal", "latency", "burst", "idle", "backlog"],
+        choices=[
+            "throughput",
+            "catchup",
+            "journal",
+            "latency",
+            "burst",
+            "idle",
+            "backlog",
+            "intake",
+        ],
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -54,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         "burst": lambda w: burst(w, 2000 if quick else 10_000),
         "idle": lambda w: idle(w, 10.0 if quick else 60.0),
         "backlog": lambda w: backlog(w, 0.1 if quick else 1.0),
+        "intake": lambda w: intake(w, 1000 if quick else 5000),
     }
     figures: list[Figure] = []
     for name, run in plan.items():

@@ -30,6 +30,7 @@ from ruleengine.redact import Redactor
 from ruleengine.render import render_fired
 from ruleengine.rules.engine import RuleSet, compile_model
 from ruleengine.senders import Sender, SenderContext, make_sender
+from ruleengine.sources.http.parse import Limits, make_event, parse_events
 from ruleengine.sources.markers.event import TEXT_LIMIT, marker_fields
 from ruleengine.sources.markers.payload import decode, parse_payload
 
@@ -39,6 +40,7 @@ __all__ = [
     "Rules",
     "evaluate",
     "evaluate_line",
+    "http_events",
     "line_events",
     "load",
     "marker_events",
@@ -112,6 +114,20 @@ def marker_events(path: Path, sources: Sequence[str], content: bytes | None = No
     return [
         Event(stable_id("test", n, raw), n, "marker", text[:TEXT_LIMIT], now, fields)
         for n in sources
+    ]
+
+
+def http_events(
+    body: bytes, sources: Sequence[str], content_type: str = "application/json"
+) -> list[Event]:
+    """A request body as each named http source would emit it (client ``test``); raises
+    ``Rejected`` (``status``, ``body``) as the intake would refuse it."""
+    now = time.time()
+    items = parse_events(body, content_type, Limits())
+    return [
+        make_event(n, item, "test", stable_id("test", n, body, index), now)
+        for n in sources
+        for index, item in enumerate(items)
     ]
 
 

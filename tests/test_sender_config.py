@@ -97,7 +97,7 @@ def _problems(write_rules: Any, destinations: str) -> str:
             "  d: { type: hipchat_v2, room: r }\n",
             "rules.yaml:3: destinations.d: unknown type 'hipchat_v2' (expected one of: "
             "console, webhook, slack, mattermost, rocketchat, teams, discord, googlechat, matrix, "
-            "hipchat, ntfy, gotify, zulip, email, apprise)",
+            "hipchat, ntfy, gotify, zulip, email, apprise, ruleengine)",
         ),
         (
             "  d: { type: gotify, url: 'https://g', token: t, priority_notify: 11 }\n",

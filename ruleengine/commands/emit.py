@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ruleengine.commands.emit_post import post_event
+
 NAME = "emit"
-HELP = "write a marker file atomically (for scripts)"
+HELP = "write a marker file atomically, or post an event to an http source (for scripts)"
 _NAME_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _EXTENSION = {"json": "json", "kv": "kv"}
@@ -39,7 +41,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="fields of the marker: KEY=text, or KEY:=JSON for a typed value (number, list…)",
     )
-    parser.add_argument("--dir", required=True, type=Path, help="the markers directory")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dir", type=Path, help="the markers directory")
+    where.add_argument("--url", help="post to an http source instead (http[s]://host:port)")
+    parser.add_argument("--token-file", type=Path, help="with --url: file holding the token")
+    parser.add_argument("--retry", type=int, default=0, help="with --url: retries (same key)")
+    parser.add_argument("--retry-secs", type=float, default=5.0, help="with --url: between tries")
+    parser.add_argument("--timeout", type=float, default=30.0, help="with --url: per try, s")
     parser.add_argument("--host", default=None, help="host name (default: this host's short name)")
     parser.add_argument(
         "--format",
@@ -149,9 +157,21 @@ def run(args: argparse.Namespace) -> int:
             if not _NAME_PART.match(part):
                 raise UsageError(f"invalid {label} {part!r}: use letters, digits, _ and -")
         fields = {"host": host, "event": args.event, **parse_fields(args.fields, args.format)}
+        if args.url is not None and "type" in fields:
+            raise UsageError("'type' is set by emit itself (the EVENT argument)")
     except UsageError as exc:
         print(f"ruleengine emit: {exc}", file=sys.stderr)
         return 2
+    if args.url is not None:
+        event = {"type": args.event, **{k: v for k, v in fields.items() if k != "event"}}
+        return post_event(
+            args.url,
+            args.token_file,
+            event,
+            retry=max(args.retry, 0),
+            retry_secs=max(args.retry_secs, 0.0),
+            timeout=args.timeout,
+        )
     directory: Path = args.dir
     if not directory.is_dir():
         print(f"ruleengine emit: {directory} is not a directory", file=sys.stderr)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruleengine.api import line_events, load, marker_events
+from ruleengine.api import http_events, line_events, load, marker_events
 from ruleengine.commands.options import add_config_option
 from ruleengine.commands.simulate import Timeline, simulation_for, time_preview
 from ruleengine.config.loader import Config
@@ -29,6 +29,7 @@ from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.simulate import Simulation
 from ruleengine.senders import Sender
+from ruleengine.sources.http.parse import Rejected, media_type_of
 from ruleengine.sources.journal.entry import sample
 from ruleengine.sources.logfile.tailer import TailOptions, open_tail
 from ruleengine.sources.logfile.timestamp import line_clock
@@ -67,6 +68,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a journal directory or file, replayed entry by entry through every journal "
         "source's filters and rules",
     )
+    what.add_argument(
+        "--event",
+        help="a JSON body (or @FILE) as posted to an http source; CloudEvents when it has "
+        "a specversion",
+    )
     parser.add_argument("--limit", type=int, help="with --file/--journal: stop after N lines")
     parser.add_argument("--source", help="only this source (default: every fitting source)")
     parser.add_argument("--json", action="store_true", help="with --file: summary as JSON")
@@ -86,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     config, rules = loaded.config, loaded.rules
     kind = "markers" if args.marker is not None else "logfile"
     kind = "journal" if args.journal is not None else kind
+    kind = "http" if args.event is not None else kind
     kinds = ("logfile", "journal") if args.line is not None else (kind,)
     sources = [n for n, s in config.model.sources.items() if s.type in kinds]
     if args.source is not None:
@@ -101,15 +108,20 @@ def run(args: argparse.Namespace) -> int:
             from ruleengine.commands.journal_replay import replay_journal  # noqa: PLC0415
 
             return replay_journal(args, config, rules, sources)
-        events = _line_events(args.line, sources, config) if args.line is not None else None
-        if events is None:
-            events = _marker_events(args.marker, sources, args.data)
-            if events is None:
-                return 2
-        return _show(events, rules, senders)
+        events = _events(args, sources, config)
+        return 2 if events is None else _show(events, rules, senders)
     finally:
         for sender in senders.values():
             sender.close()
+
+
+def _events(args: argparse.Namespace, sources: list[str], config: Config) -> list[Event] | None:
+    """The one line, marker or posted body as each source would emit it; None: said why."""
+    if args.line is not None:
+        return _line_events(args.line, sources, config)
+    if args.event is not None:
+        return _http_events(args.event, sources)
+    return _marker_events(args.marker, sources, args.data)
 
 
 def _line_events(line: str, sources: list[str], config: Config) -> list[Event]:
@@ -134,6 +146,19 @@ def _marker_events(path: Path, sources: list[str], data: str | None) -> list[Eve
         return None
     except BadMarker as exc:
         print(f"{path}: bad marker: {exc}", file=sys.stderr)
+        return None
+
+
+def _http_events(argument: str, sources: list[str]) -> list[Event] | None:
+    try:
+        body = Path(argument[1:]).read_bytes() if argument.startswith("@") else argument.encode()
+    except OSError as exc:
+        print(f"cannot read {argument[1:]}: {exc.strerror}", file=sys.stderr)
+        return None
+    try:
+        return http_events(body, sources, media_type_of(body))
+    except Rejected as exc:
+        print(f"the intake would refuse it ({exc.status}): {exc}", file=sys.stderr)
         return None
 
 

@@ -135,6 +135,20 @@ class WebhookDestination(HttpDestination):
     _body = field_validator("body")(check_template)
 
 
+class RuleengineDestination(HttpDestination):
+    """Forward the event (not the message) to another ruleengine's http source, as a
+    CloudEvent whose id is the outbox row's: a retry is never stored twice there."""
+
+    type: Literal["ruleengine"]
+    url: Annotated[str, Field(pattern=r"^https?://", description="The intake's base URL.")]
+    token: SecretText
+    event_type: str | None = Field(
+        None,
+        description="CloudEvents type sent; default: the event's own `type`, else "
+        "ruleengine.<rule>.",
+    )
+
+
 class SlackStyleDestination(HttpDestination):
     webhook_url: SecretUrl
     notify_mention: str = Field(
@@ -310,7 +324,8 @@ if TYPE_CHECKING:  # the built-in types; plugins add theirs at run time
         | GotifyDestination
         | ZulipDestination
         | EmailDestination
-        | AppriseDestination,
+        | AppriseDestination
+        | RuleengineDestination,
         Field(discriminator="type"),
     ]
 else:
@@ -330,5 +345,6 @@ else:
         ZulipDestination,
         EmailDestination,
         AppriseDestination,
+        RuleengineDestination,
     )
     Destination = Annotated[Union[BUILTIN + _plugin_settings()], Field(discriminator="type")]  # noqa: UP007

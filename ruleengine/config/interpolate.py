@@ -44,7 +44,7 @@ def interpolate(
                 file = Path(arg).expanduser()
                 file = file if file.is_absolute() else base_dir / file
                 try:
-                    secret = _read_secret(file)
+                    secret = read_secret(file)
                 except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
                     reason = exc.strerror if isinstance(exc, OSError) else str(exc)
                     problems.append((path, f"cannot read secret file {file}: {reason}"))
@@ -76,7 +76,7 @@ def _placeholder(match: re.Match[str], value: str) -> str:
     return UNRESOLVED if match.group(0) == value.strip() else "unresolved"
 
 
-def _read_secret(file: Path) -> str:
+def read_secret(file: Path) -> str:
     """A secret file's text; devices, FIFOs and huge files are refused instead of read forever."""
     if file.exists() and not file.is_file():
         raise ValueError("not a regular file")

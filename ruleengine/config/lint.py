@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from ruleengine.config.schema import Rule, RulesFile
 from ruleengine.config.yamlmarks import Path_
 from ruleengine.rules.redos import nested_quantifier
@@ -24,6 +26,15 @@ def lint(model: RulesFile) -> list[tuple[Path_, str]]:
                     )
                 )
         found.extend(_budget_warnings(index, rule))
+    for name, source in model.sources.items():
+        if source.type == "http" and source.tls is None and not _loopback(source.address):
+            found.append(
+                (
+                    ("sources", name, "address"),
+                    f"warning: http source '{name}' listens on {source.address} without `tls`:"
+                    " bearer tokens and events cross the network in clear text",
+                )
+            )
     return found
 
 
@@ -48,3 +59,12 @@ def _budget_warnings(index: int, rule: Rule) -> list[tuple[Path_, str]]:
                 )
             )
     return found
+
+
+def _loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything

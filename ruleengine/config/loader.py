@@ -324,28 +324,31 @@ def _undefined_names(
 def _selector_fit(
     rule: dict[str, Any], here: Path_, sources: dict[str, Any]
 ) -> list[tuple[Path_, str]]:
-    """``match`` selects log lines and ``file`` selects markers: each needs the right source."""
+    """``match`` selects log lines, ``file`` markers, ``type`` http events: each needs the
+    right source."""
     problems: list[tuple[Path_, str]] = []
     for _where, name in _names(rule.get("source"), (*here, "source")):
         source = sources.get(name)
         kind = source.get("type") if isinstance(source, dict) else None
-        for key in ("match", "exclude"):
-            if kind == "markers" and key in rule:
+        wanted = _SELECTORS.get(kind) if isinstance(kind, str) else None
+        for key in ("match", "exclude", "file", "type"):
+            if wanted is not None and key in rule and key not in wanted[1]:
                 problems.append(
                     (
                         (*here, key),
-                        f"source {name!r} is a markers source: select markers with `file`"
-                        f" and `where`, not `{key}`",
+                        f"source {name!r} is {wanted[0]}, not `{key}`",
                     )
                 )
-        if kind in ("logfile", "journal") and "file" in rule:
-            problems.append(
-                (
-                    (*here, "file"),
-                    f"source {name!r} is a {kind} source: select lines with `match`, not `file`",
-                )
-            )
     return problems
+
+
+# Per source type: how its rules select, and the selector keys that fit it.
+_SELECTORS = {
+    "logfile": ("a logfile source: select lines with `match`", ("match", "exclude")),
+    "journal": ("a journal source: select lines with `match`", ("match", "exclude")),
+    "markers": ("a markers source: select markers with `file` and `where`", ("file",)),
+    "http": ("an http source: select events with `type` and `where`", ("type",)),
+}
 
 
 def _undefined(what: str, name: str, known: dict[str, Any]) -> str:

@@ -127,6 +127,11 @@ class Rule(Strict):
         description="Marker name pattern: a glob, or a regex when it starts with ^ "
         "or contains (?P<…>); named groups → fields.",
     )
+    type: str | None = Field(
+        None,
+        description="Event type pattern for http sources, written as `file` is; named groups → "
+        "fields.",
+    )
     where: dict[str, Condition] = Field(
         default_factory=dict,
         description="Field conditions, all must hold: `{status: failed}`, `{code: [1, 2]}`. "
@@ -174,6 +179,8 @@ class Rule(Strict):
             raise ValueError("use either `count` or `expect` on a rule, not both")
         if self.resolves is not None and (self.count or self.expect):
             raise ValueError("a rule with `resolves` cannot also `count` or `expect`")
+        if self.file is not None and self.type is not None:
+            raise ValueError("use either `file` (markers) or `type` (http events), not both")
         return self
 
     @field_validator("when")
@@ -186,7 +193,7 @@ class Rule(Strict):
                 raise ValueError(f"expression syntax error: {exc.message}") from None
         return value
 
-    @field_validator("file")
+    @field_validator("file", "type")
     @classmethod
     def _file_pattern(cls, value: str | None) -> str | None:
 

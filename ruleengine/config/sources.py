@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
-from ruleengine.config.types import Duration, Strict, check_regex
+from ruleengine.config.types import Duration, Secret, Strict, check_regex
 from ruleengine.rules.patterns import name_pattern
 
 
@@ -162,6 +162,78 @@ class MarkersSource(Strict):
         return value
 
 
+class HttpClient(Strict):
+    """One client of an http source: its bearer token (use ``${file:…}`` or ``${env:…}``)."""
+
+    token: Secret = Field(min_length=16, description="Bearer token, at least 16 characters.")
+
+
+class HttpTls(Strict):
+    """Serve HTTPS; with ``client_ca``, also require a client certificate signed by it."""
+
+    cert: str = Field(description="PEM certificate (chain) file.")
+    key: str = Field(description="PEM private key file.")
+    client_ca: str | None = Field(
+        None, description="PEM CA file client certificates must chain to."
+    )
+
+
+class HttpSource(Strict):
+    """Accept events posted as JSON or CloudEvents to ``/v1/events`` (see sources/http)."""
+
+    type: Literal["http"]
+    address: str = Field("127.0.0.1", description="Address to listen on: loopback by default.")
+    port: int = Field(8470, ge=0, le=65535, description="TCP port (0: any free port, logged).")
+    clients: dict[str, HttpClient] = Field(
+        default_factory=dict,
+        description="Client name → token; the name becomes each event's `client` field.",
+    )
+    anonymous: bool = Field(
+        False, description="Accept requests without a token (client anonymous)."
+    )
+    tls: HttpTls | None = None
+    types: list[str] = Field(
+        default_factory=list,
+        description="Accepted event types (globs, or regexes as in a rule's `type`); others are "
+        "refused with 422. Empty: any type.",
+    )
+    max_body: int = Field(1024 * 1024, ge=1024, description="Largest request body (bytes).")
+    max_events: int = Field(1000, ge=1, description="Most events in one request.")
+    max_fields: int = Field(
+        100, ge=1, description="Most keys and list items in one event, counted at every depth."
+    )
+    max_depth: int = Field(8, ge=1, le=64, description="Deepest nesting of objects and lists.")
+    rate: float = Field(50.0, gt=0, description="Requests per second allowed per client.")
+    burst: int = Field(100, ge=1, description="Requests a client may send at once above rate.")
+    idempotency_window: Duration = Field(
+        86400.0, description="How long an Idempotency-Key (or CloudEvents id) is remembered."
+    )
+    ack_timeout: Duration = Field(
+        10.0, gt=0, description="Answer 503 when events are not durable within this long."
+    )
+    threads: int = Field(32, ge=1, le=512, description="Requests served at once.")
+
+    @field_validator("types")
+    @classmethod
+    def _valid_types(cls, value: list[str]) -> list[str]:
+        return _check_patterns(value)
+
+    @model_validator(mode="after")
+    def _someone_may_post(self) -> HttpSource:
+        if not self.clients and not self.anonymous:
+            raise ValueError("an http source needs `clients` (bearer tokens) or `anonymous: true`")
+        return self
+
+
+def _check_patterns(value: list[str]) -> list[str]:
+    for pattern in value:
+        try:
+            name_pattern(pattern)
+        except re.error as exc:
+            raise ValueError(f"invalid pattern {pattern!r}: {exc}") from None
+    return value
+
+
 PRIORITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 _FIELD_NAME = re.compile(r"[A-Z0-9_]+")
 
@@ -236,4 +308,6 @@ class JournalSource(Strict):
         return self
 
 
-Source = Annotated[LogfileSource | MarkersSource | JournalSource, Field(discriminator="type")]
+Source = Annotated[
+    LogfileSource | MarkersSource | JournalSource | HttpSource, Field(discriminator="type")
+]

@@ -36,6 +36,8 @@ def source_specs(config: Config) -> dict[str, dict[str, Any]]:
                 "type": "logfile",
                 "paths": [str(config.resolve(p)) for p in settings.paths],
             }
+        elif settings.type == "http":
+            specs[name] = {"type": "http", "address": f"{settings.address}:{settings.port}"}
         elif settings.type == "journal":
             where = [settings.directory] if settings.directory is not None else settings.files
             specs[name] = {"type": "journal", "paths": [str(config.resolve(p)) for p in where]}

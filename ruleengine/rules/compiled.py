@@ -91,7 +91,7 @@ class CompiledRule:
     sources: frozenset[str]
     regex: re.Pattern[str] | None
     exclude: re.Pattern[str] | None
-    file: re.Pattern[str] | None
+    file: re.Pattern[str] | None  # `file` or `type`: a name pattern on the field ``name_field``
     where: Where
     when: Any  # jinja2 TemplateExpression
     stop: bool
@@ -105,6 +105,7 @@ class CompiledRule:
     #: Literal requirements of ``regex``, each valid alone; empty = try every line.
     requirements: tuple[Requirement, ...] = ()
     origin: str = ""  # "rules.yaml:42", for error messages
+    name_field: str = "file"  # markers are named by "file", http events by "type"
 
     @property
     def label(self) -> str:
@@ -133,7 +134,7 @@ class CompiledRule:
         if self.regex is not None:
             return None  # a line pattern never selects a marker
         if self.file is not None:
-            name = event.fields.get("file")
+            name = event.fields.get(self.name_field)
             captured = match_name(self.file, name) if isinstance(name, str) else None
             if captured is None:
                 return None

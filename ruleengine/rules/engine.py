@@ -227,7 +227,8 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
         sources=frozenset(rule.source),
         regex=regex,
         exclude=re.compile(rule.exclude) if rule.exclude is not None else None,
-        file=name_pattern(rule.file) if rule.file is not None else None,
+        file=name_pattern(named) if (named := rule.file or rule.type) is not None else None,
+        name_field="type" if rule.type is not None else "file",
         where=compile_where(rule.where),
         when=(
             env.compile_expression(rule.when, undefined_to_none=False)

@@ -41,11 +41,18 @@ JOURNAL_FIELDS = frozenset(
         "journal",
     )
 )
+#: Fields of every http event (``sources/http/parse.py``), beside its posted keys.
+HTTP_FIELDS = frozenset(("type", "client", "data"))
 #: Fields of the event reporting a bad marker (``report_failed``: ``<name>.failed``).
 FAILED_FIELDS = frozenset(("event", "marker", "reason"))
 #: The fields every event of a source type carries. A type not here (or ``markers``, whose
 #: payload keys are known only at run time) makes an unknown name a warning, not an error.
-FIELDS = {"logfile": LINE_FIELDS, "journal": JOURNAL_FIELDS, "markers": MARKER_FIELDS}
+FIELDS = {
+    "logfile": LINE_FIELDS,
+    "journal": JOURNAL_FIELDS,
+    "markers": MARKER_FIELDS,
+    "http": HTTP_FIELDS,
+}
 CLOSED = frozenset(("logfile", "journal"))
 #: Variables of a digest's message and title (``render.render_digest``), beside ``by`` fields.
 DIGEST_VARIABLES = frozenset(("host", "rule", "source", "time", "events", "count", "group"))

@@ -62,6 +62,7 @@ class SenderPlugin:
 SENDERS: dict[str, tuple[str, str]] = {
     "console": ("console", "ConsoleSender"),
     "webhook": ("webhook", "WebhookSender"),
+    "ruleengine": ("forward", "ForwardSender"),
     "slack": ("slack", "SlackSender"),
     "mattermost": ("slack", "SlackSender"),
     "rocketchat": ("slack", "SlackSender"),

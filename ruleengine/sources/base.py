@@ -41,6 +41,10 @@ class Positions(Protocol):
         """Drop a key that is no longer needed (its file is gone for good)."""
         ...
 
+    def expire(self, prefix: str, before: float) -> int:
+        """Drop keys with ``prefix`` written before ``before`` (a retention window)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SourceContext:

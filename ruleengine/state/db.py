@@ -54,7 +54,7 @@ class Database:
         self.path = state_dir / "state.db"
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         try:
             _private(state_dir, self.path)
@@ -88,7 +88,15 @@ class Database:
             conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
+                # Threads come and go (an http source's workers, across reloads): a thread
+                # that has ended will never use its connection again, so it is closed here.
+                kept = []
+                for thread, old in self._connections:
+                    if thread.is_alive():
+                        kept.append((thread, old))
+                    else:
+                        old.close()
+                self._connections = [*kept, (threading.current_thread(), conn)]
         return conn
 
     @contextmanager
@@ -118,7 +126,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for _thread, conn in self._connections:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()

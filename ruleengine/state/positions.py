@@ -59,6 +59,15 @@ class SourcePositions:
                 (_text(self.source), _text(key)),
             )
 
+    def expire(self, prefix: str, before: float) -> int:
+        """Drop keys starting with ``prefix`` last written before ``before`` (a retention
+        window); not durable, like ``forget``. Returns how many were dropped."""
+        with self._db.transaction(durable=False) as conn:
+            return conn.execute(
+                "DELETE FROM positions WHERE source = ? AND updated < ? AND substr(key, 1, ?) = ?",
+                (_text(self.source), before, len(prefix), _text(prefix)),
+            ).rowcount
+
 
 def _text(value: str) -> str:
     """``value`` as SQLite can store it. Linux file names may hold any bytes, which Python

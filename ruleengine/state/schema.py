@@ -136,6 +136,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             record TEXT NOT NULL
         )""",
     ),
+    (  # 6: positions that expire by age (the http source's idempotency keys)
+        "CREATE INDEX IF NOT EXISTS positions_age ON positions (source, updated)",
+    ),
 )
 VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,201 @@
+"""The WSGI application of the http source.
+
+``POST /v1/events`` answers 202 only once the engine has committed the events, their
+notifications and their idempotency keys in one transaction (``Batch.on_committed``); the
+engine commits the batches of concurrent requests together (group commit). Every refusal is a
+4xx JSON error, given before anything is emitted. ``/healthz`` says the server runs,
+``/readyz`` that it accepts events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ruleengine.model import Batch, Position, stable_id
+from ruleengine.sources.base import Emit
+from ruleengine.sources.http.guard import Clients, Pace
+from ruleengine.sources.http.keys import MAX_KEY, Keys, position_key
+from ruleengine.sources.http.parse import Incoming, Limits, Rejected, make_event, parse_events
+
+log = logging.getLogger(__name__)
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+}
+
+
+class Intake:
+    def __init__(
+        self,
+        source: str,
+        emit: Emit,
+        *,
+        clients: Clients,
+        pace: Pace,
+        keys: Keys,
+        limits: Limits,
+        max_body: int,
+        ack_timeout: float,
+    ) -> None:
+        self.source = source
+        self.emit = emit
+        self.clients, self.pace, self.keys, self.limits = clients, pace, keys, limits
+        self.max_body = max_body
+        self.ack_timeout = ack_timeout
+        self.ready = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        try:
+            if path in ("/healthz", "/readyz"):
+                status, body = self._probe(path, method)
+                return _answer(start_response, status, body)
+            if path != "/v1/events":
+                raise Rejected(404, "not_found", f"no such endpoint {path[:100]!r}")
+            if method != "POST":
+                raise Rejected(405, "method_not_allowed", "POST events to /v1/events")
+            return _answer(start_response, 202, self._post(environ))
+        except Rejected as exc:
+            if exc.status >= 500:
+                log.warning("http source %s: %s", self.source, exc)
+            return _answer(start_response, exc.status, exc.body, exc.headers)
+
+    def _probe(self, path: str, method: str) -> tuple[int, dict[str, Any]]:
+        if method not in ("GET", "HEAD"):
+            raise Rejected(405, "method_not_allowed", f"GET {path}")
+        if path == "/readyz" and not self.ready.is_set():
+            return 503, {"status": "not ready"}
+        return 200, {"status": "ok"}
+
+    def _post(self, environ: dict[str, Any]) -> dict[str, Any]:
+        if not self.ready.is_set():
+            raise Rejected(503, "not_ready", "the source is stopping", (("Retry-After", "1"),))
+        client = self.clients.identify(environ.get("HTTP_AUTHORIZATION"))
+        self.pace.take(client)
+        header_key = environ.get("HTTP_IDEMPOTENCY_KEY")
+        if header_key is not None and not 0 < len(header_key) <= MAX_KEY:
+            raise Rejected(400, "invalid_idempotency_key", f"1 to {MAX_KEY} characters")
+        incoming = parse_events(self._body(environ), environ.get("CONTENT_TYPE"), self.limits)
+        self.keys.prune()
+        return self._accept(client, incoming, header_key)
+
+    def _body(self, environ: dict[str, Any]) -> bytes:
+        too_large = Rejected(413, "body_too_large", f"the body is over {self.max_body} bytes")
+        length = environ.get("CONTENT_LENGTH")
+        if length and length.isdigit() and int(length) > self.max_body:
+            raise too_large
+        stream = environ["wsgi.input"]
+        body: bytes = (
+            stream.read(int(length))
+            if length and length.isdigit()
+            else stream.read(self.max_body + 1)
+        )
+        if len(body) > self.max_body:
+            raise too_large
+        return body
+
+    def _accept(
+        self, client: str, incoming: list[Incoming], header_key: str | None
+    ) -> dict[str, Any]:
+        """Emit what is new and wait until it is committed."""
+        wanted = [_key_of(client, item, header_key) for item in incoming]
+        keys = {k for k in wanted if k is not None}
+        if not self.keys.claim(keys, self.ack_timeout):
+            raise _not_durable("a request with the same key is still being stored")
+        done = threading.Event()
+
+        def committed(_matched: bool) -> None:
+            self.keys.release(keys)  # only now: a retry meanwhile waits instead of storing twice
+            done.set()
+
+        try:
+            batch, duplicates = self._batch(client, incoming, wanted, header_key, committed)
+            if batch is None:
+                self.keys.release(keys)
+                return {"accepted": 0, "duplicates": duplicates}
+            self.emit(batch)
+        except BaseException:
+            self.keys.release(keys)  # nothing emitted: the keys are free again
+            raise
+        if not done.wait(self.ack_timeout):
+            raise _not_durable("the events are not stored yet")
+        return {"accepted": len(batch.events), "duplicates": duplicates}
+
+    def _batch(
+        self,
+        client: str,
+        incoming: list[Incoming],
+        wanted: list[str | None],
+        header_key: str | None,
+        committed: Callable[[bool], None],
+    ) -> tuple[Batch | None, int]:
+        """The batch of what is new (None if nothing is), and how many were duplicates."""
+        request = uuid.uuid4().hex  # names events of a request without a key
+        fresh = {k for k in wanted if k is not None and not self.keys.seen(k)}
+        now, events, duplicates, taken = time.time(), [], 0, set[str]()
+        for index, (item, key) in enumerate(zip(incoming, wanted, strict=True)):
+            if key is not None and (key not in fresh or (key in taken and header_key is None)):
+                duplicates += 1  # committed before, or the same CloudEvent twice in this body
+                continue
+            if key is not None:
+                taken.add(key)
+            per_event = key is not None and header_key is None  # a CloudEvent names itself
+            identity = stable_id(self.source, key or request, "" if per_event else index)
+            events.append(make_event(self.source, item, client, identity, now))
+        if not events:
+            return None, duplicates
+        stamp = self.keys.stamp()
+        positions = tuple(Position(self.source, key, stamp) for key in sorted(taken))
+        return Batch(tuple(events), positions, on_committed=committed), duplicates
+
+
+def _key_of(client: str, item: Incoming, header_key: str | None) -> str | None:
+    if header_key is not None:
+        return position_key(client, "request", header_key)
+    if item.cloud_key is not None:
+        return position_key(client, "cloudevent", *item.cloud_key)
+    return None
+
+
+def _not_durable(why: str) -> Rejected:
+    return Rejected(
+        503,
+        "not_durable_yet",
+        f"{why}; retry with the same Idempotency-Key (or CloudEvents id)",
+        (("Retry-After", "1"),),
+    )
+
+
+def _answer(
+    start_response: StartResponse,
+    status: int,
+    body: dict[str, Any],
+    headers: tuple[tuple[str, str], ...] = (),
+) -> list[bytes]:
+    data = json.dumps(body).encode("utf-8")
+    start_response(
+        f"{status} {_REASONS.get(status, '')}".strip(),
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-store"),
+            *headers,
+        ],
+    )
+    return [data]

@@ -1,0 +1,119 @@
+"""The intake's seam with the engine, without HTTP: 202 waits for ``on_committed``, a
+commit that does not come in time is a 503 and keeps the key held, so a retry meanwhile
+waits instead of storing the events twice. Also the idempotency keys' retention window, and
+what the ``ruleengine`` destination sends."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ruleengine.config.destinations import RuleengineDestination
+from ruleengine.model import Batch, Notification
+from ruleengine.redact import Redactor
+from ruleengine.senders import SenderContext, make_sender
+from ruleengine.sources.http.guard import Clients, Pace
+from ruleengine.sources.http.intake import Intake
+from ruleengine.sources.http.keys import Keys
+from ruleengine.sources.http.parse import Limits
+from ruleengine.state import Store
+
+TOKEN = "token-0123456789abcdef"  # noqa: S105 - a test token
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    opened = Store(tmp_path / "state")
+    yield opened
+    opened.close()
+
+
+def make_intake(store: Store, emit: Any, ack_timeout: float, clock: Any = None) -> Intake:
+    keys = Keys(store.positions_of("in"), 3600.0, *(() if clock is None else (clock,)))
+    intake = Intake(
+        "in", emit, clients=Clients({"c": TOKEN}, anonymous=False), pace=Pace(1000, 1000),
+        keys=keys, limits=Limits(), max_body=65536, ack_timeout=ack_timeout,
+    )  # fmt: skip
+    intake.ready.set()
+    return intake
+
+
+def call(intake: Intake, body: Any, key: str | None = "k1") -> tuple[str, dict[str, Any]]:
+    data = json.dumps(body).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/v1/events",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(data)),
+        "HTTP_AUTHORIZATION": f"Bearer {TOKEN}",
+        "wsgi.input": io.BytesIO(data),
+        **({"HTTP_IDEMPOTENCY_KEY": key} if key else {}),
+    }
+    status: list[str] = []
+    body_bytes = b"".join(intake(environ, lambda s, _h: status.append(s)))
+    return status[0], json.loads(body_bytes)
+
+
+def test_no_commit_in_time_is_503_and_a_retry_waits_for_the_late_commit(store: Store) -> None:
+    held: list[Batch] = []
+    intake = make_intake(store, held.append, ack_timeout=0.05)
+    status, answer = call(intake, {"type": "t"})
+    assert status.startswith("503") and answer["error"] == "not_durable_yet"
+    assert len(held) == 1  # emitted, not yet committed
+
+    def commit_later() -> None:
+        store.commit([], held[0].positions)
+        assert held[0].on_committed is not None
+        held[0].on_committed(False)
+
+    # The retry finds the key still held; it is answered once the first batch commits.
+    intake.ack_timeout = 10.0
+    timer = threading.Timer(0.2, commit_later)
+    timer.start()
+    status, answer = call(intake, {"type": "t"})
+    timer.join()
+    assert status.startswith("202")
+    assert answer == {"accepted": 0, "duplicates": 1}
+    assert len(held) == 1  # nothing emitted twice
+
+
+def test_keys_expire_after_the_retention_window(store: Store) -> None:
+    now = [1_000_000.0]
+
+    def emit(batch: Batch) -> None:
+        store.commit([], batch.positions)
+        assert batch.on_committed is not None
+        batch.on_committed(True)
+
+    intake = make_intake(store, emit, 5.0, clock=lambda: now[0])
+    assert call(intake, {"type": "t"})[1] == {"accepted": 1, "duplicates": 0}
+    assert call(intake, {"type": "t"})[1] == {"accepted": 0, "duplicates": 1}
+    now[0] += 3601.0  # past the window: the same key is a new request
+    assert call(intake, {"type": "t"})[1] == {"accepted": 1, "duplicates": 0}
+    # The state side prunes by the row's commit time (the real clock).
+    assert intake.keys.positions.expire("idem:", time.time() + 1) == 1
+
+
+def test_the_ruleengine_destination_sends_a_cloudevent_and_masks_its_token() -> None:
+    settings = RuleengineDestination(type="ruleengine", url="http://central:8470", token=TOKEN)
+    sender = make_sender(settings, SenderContext("central", Redactor([TOKEN])))
+    note = Notification(
+        id="row-1", destination="central", rule="fwd", source="drops", text="h1 rebooted",
+        created=0.0, fields={"host": "h1", "data": {"x": 1}, "client": "z", "kb": "KB1"},
+    )  # fmt: skip
+    preview = sender.preview(note)
+    sender.close()
+    assert TOKEN not in json.dumps(preview)
+    assert preview["headers"]["Content-Type"] == "application/cloudevents+json"
+    body = json.loads(preview["data"])
+    assert body["id"] == "row-1"
+    assert body["type"] == "ruleengine.fwd"
+    assert body["subject"] == "h1"
+    assert body["data"]["kb"] == "KB1"
+    assert "client" not in body["data"] and "data" not in body["data"]
