@@ -34,10 +34,11 @@ def outbox(state: Path) -> list[str]:
     return outbox_texts(state, missing_ok=True)
 
 
-def wait_rows(state: Path, more_than: int) -> int:
+def wait_rows(state: Path, more_than: int, writer: JournalWriter) -> int:
     """Until the daemon committed more than ``more_than`` rows (a loaded machine is slow)."""
 
     def count() -> int:
+        assert writer.error is None, f"the journal writer failed: {writer.error!r}"
         rows = len(outbox(state))
         return rows if rows > more_than else 0
 
@@ -51,17 +52,23 @@ class JournalWriter(threading.Thread):
         super().__init__(name="test-journal-writer", daemon=True)
         self.journal = journal
         self.written = 0
+        self.error: BaseException | None = None  # why writing stopped early, if it did
         self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._halt.is_set():
-            burst = [
-                entry(f"entry {self.written + i}", _SYSTEMD_UNIT="app.service") for i in range(50)
-            ]
-            burst.append(entry("noise", _SYSTEMD_UNIT="other.service"))
-            write(self.journal, burst)
-            self.written += 50
-            self._halt.wait(0.02)
+        try:
+            while not self._halt.is_set():
+                burst = [
+                    entry(f"entry {self.written + i}", _SYSTEMD_UNIT="app.service")
+                    for i in range(50)
+                ]
+                burst.append(entry("noise", _SYSTEMD_UNIT="other.service"))
+                write(self.journal, burst)
+                self.written += 50
+                self._halt.wait(0.02)
+        except BaseException as exc:  # the test says so instead of waiting for rows
+            self.error = exc
+            raise
 
     def stop(self) -> None:
         self._halt.set()
@@ -84,10 +91,11 @@ def test_sigkill_while_the_journal_grows_loses_nothing(tmp_path: Path, write_rul
     try:
         rows = 0
         for _ in range(kills):
-            rows = wait_rows(state, rows + 50)  # killed while entries are flowing
+            rows = wait_rows(state, rows + 50, writer)  # killed while entries are flowing
             kill(daemon)
+            rows = len(outbox(state))  # the next wait is the restarted daemon's
             daemon = start(rules)
-        rows = wait_rows(state, rows + 50)
+        rows = wait_rows(state, rows + 50, writer)
     finally:
         writer.stop()
     try:

@@ -62,13 +62,16 @@ def write(journal: Path, entries: Iterable[Fields]) -> None:
     """Append entries to a journal file (created if missing)."""
     assert REMOTE is not None
     journal.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
+    done = subprocess.run(
         [REMOTE, f"--output={journal}", "-"],
         input=export(entries),
         capture_output=True,
-        check=True,
+        check=False,
         timeout=60,
     )
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip()[-2000:]
+        raise OSError(f"systemd-journal-remote exited with {done.returncode}: {said}")
 
 
 def entry(message: str, **fields: str | bytes) -> dict[str, str | bytes]:
