@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
+from jinja2 import meta, nodes
 
 from ruleengine.config.schedules import Schedule
 from ruleengine.config.schema import Defaults, Rule, RulesFile, is_template
@@ -295,8 +296,6 @@ def _compile(index: int, rule: Rule, defaults: Defaults, env: jinja2.Environment
 
 def _constant(env: jinja2.Environment, source: str, template: jinja2.Template) -> str | None:
     """The text of a template made of plain text only (rendered once, by Jinja), else None."""
-    from jinja2 import nodes  # noqa: PLC0415 - only needed while compiling
-
     body = env.parse(source).body
     plain = all(
         isinstance(node, nodes.Output)
@@ -307,6 +306,4 @@ def _constant(env: jinja2.Environment, source: str, template: jinja2.Template) -
 
 
 def _variables(env: jinja2.Environment, source: str) -> set[str]:
-    from jinja2 import meta  # noqa: PLC0415 - only needed while compiling
-
     return set(meta.find_undeclared_variables(env.parse(source)))
