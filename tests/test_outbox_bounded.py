@@ -64,12 +64,18 @@ def test_the_cap_counts_rows_and_bytes(tmp_path: Path, caplog: pytest.LogCapture
     store = Store(tmp_path / "state")
     try:
         store.limits = {"room": Limit(max_rows=5, max_bytes=10_000_000)}
+        store.commit([logged(f"{LINE} before it failed {j}") for j in range(8)], [])
+        conn = store.db.conn()
+        assert usage(conn, "room")[0] == 8  # a destination that works is never capped
+        first = min(r["seq"] for r in outbox_rows(store.path))
+        store.mark_delivered_many([r["seq"] for r in outbox_rows(store.path)][1:4])
+        store.mark_retry(first, 0.0, "HTTP 500")  # now it fails: 5 pending, the cap
         with caplog.at_level(logging.WARNING):
             for i in range(4):
                 store.commit([logged(f"{LINE} {i} {j}") for j in range(3)], [])
-        conn = store.db.conn()
+
         (status,) = destination_status(conn, ["room"], Redactor(), 0.0)
-        assert (status.pending, status.dropped) == (5, 7)
+        assert (status.pending, status.dropped) == (5, 12)
         assert status.dropping_since is not None
         warnings = [r for r in caplog.records if "queue of room is full" in r.getMessage()]
         assert len(warnings) == 1  # once per episode, not per dropped notification
@@ -79,15 +85,15 @@ def test_the_cap_counts_rows_and_bytes(tmp_path: Path, caplog: pytest.LogCapture
         store.limits = {"room": Limit(max_rows=100, max_bytes=used + len(encode(more[0])))}
         store.commit(more, [])
         (status,) = destination_status(conn, ["room"], Redactor(), 0.0)
-        assert (status.pending, status.dropped) == (6, 9)  # the byte cap let one more in
+        assert (status.pending, status.dropped) == (6, 14)  # the byte cap let one more in
 
         shown = "\n".join(_destination_lines(status, status.dropping_since or 0.0))
-        assert "queue full: 9 notifications dropped since" in shown
+        assert "queue full: 14 notifications dropped since" in shown
         metrics = {
             family.name: {sample.labels["destination"]: sample.value for sample in family.samples}
             for family in _QueueCollector(store.path).collect()
         }
-        assert metrics["ruleengine_queue_dropped"] == {"room": 9.0}
+        assert metrics["ruleengine_queue_dropped"] == {"room": 14.0}
     finally:
         store.close()
 
@@ -111,13 +117,14 @@ def test_a_flood_against_a_down_destination_is_capped_and_summarised_once(
     }
     try:
         with running(routes, store, redactor) as dispatcher:
+            enqueue(store, dispatcher, logged(f"{LINE} first"))
+            receiver.wait_for(2)  # it is really failing: from now on its queue is capped
             for batch in range(10):
                 enqueue(store, dispatcher, *[logged(f"{LINE} {batch}.{i}") for i in range(50)])
-            receiver.wait_for(2)  # it is really failing
             pending = [r for r in outbox_rows(store.path) if r["state"] == "pending"]
             assert len(pending) <= 20
             (status,) = destination_status(store.db.conn(), ["room"], redactor, 0.0)
-            assert status.dropped == 500 - 20
+            assert status.dropped == 501 - 20
 
             receiver.default = Reply(status=200)  # it recovers
             eventually(
@@ -132,7 +139,7 @@ def test_a_flood_against_a_down_destination_is_capped_and_summarised_once(
         store.close()
     summaries = [body for body in delivered if "were dropped" in body["text"]]
     assert len(summaries) == 1, summaries
-    assert summaries[0]["text"].startswith("480 notifications to room were dropped while it failed")
+    assert summaries[0]["text"].startswith("481 notifications to room were dropped while it failed")
     assert len(delivered) == 21  # the 20 kept, in order, then the summary
     assert delivered[-1] == summaries[0]
     store = Store(tmp_path / "state")

@@ -63,14 +63,14 @@ def add(conn: sqlite3.Connection, seqs: Iterable[int], outcome: str, now: float)
         rows.append(
             (
                 now,
-                str(record.get("id", "")),
-                str(record.get("rule", "")),
-                str(record.get("source", "")),
-                _event(fields),
+                _text(record.get("id", "")),
+                _text(record.get("rule", "")),
+                _text(record.get("source", "")),
+                _text(_event(fields)),
                 found[1],
                 outcome,
                 found[2],
-                str(record.get("text", ""))[:TEXT_LIMIT],
+                _text(record.get("text", ""))[:TEXT_LIMIT],
                 found[3],
             )
         )
@@ -79,6 +79,12 @@ def add(conn: sqlite3.Connection, seqs: Iterable[int], outcome: str, now: float)
         " text, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+
+
+def _text(value: Any) -> str:
+    """Text SQLite can store: a file name that is not UTF-8 arrives with lone surrogates
+    (``\\udcfe``), kept as that escape rather than failing the delivery's transaction."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _event(fields: dict[str, Any]) -> str:

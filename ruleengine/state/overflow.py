@@ -1,8 +1,10 @@
 """Bounded queues: a destination that is down for days does not fill the disk.
 
-Each destination may hold at most ``Limit`` pending rows and bytes. Past it, new notifications
-for it are counted in ``overflow`` instead of stored (one warning per episode); when it has
-recovered and its queue has room again, the worker queues one summary and the episode ends.
+Each destination may hold at most ``Limit`` pending rows and bytes while it is failing (its
+oldest pending row has been tried and not delivered). Past it, new notifications for it are
+counted in ``overflow`` instead of stored (one warning per episode); when it has recovered and
+its queue has room again, the worker queues one summary and the episode ends. A destination
+that works is never capped: a long backlog (a catch-up, a burst) is delivered at its pace.
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ def usage(conn: sqlite3.Connection, destination: str) -> tuple[int, int]:
     return int(rows), int(size)
 
 
+def failing(conn: sqlite3.Connection, destination: str) -> bool:
+    """Has the head of the destination's queue been tried without success?"""
+    head = conn.execute(
+        "SELECT attempts FROM outbox WHERE destination = ? AND state = 'pending'"
+        " ORDER BY seq LIMIT 1",
+        (destination,),
+    ).fetchone()
+    return head is not None and int(head[0]) > 0
+
+
 def has_room(conn: sqlite3.Connection, destination: str, limit: Limit) -> bool:
     rows, size = usage(conn, destination)
     return rows < limit.max_rows and size < limit.max_bytes
@@ -51,7 +63,10 @@ def has_room(conn: sqlite3.Connection, destination: str, limit: Limit) -> bool:
 def admit(
     conn: sqlite3.Connection, destination: str, sizes: Sequence[int], limit: Limit, now: float
 ) -> int:
-    """How many of ``sizes`` (in order) fit the queue; the rest are counted as dropped."""
+    """How many of ``sizes`` (in order) fit the queue; the rest are counted as dropped. All
+    of them while the destination is not failing."""
+    if not failing(conn, destination):
+        return len(sizes)
     rows, total = usage(conn, destination)
     fits = 0
     for size in sizes:
