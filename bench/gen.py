@@ -118,9 +118,7 @@ def rules_yaml(pattern_list: list[str], log_glob: str, state_dir: str) -> str:
         f"state_dir: {state_dir}",
         "defaults: {to: [sink]}",
         "destinations:",
-        "  sink: {type: console, stream: stderr, color_output: never,",
-        # A backlog of every match at once is what catch-up measures: no pending cap.
-        "         pending: {max_rows: 100000000, max_bytes: 100000000000}}",
+        "  sink: {type: console, stream: stderr, color_output: never}",
         "sources:",
         f"  log: {{type: logfile, paths: ['{log_glob}'], start_at: beginning}}",
         "rules:",
