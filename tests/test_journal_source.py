@@ -147,6 +147,22 @@ def test_a_restart_resumes_after_the_committed_cursor(harness: Harness, tmp_path
     assert harness.until_end() == ["three"]
 
 
+def test_a_restart_reads_every_entry_behind_the_cursor_of_a_quiet_journal(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """``journalctl --follow --cursor`` alone prints ten entries, then waits for a new one
+    (systemd#4739): after downtime on a quiet host the rest would wait for the next entry."""
+    journal = tmp_path / "journal" / "a.journal"
+    write(journal, [entry("one"), entry(END)])
+    harness.start(directory=str(journal.parent), start_at="beginning")
+    assert harness.until_end() == ["one"]
+    harness.stop()
+    behind = [f"while stopped {n}" for n in range(40)]
+    write(journal, [*(entry(text) for text in behind), entry(END)])  # then nothing more
+    harness.start(directory=str(journal.parent), start_at="beginning")
+    assert harness.until_end() == behind
+
+
 def test_start_at_end_reads_only_what_comes_next_even_through_filters(
     harness: Harness, tmp_path: Path
 ) -> None:

@@ -132,8 +132,10 @@ class Follow:
     def __init__(
         self, location: list[str], filters: list[str], cursor: str | None, cap: int
     ) -> None:
-        start = [f"--cursor={cursor}"] if cursor is not None else ["--no-tail"]
-        argv = [*_base(location), "--follow", *start, *filters]
+        # --no-tail in both cases: with --follow, journalctl otherwise prints only ten entries
+        # after the cursor and holds the rest back until a new entry arrives (systemd#4739).
+        start = [f"--cursor={cursor}"] if cursor is not None else []
+        argv = [*_base(location), "--follow", "--no-tail", *start, *filters]
         self._skip = cursor  # the entry at the cursor was read before
         self._parser = ExportParser(cap)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the process ends
