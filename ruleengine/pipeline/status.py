@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+from ruleengine.errors import StateError
 from ruleengine.state import Store
+from ruleengine.state.db import diagnose
 from ruleengine.state.report import human_duration, open_readonly, queue_summary, record_daemon
 
 log = logging.getLogger(__name__)
@@ -40,9 +43,17 @@ def status_text(state_db: Path, sources: int, rules: int, config_hash: str | Non
     return f"{head}; {', '.join(parts)}"
 
 
-def record(store: Store, fields: dict[str, Any]) -> None:
-    """Write the daemon's facts for ``status``; bookkeeping never stops delivery."""
+def record(store: Store, fields: dict[str, Any], *, first: bool = False) -> None:
+    """Write the daemon's facts for ``status``; bookkeeping never stops delivery. The
+    ``first`` write, at start, is also the proof that the state database takes writes: a
+    daemon that cannot commit what it reads must not start (StateError)."""
     try:
         record_daemon(store, fields)
+    except sqlite3.Error as exc:
+        if first:
+            raise StateError(
+                f"cannot write state database {store.path}: {exc}{diagnose(store.path.parent)}"
+            ) from None
+        log.warning("cannot record daemon state for `status`: %s", exc)
     except Exception as exc:
         log.warning("cannot record daemon state for `status`: %s", exc)

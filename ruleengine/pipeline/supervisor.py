@@ -93,6 +93,8 @@ class Supervisor:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        # First, before any thread: a state database that takes no writes stops the start.
+        self._record(first=True, started=time.time(), pid=os.getpid(), version=__version__)
         if self.metrics is not None:
             self.metrics.serve()  # first: a port in use fails the start before anything runs
         self.store.prune_delivered(time.time() - DELIVERED_RETENTION)
@@ -104,7 +106,6 @@ class Supervisor:
         if not self._watch.add(self.config.path.parent):
             log.warning("cannot watch %s; reload with SIGHUP", self.config.path.parent)
         self._watch.start()
-        self._record(started=time.time(), pid=os.getpid(), version=__version__)
         for warning in (*self.config.warnings, *self.engine.rules.warnings):
             log.warning("%s", warning)
         log.info(
@@ -207,7 +208,7 @@ class Supervisor:
             self.store.path, len(self.sources), len(self.engine.rules.rules), self.config_hash
         )
 
-    def _record(self, **extra: Any) -> None:
+    def _record(self, *, first: bool = False, **extra: Any) -> None:
         fields = {
             "config_path": str(self.config.path),
             "config_hash": self.config_hash or "",
@@ -219,7 +220,7 @@ class Supervisor:
         }
         if "started" in extra:  # a new run has had no reload yet
             fields.update(reload_time=None, reload_ok=None, reload_errors=[])
-        record(self.store, fields)
+        record(self.store, fields, first=first)
 
     # -- reload ---------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ class Database:
         except sqlite3.Error as exc:
             self.close()
             raise StateError(
-                f"cannot use state database {self.path}: {exc}{_diagnose(state_dir)}"
+                f"cannot use state database {self.path}: {exc}{diagnose(state_dir)}"
             ) from None
         except OSError as exc:
             self.close()
@@ -173,7 +173,7 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _diagnose(state_dir: Path) -> str:
+def diagnose(state_dir: Path) -> str:
     """The likely cause behind SQLite's terse open errors ("unable to open", "disk I/O error")."""
     if hasattr(os, "statvfs"):  # not on Windows
         try:
