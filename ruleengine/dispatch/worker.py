@@ -160,7 +160,7 @@ class Worker(threading.Thread):
         name, notification = self.route.name, row.notification
         if isinstance(outcome, Delivered):
             warning = outcome.warning and self.redactor(outcome.warning)
-            self.store.mark_delivered(row.seq, warning)
+            self.store.mark_delivered(row, warning)
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
             else:  # debug: `ruleengine history` is the record; this is for tracing

@@ -109,20 +109,19 @@ class Database:
         effect (deleting a marker) stays durable.
         """
         conn = self.conn()
-        if not durable:
-            conn.execute("PRAGMA synchronous=NORMAL")
+        # A thread keeps the level of its last transaction: a dispatch worker marking rows
+        # one by one does not switch it twice per row (each switch is a statement).
+        if getattr(self._local, "durable", True) != durable:
+            conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._local.durable = durable
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
-        finally:
-            if not durable:
-                conn.execute("PRAGMA synchronous=FULL")
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

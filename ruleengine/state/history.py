@@ -8,10 +8,11 @@ claims a delivery the outbox does not; bounded by age and by rows (``prune``), r
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ruleengine.model import Notification
 from ruleengine.state.record import decode_record
 
 TEXT_LIMIT = 500  # characters of the message kept per row: enough to recognise it
@@ -50,30 +51,41 @@ class Query:
 
 def add(conn: sqlite3.Connection, seqs: Iterable[int], outcome: str, now: float) -> None:
     """Record the outcome of settled outbox rows, inside the caller's transaction."""
-    rows = []
+    settled = []
     for seq in seqs:
         found = conn.execute(
             "SELECT record, destination, attempts, last_error, id FROM outbox WHERE seq = ?",
             (seq,),
         ).fetchone()
-        if found is None:
-            continue
-        record = decode_record(found[0], found[4], found[1])
-        fields = record.get("fields") or {}
-        rows.append(
-            (
-                now,
-                _text(record.get("id", "")),
-                _text(record.get("rule", "")),
-                _text(record.get("source", "")),
-                _text(_event(fields)),
-                found[1],
-                outcome,
-                found[2],
-                _text(record.get("text", ""))[:TEXT_LIMIT],
-                found[3],
-            )
+        if found is not None:
+            record = decode_record(found[0], found[4], found[1])
+            settled.append((Notification.from_record(record), int(found[2]), found[3]))
+    add_settled(conn, settled, outcome, now)
+
+
+def add_settled(
+    conn: sqlite3.Connection,
+    settled: Iterable[tuple[Notification, int, str | None]],
+    outcome: str,
+    now: float,
+) -> None:
+    """Record (notification, attempts, error) outcomes the caller already holds (the worker
+    has the row it sent: no need to read and decode it again)."""
+    rows = [
+        (
+            now,
+            _text(note.id),
+            _text(note.rule),
+            _text(note.source),
+            _text(_event(note.fields)),
+            note.destination,
+            outcome,
+            attempts,
+            _text(note.text)[:TEXT_LIMIT],
+            error,
         )
+        for note, attempts, error in settled
+    ]
     conn.executemany(
         "INSERT INTO history (time, id, rule, source, event, destination, outcome, attempts,"
         " text, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -87,7 +99,7 @@ def _text(value: Any) -> str:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _event(fields: dict[str, Any]) -> str:
+def _event(fields: Mapping[str, Any]) -> str:
     """Which source event made the notification: a marker's name or a line's file:offset."""
     if isinstance(fields.get("relpath"), str):
         return str(fields["relpath"])

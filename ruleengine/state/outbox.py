@@ -118,17 +118,22 @@ class Outbox:
             for row in rows
         ]
 
-    def mark_delivered(self, seq: int, warning: str | None = None) -> None:
+    def mark_delivered(self, row: OutboxRow, warning: str | None = None) -> None:
         """``warning`` (a partial success) is kept as the row's last error, so ``status``
-        shows it like any other problem of the destination."""
+        shows it like any other problem of the destination. The history is written from the
+        row the worker holds: on a catch-up this runs once per message."""
         now = time.time()
+        warned = warning and f"warning: {warning}"
+        error = warned or row.last_error
         with self._db.transaction(durable=False) as conn:
             conn.execute(
                 "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
                 " last_error = COALESCE(?, last_error) WHERE seq = ?",
-                (now, warning and f"warning: {warning}", seq),
+                (now, warned, row.seq),
             )
-            handled.add(conn, (seq,), "delivered", now)
+            handled.add_settled(
+                conn, ((row.notification, row.attempts + 1, error),), "delivered", now
+            )
 
     def mark_delivered_many(self, seqs: Sequence[int]) -> None:
         """Mark rows delivered in one transaction (a worker catching up sends many)."""
