@@ -78,6 +78,9 @@ class Receiver:
                 arrived = time.time()  # before reading: what pacing and latency are about
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the client died mid-request (a kill -9 test):
+                    self.close_connection = True  # a real server never sees it whole either
+                    return
                 with receiver._cond:
                     if receiver._script:
                         reply = receiver._script.popleft()
