@@ -67,7 +67,7 @@ def test_a_version_1_database_migrates_and_keeps_its_rows(tmp_path: Path) -> Non
         assert row.notification.text == "queued"
         assert store.position("log", "/var/log/app.log") == '{"offset": 10}'
         state = RuleState.load(store)  # the tables the engine needs are there
-        assert state.throttles.windows == {}
+        assert state.throttles.slots == {}
         assert state.digests.groups == {}
     finally:
         store.close()
@@ -78,7 +78,7 @@ def test_a_version_1_database_with_rule_state_keeps_it(tmp_path: Path) -> None:
     store = Store(tmp_path / "state")
     try:
         state = RuleState.load(store)
-        assert state.throttles.windows[("noisy", "disk")].suppressed == 3
+        assert state.throttles.slots[("noisy", "disk")].suppressed == 3
         assert state.digests.groups[("reboots", "web")].events == [{"host": "web1"}]
     finally:
         store.close()

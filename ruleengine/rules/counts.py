@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ruleengine.rules.keyed import Keyed, Slot
+
 EXPIRE_EVERY = 60.0  # seconds between sweeps of keys whose window is over
 Seen = tuple[float, dict[str, Any]]  # when it was counted (the clock), the event's variables
 Row = tuple[str, str, float, list[Seen]]  # rule, key, quiet until, events in the window
@@ -22,12 +24,11 @@ class Tally:
     events: list[Seen] = field(default_factory=list)
 
 
-class Counts:
+class Counts(Keyed[Tally, Row]):
     """Windows by (rule name, key); survive restarts and reloads (keyed by rule name)."""
 
-    def __init__(self, tallies: dict[tuple[str, str], Tally] | None = None) -> None:
-        self.tallies = tallies or {}
-        self._dirty: set[tuple[str, str]] = set()
+    def __init__(self, tallies: dict[Slot, Tally] | None = None) -> None:
+        super().__init__(tallies)
         self._expired_at = float("-inf")
 
     @classmethod
@@ -42,8 +43,8 @@ class Counts:
         """Count one event; the window's events (oldest first) when this one reaches
         ``minimum``, else None."""
         slot = (rule, key)
-        tally = self.tallies.setdefault(slot, Tally())
-        self._dirty.add(slot)
+        tally = self.slots.setdefault(slot, Tally())
+        self.touch(slot)
         if now < tally.quiet_until:
             return None  # fired within the last window: not armed yet
         since = now - within
@@ -60,35 +61,13 @@ class Counts:
         if now - self._expired_at < EXPIRE_EVERY:
             return  # a sweep walks every key: not on every batch
         self._expired_at = now
-        for slot, tally in list(self.tallies.items()):
+        for slot, tally in list(self.slots.items()):
             window = within.get(slot[0])
             if window is None:
                 continue
             last = max((at for at, _record in tally.events), default=0.0)
             if tally.quiet_until <= now and last <= now - window:
-                del self.tallies[slot]
-                self._dirty.add(slot)
+                self.drop(slot)
 
-    def keep_rules(self, names: set[str]) -> None:
-        """After a reload: drop the windows of rules that no longer exist or no longer count."""
-        for slot in [s for s in self.tallies if s[0] not in names]:
-            del self.tallies[slot]
-            self._dirty.add(slot)
-
-    def changes(self) -> tuple[list[Row], list[tuple[str, str]]]:
-        written: list[Row] = []
-        deleted: list[tuple[str, str]] = []
-        for slot in self._dirty:
-            tally = self.tallies.get(slot)
-            if tally is None:
-                deleted.append(slot)
-            else:
-                written.append((*slot, tally.quiet_until, tally.events))
-        return written, deleted
-
-    @property
-    def dirty(self) -> bool:
-        return bool(self._dirty)
-
-    def saved(self) -> None:
-        self._dirty.clear()
+    def row(self, slot: Slot, value: Tally) -> Row:
+        return (*slot, value.quiet_until, value.events)

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ruleengine.rules.keyed import Keyed, Slot
+
 Row = tuple[str, str, float, float, dict[str, Any]]  # rule, key, opened, expires, variables
 
 
@@ -22,12 +24,8 @@ class Alert:
     variables: dict[str, Any]
 
 
-class OpenAlerts:
+class OpenAlerts(Keyed[Alert, Row]):
     """Open alerts by (alert rule name, key); survive restarts and reloads (by rule name)."""
-
-    def __init__(self, alerts: dict[tuple[str, str], Alert] | None = None) -> None:
-        self.alerts = alerts or {}
-        self._dirty: set[tuple[str, str]] = set()
 
     @classmethod
     def from_rows(cls, rows: Iterable[Row]) -> OpenAlerts:
@@ -38,45 +36,23 @@ class OpenAlerts:
     ) -> None:
         """An alert fired; a repeat keeps its first time (it has been open since then)."""
         slot = (rule, key)
-        current = self.alerts.get(slot)
+        current = self.slots.get(slot)
         opened = current.opened if current is not None and current.expires > now else now
-        self.alerts[slot] = Alert(opened, now + expire, variables)
-        self._dirty.add(slot)
+        self.slots[slot] = Alert(opened, now + expire, variables)
+        self.touch(slot)
 
     def close(self, rule: str, key: str, now: float) -> Alert | None:
         """The open alert this resolves (it is closed), or None."""
         slot = (rule, key)
-        current = self.alerts.pop(slot, None)
+        current = self.slots.pop(slot, None)
         if current is None:
             return None
-        self._dirty.add(slot)
+        self.touch(slot)
         return current if current.expires > now else None
 
     def expire(self, now: float) -> None:
-        for slot in [s for s, alert in self.alerts.items() if alert.expires <= now]:
-            del self.alerts[slot]
-            self._dirty.add(slot)
+        for slot in [s for s, alert in self.slots.items() if alert.expires <= now]:
+            self.drop(slot)
 
-    def keep_rules(self, names: set[str]) -> None:
-        """After a reload: drop alerts no rule resolves any more."""
-        for slot in [s for s in self.alerts if s[0] not in names]:
-            del self.alerts[slot]
-            self._dirty.add(slot)
-
-    def changes(self) -> tuple[list[Row], list[tuple[str, str]]]:
-        written: list[Row] = []
-        deleted: list[tuple[str, str]] = []
-        for slot in self._dirty:
-            alert = self.alerts.get(slot)
-            if alert is None:
-                deleted.append(slot)
-            else:
-                written.append((*slot, alert.opened, alert.expires, alert.variables))
-        return written, deleted
-
-    @property
-    def dirty(self) -> bool:
-        return bool(self._dirty)
-
-    def saved(self) -> None:
-        self._dirty.clear()
+    def row(self, slot: Slot, value: Alert) -> Row:
+        return (*slot, value.opened, value.expires, value.variables)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ruleengine.rules.keyed import Keyed, Slot
+
 EXPIRE_EVERY = 60.0  # seconds between sweeps of ended windows
 
 
@@ -19,28 +21,30 @@ class Window:
     suppressed: int = 0
 
 
-class Throttles:
+Row = tuple[str, str, float, int]  # rule, key, until, suppressed
+
+
+class Throttles(Keyed[Window, Row]):
     """Open windows by (rule name, key); survive restarts and reloads (keyed by rule name)."""
 
-    def __init__(self, windows: dict[tuple[str, str], Window] | None = None) -> None:
-        self.windows = windows or {}
-        self._dirty: set[tuple[str, str]] = set()
+    def __init__(self, windows: dict[Slot, Window] | None = None) -> None:
+        super().__init__(windows)
         self._expired_at = float("-inf")
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, float, int]]) -> Throttles:
+    def from_rows(cls, rows: Iterable[Row]) -> Throttles:
         """Windows as saved: (rule, key, until, suppressed)."""
         return cls({(r, k): Window(until, suppressed) for r, k, until, suppressed in rows})
 
     def admit(self, rule: str, key: str, window: float, now: float) -> int | None:
         """None to suppress this event; else how many were suppressed since the last one sent."""
         slot = (rule, key)
-        current = self.windows.get(slot)
-        self._dirty.add(slot)
+        current = self.slots.get(slot)
+        self.touch(slot)
         if current is not None and now < current.until:
             current.suppressed += 1
             return None
-        self.windows[slot] = Window(now + window)
+        self.slots[slot] = Window(now + window)
         return current.suppressed if current is not None else 0
 
     def expire(self, now: float) -> None:
@@ -48,33 +52,9 @@ class Throttles:
         if now - self._expired_at < EXPIRE_EVERY:
             return  # a sweep walks every window: not on every batch
         self._expired_at = now
-        for slot, current in list(self.windows.items()):
+        for slot, current in list(self.slots.items()):
             if current.until <= now and current.suppressed == 0:
-                del self.windows[slot]
-                self._dirty.add(slot)
+                self.drop(slot)
 
-    def keep_rules(self, names: set[str]) -> None:
-        """After a reload: drop the windows of rules that no longer exist or no longer throttle."""
-        for slot in [s for s in self.windows if s[0] not in names]:
-            del self.windows[slot]
-            self._dirty.add(slot)
-
-    def changes(self) -> tuple[list[tuple[str, str, float, int]], list[tuple[str, str]]]:
-        """What changed since ``saved``: (windows to write as rows, (rule, key) to delete)."""
-        written: list[tuple[str, str, float, int]] = []
-        deleted: list[tuple[str, str]] = []
-        for slot in self._dirty:
-            current = self.windows.get(slot)
-            if current is None:
-                deleted.append(slot)
-            else:
-                written.append((*slot, current.until, current.suppressed))
-        return written, deleted
-
-    @property
-    def dirty(self) -> bool:
-        return bool(self._dirty)
-
-    def saved(self) -> None:
-        """The transaction that wrote ``changes`` committed."""
-        self._dirty.clear()
+    def row(self, slot: Slot, value: Window) -> Row:
+        return (*slot, value.until, value.suppressed)
