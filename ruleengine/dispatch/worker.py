@@ -163,7 +163,7 @@ class Worker(threading.Thread):
             self.store.mark_delivered(row, warning)
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
-            else:  # debug: `ruleengine history` is the record; this is for tracing
+            elif log.isEnabledFor(logging.DEBUG):  # history is the record; this traces
                 log.debug(
                     'delivered %s rule=%s to=%s "%s"',
                     notification.id,
