@@ -39,8 +39,15 @@ def logged(text: str) -> Notification:
 
 def test_a_row_stores_the_line_about_once() -> None:
     notification = logged(LINE)
-    stored = encode(notification)
-    assert len(stored) < len(LINE.encode())  # text + fields.line + the rest, compressed
+    stored, size = encode(notification)
+    assert isinstance(stored, bytes)  # long: compressed
+    assert size == len(stored) < len(LINE.encode())  # text + fields.line + the rest
+
+
+def test_a_short_row_is_stored_as_text() -> None:
+    stored, size = encode(note("room", "web1: disk full ✓"))
+    assert isinstance(stored, str)  # compressing a few hundred bytes costs more than it saves
+    assert size == len(stored.encode())
 
 
 def test_rows_before_compact_storage_are_still_read(tmp_path: Path) -> None:
@@ -82,7 +89,7 @@ def test_the_cap_counts_rows_and_bytes(tmp_path: Path, caplog: pytest.LogCapture
 
         more = [logged(f"{LINE} more {j}") for j in range(3)]
         used = usage(conn, "room")[1]
-        store.limits = {"room": Limit(max_rows=100, max_bytes=used + len(encode(more[0])))}
+        store.limits = {"room": Limit(max_rows=100, max_bytes=used + encode(more[0])[1])}
         store.commit(more, [])
         (status,) = destination_status(conn, ["room"], Redactor(), 0.0)
         assert (status.pending, status.dropped) == (6, 14)  # the byte cap let one more in

@@ -46,6 +46,9 @@ class Dispatcher:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        recovered = self.store.recover_deliveries()  # journaled by workers of a killed run
+        if recovered:
+            log.info("recorded %d deliveries a previous run made but had not stored", recovered)
         for destination, states in self.store.counts().items():
             if destination not in self._workers and states.get("pending"):
                 log.warning(

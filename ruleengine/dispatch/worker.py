@@ -9,6 +9,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from ruleengine.model import Delivered, Notification, Outcome, Retry
 from ruleengine.redact import Redactor
 from ruleengine.senders import Sender
 from ruleengine.state import OutboxRow, Store
+from ruleengine.state.journal import DeliveryJournal
 
 log = logging.getLogger(__name__)
 GIST = 60  # characters of a message's first line in the delivery log lines
@@ -31,6 +33,10 @@ GIST = 60  # characters of a message's first line in the delivery log lines
 # process (``ruleengine dead retry`` while the daemon runs) and is a safety net.
 IDLE_RECHECK = 5.0
 ERROR_PAUSE = 5.0  # after an unexpected error (database trouble), before trying again
+# Catching up: pending rows read at once, and delivered rows folded into the outbox in one
+# transaction (each is journaled right after its send: see ``state.journal``).
+BATCH = 256
+FOLD_AFTER = 1.0  # seconds: a slow destination's deliveries reach the outbox at least this soon
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class Worker(threading.Thread):
         self._finished = False
         self._last_send: float | None = None  # monotonic time of the last attempt (pacing)
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
+        self._queue: deque[OutboxRow] = deque()  # pending rows read ahead, oldest first
+        self._journal: DeliveryJournal | None = None  # made by ``run``, in this thread
+        self._delivered: list[tuple[OutboxRow, str | None]] = []  # journaled, not folded
+        self._unfolded_since = 0.0  # monotonic time of the oldest of those
 
     def wake(self) -> None:
         """New rows may be queued: look again now (never lost, even mid-step)."""
@@ -94,6 +104,7 @@ class Worker(threading.Thread):
                 self._wake.wait(max(seconds, 0.0))
 
     def run(self) -> None:
+        self._journal = self.store.journal()
         while not self._stopping:
             # Consume the wake flag *before* reading the queue: a wake that arrives while we
             # read or send stays set, so the following sleep returns at once.
@@ -103,6 +114,7 @@ class Worker(threading.Thread):
                 wait = self._step()
             except Exception:  # a broken database must not kill delivery silently
                 self._nothing_due = False
+                self._queue.clear()  # read again: the outcome of its head may not be stored
                 if self._stopping:
                     log.warning("%s: stopped before an outcome was recorded", self.route.name)
                     break
@@ -113,23 +125,44 @@ class Worker(threading.Thread):
                     self._idle = self._nothing_due and not self._pending_wake
                     self._wake.notify_all()
                 self._sleep(wait)
+        self._close_journal()
         with self._wake:
             self._finished = True
             self._wake.notify_all()  # wake ``wait_idle`` callers: a stopped worker is not idle
 
+    def _close_journal(self) -> None:
+        folded = False
+        try:
+            self._fold()
+            folded = True
+        except Exception:
+            log.exception("%s: deliveries not recorded; the next start will", self.route.name)
+        if self._journal is not None:
+            self._journal.close(folded)
+
     def _step(self) -> float:
-        """Make at most one attempt; return how long to wait before the next step."""
+        """Make at most one attempt; return how long to wait before the next step.
+
+        Before any wait, what was delivered is folded into the outbox, so an idle worker's
+        outbox and history are up to date.
+        """
         self._nothing_due = True
-        row = self.store.next_pending(self.route.name)
-        if row is None:
-            return IDLE_RECHECK
+        if not self._queue:
+            self._fold()
+            self._queue.extend(self.store.pending(self.route.name, BATCH))
+            if not self._queue:
+                return IDLE_RECHECK
+        row = self._queue[0]
         due = row.next_attempt - time.time()
         if due > 0:
+            self._fold()
             return due
         self._nothing_due = False
         pace = self._pace_wait()
         if pace > 0 or self._stopping:
+            self._fold()
             return pace
+        self._queue.popleft()
         self._last_send = time.monotonic()
         log.debug(
             "sending %s to %s (attempt %d)", row.notification.id, self.route.name, row.attempts + 1
@@ -137,6 +170,23 @@ class Worker(threading.Thread):
         outcome = self._send(row.notification)
         self._record(row, outcome)
         return 0.0
+
+    def _fold(self) -> None:
+        """Record the journaled deliveries in the outbox and history (one transaction)."""
+        if not self._delivered:
+            return
+        self.store.settle_delivered(self._delivered)
+        self._delivered = []
+        if self._journal is not None:
+            self._journal.clear()
+        name = self.route.name
+        episode = self.store.end_overflow(name, overflow_notice)
+        if episode is not None:
+            log.warning(
+                "%s recovered; %d notifications dropped while its queue was full: summary queued",
+                name,
+                episode.dropped,
+            )
 
     def _gist(self, notification: Notification) -> str:
         """The message's first line, clipped, masked and escaped: which message it was."""
@@ -160,7 +210,11 @@ class Worker(threading.Thread):
         name, notification = self.route.name, row.notification
         if isinstance(outcome, Delivered):
             warning = outcome.warning and self.redactor(outcome.warning)
-            self.store.mark_delivered(row, warning)
+            if self._journal is not None:
+                self._journal.record(row.seq, warning)
+            if not self._delivered:
+                self._unfolded_since = time.monotonic()
+            self._delivered.append((row, warning))
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
             elif log.isEnabledFor(logging.DEBUG):  # history is the record; this traces
@@ -171,15 +225,16 @@ class Worker(threading.Thread):
                     name,
                     self._gist(notification),
                 )
-            episode = self.store.end_overflow(name, overflow_notice)
-            if episode is not None:
-                log.warning(
-                    "%s recovered; %d notifications dropped while its queue was full: summary"
-                    " queued",
-                    name,
-                    episode.dropped,
-                )
+            if (
+                len(self._delivered) >= BATCH
+                or time.monotonic() - self._unfolded_since >= FOLD_AFTER
+            ):
+                self._fold()
             return
+        # A failure settles this row and makes it (or the next) the head: what was delivered
+        # before it is recorded first, and the queue is read again.
+        self._fold()
+        self._queue.clear()
         reason = self.redactor(outcome.reason)  # senders redact too; this is the last line
         attempts, now = row.attempts + 1, time.time()
         if isinstance(outcome, Retry) and not budget_exhausted(

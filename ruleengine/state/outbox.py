@@ -3,12 +3,13 @@
 A row is ``pending`` until its worker marks it ``delivered`` or ``dead``. Notifications are
 enqueued by ``Store.commit`` together with the positions that produced them, within each
 destination's ``overflow.Limit``. A row stores its notification compactly (``record.encode``): the
-id and destination only in their columns, the rest as compressed JSON (a log line in the text
-and again in the fields costs about once).
+id and destination only in their columns, the rest as JSON, compressed when long (a log line in
+the text and again in the fields then costs about once).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,6 +20,7 @@ from ruleengine.model import Notification
 from ruleengine.state import history as handled
 from ruleengine.state import overflow
 from ruleengine.state.db import Database
+from ruleengine.state.journal import DeliveryJournal, leftovers
 from ruleengine.state.overflow import Limit, Overflow
 from ruleengine.state.record import decode_record, encode
 
@@ -65,9 +67,9 @@ def enqueue(
     """
     by_destination: dict[str, list[tuple[Any, ...]]] = {}
     for n in notifications:
-        blob = encode(n)
+        blob, size = encode(n)
         by_destination.setdefault(n.destination, []).append(
-            (n.id, n.destination, blob, len(blob), now, now)
+            (n.id, n.destination, blob, size, now, now)
         )
     rows: list[tuple[Any, ...]] = []
     for destination, candidates in by_destination.items():
@@ -120,20 +122,58 @@ class Outbox:
 
     def mark_delivered(self, row: OutboxRow, warning: str | None = None) -> None:
         """``warning`` (a partial success) is kept as the row's last error, so ``status``
-        shows it like any other problem of the destination. The history is written from the
-        row the worker holds: on a catch-up this runs once per message."""
+        shows it like any other problem of the destination."""
+        self.settle_delivered(((row, warning),))
+
+    def settle_delivered(self, delivered: Sequence[tuple[OutboxRow, str | None]]) -> None:
+        """Mark rows delivered, with their history, in one transaction. The history is written
+        from the rows the worker holds: on a catch-up this runs once per batch."""
+        if not delivered:
+            return
         now = time.time()
-        warned = warning and f"warning: {warning}"
-        error = warned or row.last_error
+        updates, settled = [], []
+        for row, warning in delivered:
+            warned = warning and f"warning: {warning}"
+            updates.append((now, warned, row.seq))
+            settled.append((row.notification, row.attempts + 1, warned or row.last_error))
         with self._db.transaction(durable=False) as conn:
-            conn.execute(
+            conn.executemany(
                 "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
-                " last_error = COALESCE(?, last_error) WHERE seq = ?",
-                (now, warned, row.seq),
+                " last_error = COALESCE(?, last_error) WHERE seq = ? AND state = 'pending'",
+                updates,
             )
-            handled.add_settled(
-                conn, ((row.notification, row.attempts + 1, error),), "delivered", now
-            )
+            handled.add_settled(conn, settled, "delivered", now)
+
+    def journal(self) -> DeliveryJournal:
+        """A fresh journal for a delivery worker (see ``state.journal``)."""
+        return DeliveryJournal(self._db.path.parent)
+
+    def recover_deliveries(self) -> int:
+        """Fold in what killed workers journaled but did not fold; call before workers start.
+        Returns how many rows were still pending (and are now delivered)."""
+        paths, found = leftovers(self._db.path.parent)
+        recovered = 0
+        if found:
+            now = time.time()
+            with self._db.transaction(durable=False) as conn:
+                seqs = [
+                    seq
+                    for seq in found
+                    if conn.execute(
+                        "SELECT 1 FROM outbox WHERE seq = ? AND state = 'pending'", (seq,)
+                    ).fetchone()
+                ]
+                conn.executemany(
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1,"
+                    " updated = ?, last_error = COALESCE(?, last_error) WHERE seq = ?",
+                    [(now, found[seq] and f"warning: {found[seq]}", seq) for seq in seqs],
+                )
+                handled.add(conn, seqs, "delivered", now)
+                recovered = len(seqs)
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return recovered
 
     def mark_delivered_many(self, seqs: Sequence[int]) -> None:
         """Mark rows delivered in one transaction (a worker catching up sends many)."""

@@ -1,0 +1,71 @@
+"""Deliveries not yet folded into the outbox: a small append-only file per delivery worker.
+
+A worker catching up sends many rows back to back. Marking each one delivered in its own SQLite
+transaction cost more than the send itself (a write lock shared with the engine, a commit), and
+marking them in batches alone would let a kill resend a whole batch. So right after each send
+the worker appends the row's ``seq`` here (one ``write(2)``, no fsync: it survives a process
+kill like a ``durable=False`` commit does), and folds what it wrote into the outbox in one
+transaction every few hundred rows, before it waits, and when it stops. Then the file is
+emptied. A kill loses at most the send in flight, as before.
+
+The daemon folds what a killed run left behind (``Outbox.recover_deliveries``) before its
+workers start. Lines are JSON ``[seq, warning]``; a torn or foreign line is ignored (the row
+is then merely sent again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+from pathlib import Path
+
+PREFIX = "delivered."
+SUFFIX = ".journal"
+_serial = itertools.count(1)
+
+
+class DeliveryJournal:
+    """One worker's journal in the state directory; closed (and removed) by ``close``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / f"{PREFIX}{os.getpid()}.{next(_serial)}{SUFFIX}"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._written = False
+
+    def record(self, seq: int, warning: str | None) -> None:
+        """Note a delivered row; on return it survives a kill of this process."""
+        os.write(self._fd, (json.dumps([seq, warning]) + "\n").encode())
+        self._written = True
+
+    def clear(self) -> None:
+        """Everything recorded is folded into the outbox."""
+        if self._written:
+            os.ftruncate(self._fd, 0)
+            self._written = False
+
+    def close(self, folded: bool) -> None:
+        """``folded``: everything recorded is in the outbox, nothing is left to recover, so
+        the file goes; otherwise it stays for the next start."""
+        os.close(self._fd)
+        if folded:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+
+def leftovers(state_dir: Path) -> tuple[list[Path], dict[int, str | None]]:
+    """The journals a killed run left, and the deliveries (seq → warning) they recorded."""
+    paths = sorted(state_dir.glob(f"{PREFIX}*{SUFFIX}"))
+    found: dict[int, str | None] = {}
+    for path in paths:
+        try:
+            text = path.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            with contextlib.suppress(ValueError, TypeError):
+                seq, warning = json.loads(line)
+                if isinstance(seq, int) and (warning is None or isinstance(warning, str)):
+                    found[seq] = warning
+    return paths, found
