@@ -22,7 +22,7 @@ from ruleengine.dispatch.policy import (
 from ruleengine.escape import visible
 from ruleengine.model import Delivered, Notification, Outcome, Retry
 from ruleengine.redact import Redactor
-from ruleengine.senders import Sender
+from ruleengine.senders import Resolving, Sender
 from ruleengine.state import OutboxRow, Store
 
 log = logging.getLogger(__name__)
@@ -151,8 +151,18 @@ class Worker(threading.Thread):
         return self._last_send + 1.0 / self.route.rate - time.monotonic()
 
     def _send(self, notification: Notification) -> Outcome:
+        """Send; a resolved notice also updates its alert's messages where the service can.
+
+        The alert's ids are looked up now, not when the notice was rendered: the notice queues
+        behind its alert (same destination, FIFO), so by now the alert was delivered (its id
+        kept) or dead-lettered (no id: the notice goes out plain, never lost).
+        """
+        sender = self.route.sender
+        originals = self.store.originals(notification) if notification.resolves else []
         try:
-            return self.route.sender.send(notification)
+            if originals and isinstance(sender, Resolving):
+                return sender.send_resolved(notification, originals)
+            return sender.send(notification)
         except Exception as exc:  # a sender bug is treated as transient, never fatal
             return Retry(f"sender error: {type(exc).__name__}: {exc}")
 
@@ -160,7 +170,7 @@ class Worker(threading.Thread):
         name, notification = self.route.name, row.notification
         if isinstance(outcome, Delivered):
             warning = outcome.warning and self.redactor(outcome.warning)
-            self.store.mark_delivered(row, warning)
+            self.store.mark_delivered(row, warning, outcome.ref)
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
             elif log.isEnabledFor(logging.DEBUG):  # history is the record; this traces

@@ -146,8 +146,14 @@ class CompiledRule:
 
 @dataclass(frozen=True)
 class Fired:
-    """A rule that selected an event and whose ``when`` held: the input of the output stage."""
+    """A rule that selected an event and whose ``when`` held: the input of the output stage.
+
+    ``resolvable``: a ``resolves`` rule may close this alert (keep its messages' ids);
+    ``resolves``: the (event id, rule) pairs of the alert this resolved notice closes.
+    """
 
     rule: CompiledRule
     event: Event
     fields: Mapping[str, Any]
+    resolvable: bool = False
+    resolves: tuple[tuple[str, str], ...] = ()

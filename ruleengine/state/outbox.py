@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruleengine.model import Notification
+from ruleengine.model import Notification, Original
 from ruleengine.state import history as handled
-from ruleengine.state import overflow
+from ruleengine.state import message_refs, overflow
 from ruleengine.state.db import Database
 from ruleengine.state.overflow import Limit, Overflow
 from ruleengine.state.record import decode_record, encode
@@ -118,10 +118,15 @@ class Outbox:
             for row in rows
         ]
 
-    def mark_delivered(self, row: OutboxRow, warning: str | None = None) -> None:
+    def mark_delivered(
+        self, row: OutboxRow, warning: str | None = None, ref: str | None = None
+    ) -> None:
         """``warning`` (a partial success) is kept as the row's last error, so ``status``
         shows it like any other problem of the destination. The history is written from the
-        row the worker holds: on a catch-up this runs once per message."""
+        row the worker holds: on a catch-up this runs once per message. ``ref``, the service's
+        id for the message, is kept for an alert a resolved notice may edit; a resolved
+        notice's delivery forgets the ids of the alert it closed."""
+        note = row.notification
         now = time.time()
         warned = warning and f"warning: {warning}"
         error = warned or row.last_error
@@ -131,9 +136,21 @@ class Outbox:
                 " last_error = COALESCE(?, last_error) WHERE seq = ?",
                 (now, warned, row.seq),
             )
-            handled.add_settled(
-                conn, ((row.notification, row.attempts + 1, error),), "delivered", now
-            )
+            handled.add_settled(conn, ((note, row.attempts + 1, error),), "delivered", now)
+            if ref is not None and note.resolvable:
+                message_refs.keep(conn, note, ref, now)
+            if note.resolves:
+                message_refs.forget(conn, note.resolves)
+
+    def originals(self, notification: Notification) -> list[Original]:
+        """The alert messages a resolved notice closes whose service ids are known."""
+        conn = self._db.conn()
+        return message_refs.originals(conn, notification.resolves, notification.destination)
+
+    def prune_refs(self, older_than: float) -> int:
+        """Forget alert message ids kept before ``older_than`` (epoch seconds)."""
+        with self._db.transaction(durable=False) as conn:
+            return message_refs.prune(conn, older_than)
 
     def mark_delivered_many(self, seqs: Sequence[int]) -> None:
         """Mark rows delivered in one transaction (a worker catching up sends many)."""

@@ -42,9 +42,9 @@ class RuleState:
             silence_rows.load(conn),
             absence_rows.load(conn),
             resolve.OpenAlerts.from_rows(
-                (r, k, o, e, json.loads(v))
-                for r, k, o, e, v in conn.execute(
-                    "SELECT rule, key, opened, expires, variables FROM open_alerts"
+                (r, k, o, e, json.loads(v), json.loads(ids))
+                for r, k, o, e, v, ids in conn.execute(
+                    "SELECT rule, key, opened, expires, variables, events FROM open_alerts"
                 )
             ),
             held.Held.from_rows(
@@ -84,10 +84,14 @@ class RuleState:
         opened, closed = self.alerts.changes()
         conn.executemany("DELETE FROM open_alerts WHERE rule = ? AND key = ?", closed)
         conn.executemany(
-            "INSERT INTO open_alerts (rule, key, opened, expires, variables) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (rule, key) DO UPDATE SET opened = excluded.opened,"
-            " expires = excluded.expires, variables = excluded.variables",
-            [(r, k, o, e, json.dumps(v, ensure_ascii=False)) for r, k, o, e, v in opened],
+            "INSERT INTO open_alerts (rule, key, opened, expires, variables, events)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule, key) DO UPDATE SET"
+            " opened = excluded.opened, expires = excluded.expires,"
+            " variables = excluded.variables, events = excluded.events",
+            [
+                (r, k, o, e, json.dumps(v, ensure_ascii=False), json.dumps(ids))
+                for r, k, o, e, v, ids in opened
+            ],
         )
         kept, released = self.held.changes()
         conn.executemany(
