@@ -150,6 +150,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX message_refs_age ON message_refs (created)",
     ),
+    (  # 8: the history also lists what was not sent: silenced (by which silence) and dropped
+        # (by which schedule); ``cause`` says which
+        "ALTER TABLE history ADD COLUMN cause TEXT",
+    ),
 )
 VERSION = len(MIGRATIONS)
 
