@@ -1,5 +1,5 @@
 """``ruleengine history``: what was sent, where, when and how it went (safe beside the daemon);
-``--silenced``: what silences held back instead.
+``--silenced`` / ``--dropped``: what silences held back or schedules dropped instead.
 
 Reads the ``history`` table of the state database (``state/history.py``); the daemon writes it
 as each notification is settled and prunes it to the rules file's ``history:`` bounds.
@@ -24,7 +24,7 @@ from ruleengine.state import Store
 from ruleengine.state.history import SENT, Entry, Query
 
 NAME = "history"
-HELP = "show the notifications handled (or --silenced): time, rule, destination, outcome, text"
+HELP = "show the notifications sent (or silenced, dropped): time, rule, destination, outcome, text"
 _TEXT_WIDTH = 60
 
 
@@ -57,6 +57,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="what silences suppressed instead (which silence, and the text it would have sent)",
     )
+    parser.add_argument(
+        "--dropped",
+        action="store_true",
+        help="what schedules dropped instead (which schedule, and the text it would have sent)",
+    )
     parser.add_argument("--limit", type=int, default=1000, help="newest N (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -75,9 +80,8 @@ def query(args: argparse.Namespace) -> Query:
 
 def outcomes(args: argparse.Namespace) -> tuple[str, ...]:
     """What was sent (delivered or dead) unless options ask for what was not; they combine."""
-    asked = [
-        outcome for outcome, flag in (("dead", args.failed), ("silenced", args.silenced)) if flag
-    ]
+    flags = (("dead", args.failed), ("silenced", args.silenced), ("dropped", args.dropped))
+    asked = [outcome for outcome, flag in flags if flag]
     return tuple(asked) or SENT
 
 

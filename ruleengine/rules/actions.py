@@ -18,6 +18,7 @@ from ruleengine.rules.absence import Absences
 from ruleengine.rules.compiled import CompiledRule, Fired
 from ruleengine.rules.counts import Counts
 from ruleengine.rules.digest import Digests, Group
+from ruleengine.rules.drops import Drops
 from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.heartbeats import ABSENCE, heartbeat, overdue
 from ruleengine.rules.resolve import OpenAlerts
@@ -57,13 +58,15 @@ class Outputs:
         counts: Counts | None = None,
         absences: Absences | None = None,
         alerts: OpenAlerts | None = None,
+        *,
+        drops: Drops | None = None,
     ) -> None:
         self.throttles = throttles
         self.digests = digests
         self.counts = counts if counts is not None else Counts()
         self.absences = absences if absences is not None else Absences()
         self.alerts = alerts if alerts is not None else OpenAlerts()
-        self.dropped: dict[str, int] = {}  # by rule: dropped outside its schedule
+        self.drops = drops if drops is not None else Drops()  # dropped outside a schedule
 
     def apply(self, fired: Sequence[Fired], rules: RuleSet, now: float) -> list[Decision]:
         out: list[Decision] = []
@@ -130,12 +133,7 @@ class Outputs:
             return dataclasses.replace(item, rule=dataclasses.replace(rule, output=quiet))
         opens = spec.window.next_change(now)
         if spec.otherwise == "drop" or opens is None:
-            self.dropped[rule.name] = self.dropped.get(rule.name, 0) + 1
-            log.info(
-                "rule %s: outside its schedule, dropped (%d so far)",
-                rule.label,
-                self.dropped[rule.name],
-            )
+            self.drops.drop_fired(item, spec.cause(), now)
             return None
         variables = context(item.event, rule.name, item.fields)
         record = {key: jsonable(value) for key, value in variables.items()}

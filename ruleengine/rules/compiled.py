@@ -82,6 +82,11 @@ class ScheduleSpec:
     mute: bool  # True: not sent inside the window; False: sent only inside it
     otherwise: str  # drop | hold | quiet
     hold: DigestSpec  # how held notifications are sent when the rule may send again
+    name: str = ""  # of the schedule, for what ``status`` and ``history --dropped`` say
+
+    def cause(self) -> str:
+        """Why a notification was dropped: ``outside schedule office`` / ``during night``."""
+        return f"{'during' if self.mute else 'outside'} schedule {self.name}"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Rule state in the state database (throttle, digest, count, silence, absence, open alerts,
-held notifications), saved with the outbox rows it explains.
+held notifications, schedule drops), saved with the outbox rows it explains.
 
 ``rules.throttle``, ``rules.digest`` and the others keep their state in memory and know nothing
 of SQLite; this module reads it at start (``RuleState.load``) and writes what changed
@@ -13,7 +13,9 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from ruleengine.rules import absence, counts, digest, held, resolve, silences, throttle
+from ruleengine.rules.drops import Drops
 from ruleengine.state import absences as absence_rows
+from ruleengine.state import drops as drop_rows
 from ruleengine.state import silences as silence_rows
 from ruleengine.state.store import Store
 
@@ -27,6 +29,7 @@ class RuleState:
     absences: absence.Absences = field(default_factory=absence.Absences)
     alerts: resolve.OpenAlerts = field(default_factory=resolve.OpenAlerts)
     held: held.Held = field(default_factory=held.Held)
+    drops: Drops = field(default_factory=Drops)
 
     @classmethod
     def load(cls, store: Store) -> RuleState:
@@ -53,6 +56,7 @@ class RuleState:
                     "SELECT destination, due, record FROM held_notifications ORDER BY seq"
                 )
             ),
+            drop_rows.load(conn),
         )
 
     def save(self, conn: sqlite3.Connection) -> None:
@@ -101,6 +105,7 @@ class RuleState:
             "INSERT INTO held_notifications (destination, due, record) VALUES (?, ?, ?)",
             [(d, due, json.dumps(r, ensure_ascii=False)) for d, due, r in kept],
         )
+        drop_rows.save(conn, self.drops)
 
     @property
     def dirty(self) -> bool:
@@ -114,6 +119,7 @@ class RuleState:
                 self.absences,
                 self.alerts,
                 self.held,
+                self.drops,
             )
         )
 
@@ -125,3 +131,4 @@ class RuleState:
         self.absences.saved()
         self.alerts.saved()
         self.held.saved()
+        self.drops.saved()

@@ -154,6 +154,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # (by which schedule); ``cause`` says which
         "ALTER TABLE history ADD COLUMN cause TEXT",
     ),
+    (  # 9: what schedules dropped (``otherwise: drop``), per rule and per destination
+        """CREATE TABLE schedule_drops (
+            kind TEXT NOT NULL,  -- rule | destination
+            name TEXT NOT NULL,
+            dropped INTEGER NOT NULL,
+            last REAL NOT NULL,
+            PRIMARY KEY (kind, name)
+        )""",
+    ),
 )
 VERSION = len(MIGRATIONS)
 
