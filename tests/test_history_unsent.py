@@ -19,19 +19,12 @@ from ruleengine.state.history import Query
 from tests.support.enginekit import Clock, feed, make_engine, texts
 from tests.support.outbox import outbox
 from tests.support.rulekit import line, rules_yaml, ruleset
+from tests.test_silences import RULES as SILENCE_RULES
 
-RULES = """
-- name: reboot
-  source: log
-  match: '(?P<host>\\S+) rebooted'
-  title: "Reboot"
-  message: "{{ host }} rebooted"
-  to: [out, other]
-- name: failed
-  source: log
-  match: '(?P<host>\\S+) failed'
-  message: "{{ host }} failed"
-"""
+# test_silences' rules, `reboot` with a title (an unsent message is listed with it).
+RULES = SILENCE_RULES.replace(
+    '  message: "{{ host }} rebooted"', '  title: "Reboot"\n  message: "{{ host }} rebooted"'
+)
 
 
 def history_json(state: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:

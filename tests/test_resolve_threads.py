@@ -25,22 +25,12 @@ from tests.support.poll import eventually
 from tests.support.receiver import Receiver, Reply, discord_messages, matrix_events
 from tests.support.rulekit import line, ruleset
 from tests.support.senders import make, note
+from tests.test_resolve import RULES as RESOLVE_RULES
 
-RULES = """
-- name: install-failed
-  source: log
-  match: 'Package (?P<package>\\S+) install FAILED on (?P<host>\\S+)'
-  message: "{{ package }} failed on {{ host }}"
-  color: red
-  to: [out, other]
-- name: install-ok
-  source: log
-  match: 'Package (?P<package>\\S+) installed on (?P<host>\\S+)'
-  message: "{{ alert.package }} on {{ alert.host }} resolved after {{ open_for | duration }}"
-  color: green
-  resolves: {rule: install-failed, key: "{{ package }}@{{ host }}"}
-  to: [out, other]
-"""
+# test_resolve's alert and recovery, both sent to `out` (Discord or Matrix) and `other` (plain).
+RULES = RESOLVE_RULES.replace("  color: red\n", "  color: red\n  to: [out, other]\n").replace(
+    "  resolves:", "  to: [out, other]\n  resolves:"
+)
 FAST = {"backoff": 0.05, "backoff_max": 0.1}
 FAILED, FIXED = "Package 7zip install FAILED on web1", "Package 7zip installed on web1"
 
@@ -105,8 +95,10 @@ def test_the_alert_keeps_its_ids_and_the_notice_names_them_per_destination(
     assert [r.get("resolvable", False) for r in stored] == [True] * 4 + [False] * 2
     assert stored[-1]["resolves"] == list(notices[-1].resolves)
     store.close()
-    engine = Engine(ruleset(RULES), Store(tmp_path), lambda _: None, clock=clock)
+    store = Store(tmp_path)
+    engine = Engine(ruleset(RULES), store, lambda _: None, clock=clock)
     assert engine.state.alerts.slots == {}  # resolved, and that was saved
+    store.close()
 
 
 def test_an_open_alert_keeps_its_events_across_a_restart(tmp_path: Path) -> None:
