@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ruleengine.dispatch import Route
 from ruleengine.engine import Engine
 from ruleengine.model import Batch, Delivered, Notification, Original, Retry
@@ -18,6 +20,7 @@ from ruleengine.render import notification_id
 from ruleengine.senders.common import color_int
 from ruleengine.senders.web import HttpSender
 from ruleengine.state import Store
+from tests.support.daemon import DaemonProcess, append
 from tests.support.dispatch_helpers import route, running
 from tests.support.enginekit import Clock, feed
 from tests.support.outbox import outbox_rows
@@ -266,3 +269,49 @@ def test_discord_keeps_a_thread_id_and_quotes_the_message_id() -> None:
     assert notice.url == "https://discord.com/api/webhooks/1/tok?thread_id=9&wait=true"
     assert edits[0].url == "https://discord.com/api/webhooks/1/tok/messages/a%2Fb?thread_id=9"
     sender.close()
+
+
+DAEMON_RULES = """\
+state_dir: state
+defaults: {{to: [chat]}}
+destinations:
+  chat: {{type: discord, webhook_url: "{url}/api/webhooks/1/tok", rate: 50}}
+sources:
+  app: {{type: logfile, paths: [app.log]}}
+rules:
+  - name: install-failed
+    source: app
+    match: 'Package (?P<package>\\S+) install FAILED'
+    message: "{{{{ package }}}} failed"
+    color: red
+  - name: install-ok
+    source: app
+    match: 'Package (?P<package>\\S+) installed'
+    resolves: {{rule: install-failed, key: "{{{{ package }}}}"}}
+    message: "{{{{ package }}}} resolved"
+"""
+
+
+@pytest.mark.slow
+def test_the_daemon_edits_an_alert_delivered_before_a_kill_9(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """The message id is durable: kept in the alert's delivery, used after a restart."""
+    receiver.answer = discord_messages()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(DAEMON_RULES.format(url=receiver.url), encoding="utf-8")
+    log = tmp_path / "app.log"
+    log.write_text("")
+    with DaemonProcess(rules) as daemon:
+        append(log, "Package 7zip install FAILED\n")
+        receiver.wait_for(1)
+        eventually(lambda: outbox_rows(tmp_path / "state", state_is="delivered"))
+        daemon.kill()
+    with DaemonProcess(rules):
+        append(log, "Package 7zip installed\n")
+        receiver.wait_for(3, timeout=20)
+    (_, _, alert), (method, path, edit), (_, _, notice) = by_path(receiver, "/api/")
+    assert (method, path) == ("PATCH", "/api/webhooks/1/tok/messages/1")
+    assert edit["embeds"][0]["description"] == alert["embeds"][0]["description"] == "7zip failed"
+    assert edit["embeds"][0]["fields"][0]["value"] == "7zip resolved"
+    assert notice["embeds"][0]["description"] == "7zip resolved"
