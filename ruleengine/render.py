@@ -262,7 +262,9 @@ def build_notifications(
             created=created,
             fields=safe_fields,
             resolvable=resolvable,
-            resolves=tuple(notification_id(e, r, destination) for e, r in resolves),
+            resolves=tuple(notification_id(e, r, destination) for e, r in resolves)
+            if resolves
+            else (),
         )
         for destination in destinations
     ]
