@@ -29,6 +29,7 @@ from tests.support.receiver import Receiver, Reply, discord_messages, matrix_eve
 from tests.support.rulekit import line, ruleset
 from tests.support.senders import make, note
 from tests.test_resolve import RULES as RESOLVE_RULES
+from tests.test_time_daemon import THRESHOLD_RULES
 
 # test_resolve's alert and recovery, both sent to `out` (Discord or Matrix) and `other` (plain).
 RULES = RESOLVE_RULES.replace("  color: red\n", "  color: red\n  to: [out, other]\n").replace(
@@ -271,25 +272,11 @@ def test_discord_keeps_a_thread_id_and_quotes_the_message_id() -> None:
     sender.close()
 
 
-DAEMON_RULES = """\
-state_dir: state
-defaults: {{to: [chat]}}
-destinations:
-  chat: {{type: discord, webhook_url: "{url}/api/webhooks/1/tok", rate: 50}}
-sources:
-  app: {{type: logfile, paths: [app.log]}}
-rules:
-  - name: install-failed
-    source: app
-    match: 'Package (?P<package>\\S+) install FAILED'
-    message: "{{{{ package }}}} failed"
-    color: red
-  - name: install-ok
-    source: app
-    match: 'Package (?P<package>\\S+) installed'
-    resolves: {{rule: install-failed, key: "{{{{ package }}}}"}}
-    message: "{{{{ package }}}} resolved"
-"""
+# test_time_daemon's alert and recovery, sent to a Discord webhook.
+DAEMON_RULES = THRESHOLD_RULES.replace(
+    'hook: {{type: webhook, url: "{url}/hook"}}',
+    'hook: {{type: discord, webhook_url: "{url}/api/webhooks/1/tok", rate: 50}}',
+)
 
 
 @pytest.mark.slow
