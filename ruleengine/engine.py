@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ruleengine.clock import Clock, system_clock
 from ruleengine.model import Batch, Notification, Position
-from ruleengine.render import render, render_held, render_silence_summaries
+from ruleengine.render import render, render_fired, render_held, render_silence_summaries
 from ruleengine.rules import heartbeats
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
@@ -79,6 +79,7 @@ class Engine(threading.Thread):
             self.state.counts,
             self.state.absences,
             self.state.alerts,
+            drops=self.state.drops,
         )
         # Windows of rules gone since the last run would never be reported: forget them. Their
         # pending digests cannot be rendered without the rule; they are dropped (with a warning)
@@ -272,7 +273,11 @@ class Engine(threading.Thread):
     def _commit(self, notifications: Sequence[Notification], positions: Sequence[Position]) -> None:
         self._refresh_silences()  # a silence added a moment ago already holds this batch back
         now = self.clock()
-        notifications = self.state.held.gate(notifications, self.rules.destination_schedules, now)
+        drops = self.state.drops
+        for fired, cause, at in drops.take_fired():  # the history shows what they would say
+            drops.record(render_fired(fired), cause, at)
+        gates = self.rules.destination_schedules
+        notifications = self.state.held.gate(notifications, gates, now, drops)
         notifications = self.state.silences.filter(notifications, now)
         delay = 1.0
         while True:

@@ -131,10 +131,15 @@ class Notification:
     format: str = "text"  # "text" | "markdown": how senders treat the text
     created: float = 0.0
     fields: Mapping[str, Any] = field(default_factory=dict)
+    #: An alert a ``resolves`` rule may close: its worker keeps the service's id for it.
+    resolvable: bool = False
+    #: A resolved notice: the ids of the alert notifications (to this destination) it closes,
+    #: whose messages the services that can edit or thread are asked to update.
+    resolves: tuple[str, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """Plain JSON-able form, as stored in the outbox."""
-        return {
+        record: dict[str, Any] = {
             "id": self.id,
             "destination": self.destination,
             "rule": self.rule,
@@ -147,6 +152,11 @@ class Notification:
             "created": self.created,
             "fields": dict(self.fields),
         }
+        if self.resolvable:  # only when set: most notifications are neither
+            record["resolvable"] = True
+        if self.resolves:
+            record["resolves"] = list(self.resolves)
+        return record
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Notification:
@@ -162,16 +172,29 @@ class Notification:
             format=str(record.get("format", "text")),
             created=float(record.get("created", 0.0)),
             fields=dict(record.get("fields") or {}),
+            resolvable=bool(record.get("resolvable", False)),
+            resolves=tuple(str(i) for i in record.get("resolves") or ()),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """An alert delivered earlier that a resolved notice refers to: the service's id for its
+    message (Discord message id, Matrix event id) and the notification as it was sent."""
+
+    ref: str
+    notification: Notification
 
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
     """The service accepted the notification; ``warning`` says what went only partly right
-    (some mail recipients refused), for the log and ``status``."""
+    (some mail recipients refused), for the log and ``status``; ``ref`` is the id the service
+    gave the message (kept for alerts a resolved notice may edit or reply to)."""
 
     detail: str = ""
     warning: str | None = None
+    ref: str | None = None  # the service's id for the message, when it returns one
 
 
 @dataclass(frozen=True, slots=True)

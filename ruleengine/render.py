@@ -51,7 +51,17 @@ def render_fired(fired: Fired, suppressed: int = 0) -> list[Notification]:
     late = variables.get("late_note")  # an absence alert due while ruleengine was down
     if isinstance(late, str) and late and late not in text:
         text += f" {late}"
-    return _notifications(rule, event.id, event.source, event.time, text, title, variables)
+    return _notifications(
+        rule,
+        event.id,
+        event.source,
+        event.time,
+        text,
+        title,
+        variables,
+        resolvable=fired.resolvable,
+        resolves=fired.resolves,
+    )
 
 
 def check_fired(fired: Fired) -> int:
@@ -188,6 +198,9 @@ def _notifications(  # noqa: PLR0917 - one private call shape for events and dig
     text: str,
     title: str | None,
     variables: Mapping[str, Any],
+    *,
+    resolvable: bool = False,
+    resolves: tuple[tuple[str, str], ...] = (),
 ) -> list[Notification]:
     output = rule.output
     color = output.color
@@ -206,6 +219,8 @@ def _notifications(  # noqa: PLR0917 - one private call shape for events and dig
         notify=output.notify,
         text_format=output.format,
         fields=fields,
+        resolvable=resolvable,
+        resolves=resolves,
     )
 
 
@@ -227,7 +242,11 @@ def build_notifications(
     notify: bool,
     text_format: str,
     fields: Mapping[str, Any],
+    resolvable: bool = False,
+    resolves: tuple[tuple[str, str], ...] = (),
 ) -> list[Notification]:
+    """One notification per destination. ``resolves`` (a resolved notice's alert: event id and
+    rule pairs) becomes the ids of the alert's notifications to the same destination."""
     safe_fields = {key: jsonable(value) for key, value in fields.items()}
     return [
         Notification(
@@ -242,6 +261,10 @@ def build_notifications(
             format=text_format,
             created=created,
             fields=safe_fields,
+            resolvable=resolvable,
+            resolves=tuple(notification_id(e, r, destination) for e, r in resolves)
+            if resolves
+            else (),
         )
         for destination in destinations
     ]

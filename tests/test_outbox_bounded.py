@@ -75,7 +75,7 @@ def test_the_cap_counts_rows_and_bytes(tmp_path: Path, caplog: pytest.LogCapture
         conn = store.db.conn()
         assert usage(conn, "room")[0] == 8  # a destination that works is never capped
         first = min(r["seq"] for r in outbox_rows(store.path))
-        store.mark_delivered_many([r["seq"] for r in outbox_rows(store.path)][1:4])
+        store.settle_delivered([(row, None, None) for row in store.pending("room", 4)[1:]])
         store.mark_retry(first, 0.0, "HTTP 500")  # now it fails: 5 pending, the cap
         with caplog.at_level(logging.WARNING):
             for i in range(4):

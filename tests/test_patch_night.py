@@ -82,7 +82,7 @@ def test_patch_night(tmp_path: Path) -> None:
     assert texts(store)[3:] == [
         "2 server(s) rebooted: web1, web2",
         "1 notification was silenced during 'db1 rebuild' (host=db1); "
-        "see `ruleengine silence list --all`",
+        "see `ruleengine history --silenced`",
     ]
 
     clock.now = at(2026, 12, 9, 21, 0)  # next week: db1 does not report

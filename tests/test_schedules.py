@@ -126,7 +126,7 @@ def test_drop_outside_is_counted(tmp_path: Path) -> None:
     clock.now = at(2026, 12, 8, 12, 0)
     engine.flush_due()
     assert outbox(tmp_path) == []
-    assert engine.outputs.dropped == {"reboot": 2}
+    assert engine.state.drops.totals == {("rule", "reboot"): 2}
     store.close()
 
 
@@ -218,7 +218,7 @@ def test_destination_quiet_and_drop(tmp_path: Path) -> None:
     engine, store, _ = dest_engine(tmp_path / "d", "drop", clock)
     feed(engine, line("web1 rebooted", offset=1))
     assert [r["destination"] for r in outbox(tmp_path / "d")] == ["out"]
-    assert engine.state.held.dropped == {"other": 1}
+    assert engine.state.drops.totals == {("destination", "other"): 1}
     store.close()
 
 

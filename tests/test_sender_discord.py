@@ -16,7 +16,7 @@ def test_payload_is_a_coloured_embed_that_pings_no_one(receiver: Receiver) -> No
     receiver.reply(Reply(204, ""))
     sender = make("discord", webhook_url=receiver.url + "/api/webhooks/123/tok", username="ops")
     request = send_one(sender, receiver, note("web1 disk 97%", title="Disk", color="red"))
-    assert request.path == "/api/webhooks/123/tok"
+    assert request.path == "/api/webhooks/123/tok?wait=true"  # answered with the message id
     assert request.json() == {
         "embeds": [{"title": "Disk", "description": "web1 disk 97%", "color": 0xD00000}],
         "allowed_mentions": {"parse": []},

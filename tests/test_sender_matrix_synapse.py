@@ -3,7 +3,7 @@
 Marked ``synapse``; skipped (with the reason) when Synapse is not installed in its own venv
 (``.ci/run`` installs it). Covers what a fake server could only assume: delivery, m.notice vs
 m.text, HTML formatted_body, txnId idempotency across a reply lost after the event was stored,
-and 429 M_LIMIT_EXCEEDED with the wait Synapse asks for.
+429 M_LIMIT_EXCEEDED with the wait Synapse asks for, and a resolved notice's reply and edit.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ruleengine.model import Delivered, Retry
-from ruleengine.senders import Sender
+from ruleengine.model import Delivered, Original, Retry
+from ruleengine.senders import Resolving, Sender
 from tests.support.senders import make, note
 from tests.support.synapse import DroppingProxy, Synapse, User, install_hint, synapse_python
 
@@ -141,3 +141,24 @@ def test_m_limit_exceeded_is_retried_after_the_wait_synapse_asks_for(
         assert isinstance(matrix.send(note("after the wait", id="f" * 32)), Delivered)
     finally:
         matrix.close()
+
+
+def test_a_resolved_notice_replies_to_and_edits_its_alert(homeserver: Homeserver) -> None:
+    """What a fake server cannot vouch for: Synapse accepts the reply and the m.replace edit
+    that point at the alert's real event id, which the sender kept from the alert's reply."""
+    matrix = sender(homeserver)
+    try:
+        alert = note("synapse alert open", id="1" * 32, color="red")
+        sent = matrix.send(alert)
+        assert isinstance(sent, Delivered) and sent.ref and sent.ref.startswith("$"), sent
+        assert isinstance(matrix, Resolving)
+        notice = note("synapse alert closed", id="2" * 32, color="green")
+        outcome = matrix.send_resolved(notice, [Original(sent.ref, alert)])
+        assert isinstance(outcome, Delivered) and outcome.warning is None, outcome
+    finally:
+        matrix.close()
+    closed = events_with(homeserver, "synapse alert closed")  # the edit quotes it too
+    (reply,) = [e for e in closed if "m.new_content" not in e]
+    assert reply["m.relates_to"] == {"m.in_reply_to": {"event_id": sent.ref}}
+    (edit,) = [e for e in events_with(homeserver, "synapse alert open") if "m.new_content" in e]
+    assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": sent.ref}

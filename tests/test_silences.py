@@ -124,7 +124,7 @@ def test_engine_notices_a_silence_another_connection_expires(tmp_path: Path) -> 
     engine.flush_due()
     assert texts(store) == [
         "1 notification was silenced during 'patch night' (rule=failed); "
-        "see `ruleengine silence list --all`"
+        "see `ruleengine history --silenced`"
     ]
     store.close()
 

@@ -119,3 +119,52 @@ def test_simulate_applies_stored_silences_at_the_lines_times(
         (utc("2026-12-02T10:25:00"), "1 notification was silenced during 'pen "),
         (utc("2026-12-02T10:35:00"), "2 disks full"),
     ]
+
+
+DESTINATION_SCHEDULES = """\
+state_dir: state
+defaults: {to: [out, pager, night]}
+schedules:
+  office: {days: daily, hours: "08:00-18:00", tz: UTC}
+destinations:
+  out: {type: console}
+  pager: {type: console, schedule: {only: office, otherwise: hold}}
+  night: {type: console, schedule: {only: office, otherwise: drop}}
+sources: {auth: {type: logfile, paths: [auth.log]}}
+rules:
+  - name: disk
+    source: auth
+    match: 'disk (?P<disk>\\S+) full'
+    message: "{{ disk }} full"
+"""
+NIGHT_LOG = """\
+2026-12-02T07:00:00Z kernel: disk sda full
+2026-12-02T07:30:00Z kernel: disk sdb full
+2026-12-02T09:00:00Z kernel: disk sdc full
+"""
+
+
+def test_simulate_honours_destination_schedules(
+    write_rules: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside office hours `pager` holds (one message when the office opens) and `night`
+    drops; inside them both receive, as the daemon would decide."""
+    config = write_rules(DESTINATION_SCHEDULES)
+    log = config.parent / "auth.log"
+    log.write_text(NIGHT_LOG, encoding="utf-8")
+    assert main(["test", "-c", str(config), "--file", str(log), "--simulate", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)["sources"]["auth"]
+    assert [(i["time"], i["destination"], i["text"]) for i in result["simulated"]] == [
+        (utc("2026-12-02T07:00:00"), "out", "sda full"),
+        (utc("2026-12-02T07:30:00"), "out", "sdb full"),
+        (
+            utc("2026-12-02T08:00:00"),
+            "pager",
+            "2 notifications held outside the schedule:\n- sda full\n- sdb full",
+        ),
+        (utc("2026-12-02T09:00:00"), "out", "sdc full"),
+        (utc("2026-12-02T09:00:00"), "pager", "sdc full"),
+        (utc("2026-12-02T09:00:00"), "night", "sdc full"),
+    ]
+    assert main(["test", "-c", str(config), "--file", str(log), "--simulate"]) == 0
+    assert "(2 notifications dropped outside a schedule)" in capsys.readouterr().out

@@ -11,6 +11,7 @@ import pytest
 from ruleengine.errors import StateError
 from ruleengine.model import Position
 from ruleengine.state import Store, schema
+from ruleengine.state.history import Query
 from ruleengine.state.rules import RuleState
 
 # The schema as released before migrations lived in one place (version 1): the store's tables;
@@ -127,3 +128,26 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StateError, match="newer ruleengine"):
         Store(tmp_path / "state")
+
+
+def test_a_version_6_database_keeps_its_open_alerts_and_history(tmp_path: Path) -> None:
+    """Schemas 7-9 add columns to tables that already hold rows: open alerts (the events of
+    an alert) and the history (why a notification was not sent)."""
+    state_dir = tmp_path / "state"
+    statements = [s for step in schema.MIGRATIONS[:6] for s in step]
+    rows = [
+        "INSERT INTO meta VALUES ('schema_version', '6')",
+        "INSERT INTO open_alerts VALUES ('install-failed', '7zip', 1, 4102444800, '{}')",
+        "INSERT INTO history (time, id, rule, source, event, destination, outcome, attempts,"
+        " text) VALUES (1, 'n1', 'r', 's', '', 'room', 'delivered', 1, 'sent')",
+    ]
+    old_database(state_dir, ";\n".join([*statements, *rows]) + ";")
+    store = Store(state_dir)
+    try:
+        assert schema.version(store.db.conn()) == schema.VERSION
+        alert = RuleState.load(store).alerts.slots[("install-failed", "7zip")]
+        assert (alert.opened, alert.events) == (1, [])
+        (entry,) = store.history(Query())
+        assert (entry.text, entry.cause) == ("sent", None)
+    finally:
+        store.close()

@@ -1,4 +1,5 @@
-"""``ruleengine history``: what was sent, where, when and how it went (safe beside the daemon).
+"""``ruleengine history``: what was sent, where, when and how it went (safe beside the daemon);
+``--silenced`` / ``--dropped``: what silences held back or schedules dropped instead.
 
 Reads the ``history`` table of the state database (``state/history.py``); the daemon writes it
 as each notification is settled and prunes it to the rules file's ``history:`` bounds.
@@ -20,10 +21,10 @@ from ruleengine.config.types import parse_duration
 from ruleengine.escape import visible
 from ruleengine.redact import Redactor
 from ruleengine.state import Store
-from ruleengine.state.history import Entry, Query
+from ruleengine.state.history import SENT, Entry, Query
 
 NAME = "history"
-HELP = "show the notifications handled: time, rule, event, destination, outcome, text"
+HELP = "show the notifications sent (or silenced, dropped): time, rule, destination, outcome, text"
 _TEXT_WIDTH = 60
 
 
@@ -51,6 +52,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=since, metavar="WHEN", help="an age (2h, 7d) or a date")
     parser.add_argument("--grep", metavar="TEXT", help="only messages containing TEXT (any case)")
     parser.add_argument("--failed", action="store_true", help="only those not delivered")
+    parser.add_argument(
+        "--silenced",
+        action="store_true",
+        help="what silences suppressed instead (which silence, and the text it would have sent)",
+    )
+    parser.add_argument(
+        "--dropped",
+        action="store_true",
+        help="what schedules dropped instead (which schedule, and the text it would have sent)",
+    )
     parser.add_argument("--limit", type=int, default=1000, help="newest N (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -62,9 +73,16 @@ def query(args: argparse.Namespace) -> Query:
         destination=args.to,
         since=args.since,
         grep=args.grep,
-        failed=args.failed,
+        outcomes=outcomes(args),
         limit=max(args.limit, 1),
     )
+
+
+def outcomes(args: argparse.Namespace) -> tuple[str, ...]:
+    """What was sent (delivered or dead) unless options ask for what was not; they combine."""
+    flags = (("dead", args.failed), ("silenced", args.silenced), ("dropped", args.dropped))
+    asked = [outcome for outcome, flag in flags if flag]
+    return tuple(asked) or SENT
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,13 +112,15 @@ def _as_json(entry: Entry, redactor: Redactor) -> dict[str, object]:
     data = entry.as_json()
     data["text"] = redactor(entry.text)
     data["error"] = redactor(entry.error) if entry.error else None
+    data["cause"] = redactor(entry.cause) if entry.cause else None
     return data
 
 
 def _table(entries: list[Entry], redactor: Redactor) -> None:
     rows = [("TIME", "ID", "RULE", "EVENT", "DESTINATION", "OUTCOME", "ATTEMPTS", "TEXT")]
     for entry in entries:
-        text = entry.text if entry.outcome == "delivered" else f"{entry.error or ''} | {entry.text}"
+        why = entry.cause if entry.cause is not None else entry.error
+        text = entry.text if entry.outcome == "delivered" else f"{why or ''} | {entry.text}"
         rows.append(
             (
                 dt.datetime.fromtimestamp(entry.time).strftime("%Y-%m-%d %H:%M:%S"),

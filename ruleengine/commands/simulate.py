@@ -3,9 +3,9 @@ one event, ``time_preview``).
 
 Each line's timestamp (``timestamps.line_time``; a line without one keeps the previous time)
 drives a fresh, in-memory copy of the rules' state: thresholds, throttles, digests, absence
-deadlines, resolved notices, schedules and the silences stored in the state database (past ones
-included) decide as the daemon would, and every notification is reported with the moment it
-would be sent. Nothing is stored and nothing is sent.
+deadlines, resolved notices, rule and destination schedules and the silences stored in the
+state database (past ones included) decide as the daemon would, and every notification is
+reported with the moment it would be sent. Nothing is stored and nothing is sent.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from ruleengine.config.loader import Config
 from ruleengine.errors import StateError
 from ruleengine.model import Notification
-from ruleengine.render import render, render_silence_summaries
+from ruleengine.pipeline.status import plural
+from ruleengine.render import render, render_held, render_silence_summaries
 from ruleengine.rules import heartbeats
 from ruleengine.rules.absence import Absences
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.compiled import Fired
 from ruleengine.rules.counts import Counts
 from ruleengine.rules.digest import Digests
+from ruleengine.rules.drops import Drops
 from ruleengine.rules.engine import RuleSet
+from ruleengine.rules.held import Held
 from ruleengine.rules.resolve import OpenAlerts
 from ruleengine.rules.silences import Silences
 from ruleengine.rules.throttle import Throttles
@@ -42,9 +45,14 @@ class Timeline:
     sent: list[tuple[float, Notification]] = field(default_factory=list)
     undated: int = 0  # lines without a timestamp of their own
     silences: Silences = field(default_factory=Silences)  # as stored, past ones included
+    held: Held = field(default_factory=Held)  # by destinations outside their schedule
+    dropped: int = 0  # notifications rules or destinations dropped outside their schedule
 
     def __post_init__(self) -> None:
-        self.outputs = Outputs(Throttles(), Digests(), Counts(), Absences(), OpenAlerts())
+        self.drops = Drops()
+        self.outputs = Outputs(
+            Throttles(), Digests(), Counts(), Absences(), OpenAlerts(), drops=self.drops
+        )
 
     def stamp(self, line: str, stamped: float | None = None) -> float:
         """The line's time (``stamped`` by the source's ``timestamp:``, else an ISO or syslog
@@ -71,6 +79,7 @@ class Timeline:
         self.now = max(due, self.now)
         self._record(render(self.outputs.due(self.rules, self.now)))
         self._record(render_silence_summaries(self.silences.ended(self.now), self.now))
+        self._record(render_held(self.held.due(self.now), self.now))
 
     def _next_due(self, absences: bool = True) -> float | None:
         specs = heartbeats.specs(self.rules.rules)
@@ -78,6 +87,7 @@ class Timeline:
             self.outputs.digests.next_due(),
             self.outputs.absences.next_due(specs) if absences else None,
             self.silences.next_end(),
+            self.held.next_due(),
         )
         return min((d for d in dues if d is not None), default=None)
 
@@ -91,8 +101,16 @@ class Timeline:
             self._tick(due)
 
     def _record(self, notifications: list[Notification]) -> None:
-        kept = self.silences.filter(notifications, self.now)
+        """As the engine commits: destination schedules, then silences."""
+        gates = self.rules.destination_schedules
+        kept = self.held.gate(notifications, gates, self.now, self.drops)
+        kept = self.silences.filter(kept, self.now)
         self.sent += [(self.now, n) for n in kept]
+        fired = self.drops.take_fired()
+        self.dropped += len(self.drops.entries) + sum(len(f.rule.output.to) for f, _, _ in fired)
+        self.held.saved()  # nothing is stored: forget what a save would write
+        self.drops.saved()
+        self.silences.saved()
 
     def report(self) -> list[str]:
         out = [
@@ -102,6 +120,8 @@ class Timeline:
         if self.undated:
             lines = "1 line" if self.undated == 1 else f"{self.undated} lines"
             out.append(f"({lines} without a timestamp took the previous line's time)")
+        if self.dropped:
+            out.append(f"({plural(self.dropped, 'notification')} dropped outside a schedule)")
         return out
 
     def as_json(self) -> list[dict[str, object]]:

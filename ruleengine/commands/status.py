@@ -8,6 +8,7 @@ service's environment file, say) are not needed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -24,6 +25,8 @@ from ruleengine.pipeline.build import file_hash, source_specs
 from ruleengine.pipeline.status import plural
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.rules.engine import compile_model
+from ruleengine.state.drops import Dropped
+from ruleengine.state.drops import listing as drop_listing
 from ruleengine.state.report import (
     DestinationStatus,
     Report,
@@ -89,15 +92,27 @@ def run(args: argparse.Namespace) -> int:
     )
     now = time.time()
     silenced = open_silences(state_dir / "state.db")
+    dropped = drop_listing(state_dir / "state.db")
     if args.json:
         silences = [silence_json(s, now) for s in silenced]
-        out = {**report.to_json(), "rules_file": disk, "silences": silences}
+        drops = [dataclasses.asdict(d) for d in dropped]
+        out = {**report.to_json(), "rules_file": disk, "silences": silences, "drops": drops}
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print(format_text(report, now, disk))
         if silenced:
             print("\n".join(["silences:", *(f"  {s}" for s in silence_lines(silenced, now))]))
+        if dropped:
+            print("\n".join(_drop_lines(dropped, now)))
     return 0
+
+
+def _drop_lines(dropped: list[Dropped], now: float) -> list[str]:
+    lines = ["dropped outside their schedule (see `ruleengine history --dropped`):"]
+    for item in dropped:
+        count = plural(item.dropped, "notification" if item.kind == "destination" else "event")
+        lines.append(f"  {item.kind} {visible(item.name)}: {count}, last {_when(item.last, now)}")
+    return lines
 
 
 def _rules_file(path: Path, report: Report, problems: list[str]) -> dict[str, object]:

@@ -23,8 +23,8 @@ from ruleengine.dispatch.policy import (
 from ruleengine.escape import visible
 from ruleengine.model import Delivered, Notification, Outcome, Retry
 from ruleengine.redact import Redactor
-from ruleengine.senders import Sender
-from ruleengine.state import OutboxRow, Store
+from ruleengine.senders import Resolving, Sender
+from ruleengine.state import Delivery, OutboxRow, Store
 from ruleengine.state.journal import DeliveryJournal
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Worker(threading.Thread):
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
         self._queue: deque[OutboxRow] = deque()  # pending rows read ahead, oldest first
         self._journal: DeliveryJournal | None = None  # made by ``run``, in this thread
-        self._delivered: list[tuple[OutboxRow, str | None]] = []  # journaled, not folded
+        self._delivered: list[Delivery] = []  # journaled, not folded
         self._unfolded_since = 0.0  # monotonic time of the oldest of those
 
     def wake(self) -> None:
@@ -201,8 +201,21 @@ class Worker(threading.Thread):
         return self._last_send + 1.0 / self.route.rate - time.monotonic()
 
     def _send(self, notification: Notification) -> Outcome:
+        """Send; a resolved notice also updates its alert's messages where the service can.
+
+        The alert's ids are looked up now, not when the notice was rendered: the notice queues
+        behind its alert (same destination, FIFO), so by now the alert was delivered (its id
+        kept) or dead-lettered (no id: the notice goes out plain, never lost).
+        """
+        sender = self.route.sender
+        originals = []
+        if notification.resolves:
+            self._fold()  # the alert may be among the deliveries not yet folded in
+            originals = self.store.originals(notification)
         try:
-            return self.route.sender.send(notification)
+            if originals and isinstance(sender, Resolving):
+                return sender.send_resolved(notification, originals)
+            return sender.send(notification)
         except Exception as exc:  # a sender bug is treated as transient, never fatal
             return Retry(f"sender error: {type(exc).__name__}: {exc}")
 
@@ -211,10 +224,10 @@ class Worker(threading.Thread):
         if isinstance(outcome, Delivered):
             warning = outcome.warning and self.redactor(outcome.warning)
             if self._journal is not None:
-                self._journal.record(row.seq, warning)
+                self._journal.record(row.seq, warning, outcome.ref)
             if not self._delivered:
                 self._unfolded_since = time.monotonic()
-            self._delivered.append((row, warning))
+            self._delivered.append((row, warning, outcome.ref))
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
             elif log.isEnabledFor(logging.DEBUG):  # history is the record; this traces

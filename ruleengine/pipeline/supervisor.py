@@ -199,8 +199,13 @@ class Supervisor:
 
     def _prune_history(self) -> None:
         """Keep ``ruleengine history`` within the rules file's ``history:`` bounds (hourly)."""
-        keep = self.config.model.history
-        self.store.prune_history(time.time() - keep.max_age, keep.max_rows)
+        keep, now = self.config.model.history, time.time()
+        self.store.prune_history(now - keep.max_age, keep.max_rows)
+        # An alert's message id is needed while the alert may be open (its `resolves.expire`).
+        rules = self.config.model.rules
+        self.store.prune_refs(
+            now - max((r.resolves.expire for r in rules if r.resolves), default=0)
+        )
         self._next_prune = time.monotonic() + HISTORY_PRUNE_EVERY
 
     def status_text(self) -> str:

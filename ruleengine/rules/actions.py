@@ -18,6 +18,7 @@ from ruleengine.rules.absence import Absences
 from ruleengine.rules.compiled import CompiledRule, Fired
 from ruleengine.rules.counts import Counts
 from ruleengine.rules.digest import Digests, Group
+from ruleengine.rules.drops import Drops
 from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.heartbeats import ABSENCE, heartbeat, overdue
 from ruleengine.rules.resolve import OpenAlerts
@@ -57,13 +58,15 @@ class Outputs:
         counts: Counts | None = None,
         absences: Absences | None = None,
         alerts: OpenAlerts | None = None,
+        *,
+        drops: Drops | None = None,
     ) -> None:
         self.throttles = throttles
         self.digests = digests
         self.counts = counts if counts is not None else Counts()
         self.absences = absences if absences is not None else Absences()
         self.alerts = alerts if alerts is not None else OpenAlerts()
-        self.dropped: dict[str, int] = {}  # by rule: dropped outside its schedule
+        self.drops = drops if drops is not None else Drops()  # dropped outside a schedule
 
     def apply(self, fired: Sequence[Fired], rules: RuleSet, now: float) -> list[Decision]:
         out: list[Decision] = []
@@ -111,10 +114,12 @@ class Outputs:
             if resolved is None:
                 return None  # nothing open to resolve: a recovery alone is no news
             item = resolved
-        for resolver in resolvers:
-            if resolver.resolves is not None and resolver.resolves.rule == rule.name:
-                self._open(item, resolver, now)
-        return item
+        opened = [
+            self._open(item, r, now)
+            for r in resolvers
+            if r.resolves is not None and r.resolves.rule == rule.name
+        ]
+        return dataclasses.replace(item, resolvable=True) if any(opened) else item
 
     def _scheduled(self, item: Fired, now: float) -> Fired | None:
         """Inside the time the rule may send: the item. Outside: dropped (counted), held in
@@ -125,15 +130,10 @@ class Outputs:
             return item
         if spec.otherwise == "quiet":
             quiet = dataclasses.replace(rule.output, notify=False)
-            return Fired(dataclasses.replace(rule, output=quiet), item.event, item.fields)
+            return dataclasses.replace(item, rule=dataclasses.replace(rule, output=quiet))
         opens = spec.window.next_change(now)
         if spec.otherwise == "drop" or opens is None:
-            self.dropped[rule.name] = self.dropped.get(rule.name, 0) + 1
-            log.info(
-                "rule %s: outside its schedule, dropped (%d so far)",
-                rule.label,
-                self.dropped[rule.name],
-            )
+            self.drops.drop_fired(item, spec.cause(), now)
             return None
         variables = context(item.event, rule.name, item.fields)
         record = {key: jsonable(value) for key, value in variables.items()}
@@ -169,13 +169,17 @@ class Outputs:
             log.error("%s; this event cannot be paired", exc)
             return None
 
-    def _open(self, item: Fired, resolver: CompiledRule, now: float) -> None:
+    def _open(self, item: Fired, resolver: CompiledRule, now: float) -> bool:
+        """Open (or repeat) the alert ``item`` is for ``resolver``; False if it has no key."""
         assert resolver.resolves is not None  # noqa: S101 - caller checked
         key = self._pair_key(item, resolver)
-        if key is not None:
-            variables = context(item.event, item.rule.name, item.fields)
-            record = {name: jsonable(value) for name, value in variables.items()}
-            self.alerts.open(item.rule.name, key, now, resolver.resolves.expire, record)
+        if key is None:
+            return False
+        variables = context(item.event, item.rule.name, item.fields)
+        record = {name: jsonable(value) for name, value in variables.items()}
+        expire = resolver.resolves.expire
+        self.alerts.open(item.rule.name, key, now, expire, record, item.event.id)
+        return True
 
     def _resolve(self, item: Fired, now: float) -> Fired | None:
         spec = item.rule.resolves
@@ -185,7 +189,8 @@ class Outputs:
         if alert is None:
             return None
         extra = {"alert": alert.variables, "opened": alert.opened, "open_for": now - alert.opened}
-        return Fired(item.rule, item.event, {**item.fields, **extra})
+        pairs = tuple((event, spec.rule) for event in alert.events)
+        return dataclasses.replace(item, fields={**item.fields, **extra}, resolves=pairs)
 
     def _throttle_key(self, item: Fired) -> str:
         assert item.rule.throttle is not None  # noqa: S101 - caller checked

@@ -82,6 +82,11 @@ class ScheduleSpec:
     mute: bool  # True: not sent inside the window; False: sent only inside it
     otherwise: str  # drop | hold | quiet
     hold: DigestSpec  # how held notifications are sent when the rule may send again
+    name: str = ""  # of the schedule, for what ``status`` and ``history --dropped`` say
+
+    def cause(self) -> str:
+        """Why a notification was dropped: ``outside schedule office`` / ``during night``."""
+        return f"{'during' if self.mute else 'outside'} schedule {self.name}"
 
 
 @dataclass(frozen=True)
@@ -146,8 +151,14 @@ class CompiledRule:
 
 @dataclass(frozen=True)
 class Fired:
-    """A rule that selected an event and whose ``when`` held: the input of the output stage."""
+    """A rule that selected an event and whose ``when`` held: the input of the output stage.
+
+    ``resolvable``: a ``resolves`` rule may close this alert (keep its messages' ids);
+    ``resolves``: the (event id, rule) pairs of the alert this resolved notice closes.
+    """
 
     rule: CompiledRule
     event: Event
     fields: Mapping[str, Any]
+    resolvable: bool = False
+    resolves: tuple[tuple[str, str], ...] = ()

@@ -1,20 +1,20 @@
-"""Destination schedules: a destination restricted to (or muted during) a schedule drops,
-quiets or holds the notifications that reach it at other times. Held ones become one message
-per destination when it may receive again. Pure, in memory; ``state.rules`` saves it.
+"""Destination schedules: a destination restricted to (or muted during) a schedule drops
+(``rules.drops`` counts them), quiets or holds the notifications that reach it at other
+times. Held ones become one message per destination when it may receive again. Pure, in
+memory; ``state.rules`` saves it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ruleengine.model import Notification
 from ruleengine.rules.compiled import ScheduleSpec
+from ruleengine.rules.drops import Drops
 
-log = logging.getLogger(__name__)
 HELD_RULE = "schedule"  # the rule name of the messages that deliver held notifications
 Row = tuple[str, float, dict[str, Any]]  # destination, due, notification summary
 
@@ -30,7 +30,6 @@ class Held:
 
     def __init__(self, piles: dict[str, Pile] | None = None) -> None:
         self.piles = piles or {}
-        self.dropped: dict[str, int] = {}
         self._added: list[Row] = []
         self._removed: set[str] = set()
 
@@ -46,8 +45,10 @@ class Held:
         notifications: Sequence[Notification],
         gates: Mapping[str, ScheduleSpec],
         now: float,
+        drops: Drops,
     ) -> list[Notification]:
-        """The notifications to send now (some without ``notify``); the rest held or dropped."""
+        """The notifications to send now (some without ``notify``); the rest held or dropped
+        (counted in ``drops``)."""
         if not gates:
             return list(notifications)
         out: list[Notification] = []
@@ -60,8 +61,7 @@ class Held:
             elif spec.otherwise == "hold" and (opens := spec.window.next_change(now)) is not None:
                 self._hold(item, opens)
             else:
-                count = self.dropped[item.destination] = self.dropped.get(item.destination, 0) + 1
-                log.info("%s: outside its schedule, dropped (%d so far)", item.destination, count)
+                drops.drop(item, spec.cause(), now)
         return out
 
     def _hold(self, item: Notification, opens: float) -> None:

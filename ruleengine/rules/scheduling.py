@@ -53,4 +53,4 @@ def _spec(
     if name not in schedules:  # the loader reports it with file:line; this is for direct callers
         raise ValueError(f"{label}: no schedule named {name!r}")
     window = schedules[name].window()
-    return ScheduleSpec(window, spec.mute is not None, spec.otherwise, hold)
+    return ScheduleSpec(window, spec.mute is not None, spec.otherwise, hold, name)

@@ -43,6 +43,10 @@ class Silence:
                 return False
         return True
 
+    def cause(self) -> str:
+        """``silence 3f2a1b2c: patch night``: why the history lists a notification unsent."""
+        return f"silence {self.id}: {self.reason or self.describe()}"
+
     def describe(self) -> str:
         """``rule=x host=web1``: what the silence matches, for lists and summaries."""
         parts = ([f"rule={self.rule}"] if self.rule is not None else []) + [
@@ -67,6 +71,8 @@ class Silences:
     totals: dict[tuple[str, str], int] = field(default_factory=dict)
     _added: dict[tuple[str, str], int] = field(default_factory=dict)
     _summarized: set[str] = field(default_factory=set)
+    #: What was suppressed since the last save, by which silence, when (for the history).
+    suppressed: list[tuple[Notification, Silence, float]] = field(default_factory=list)
 
     def refresh(self, silences: Iterable[Silence]) -> None:
         """Adopt the definitions as stored now (added, changed or expired by the CLI)."""
@@ -90,6 +96,7 @@ class Silences:
             slot = (hit.id, item.destination)
             self.totals[slot] = self.totals.get(slot, 0) + 1
             self._added[slot] = self._added.get(slot, 0) + 1
+            self.suppressed.append((item, hit, now))
         return kept
 
     def next_end(self) -> float | None:
@@ -113,11 +120,12 @@ class Silences:
 
     @property
     def dirty(self) -> bool:
-        return bool(self._added or self._summarized)
+        return bool(self._added or self._summarized or self.suppressed)
 
     def saved(self) -> None:
         self._added.clear()
         self._summarized.clear()
+        self.suppressed.clear()
 
 
 def summary_text(ended: Ended, destination: str) -> str:
@@ -127,5 +135,5 @@ def summary_text(ended: Ended, destination: str) -> str:
     what = f"'{silence.reason}'" if silence.reason else silence.describe()
     return (
         f"{count} {plural} silenced during {what} ({silence.describe()}); "
-        f"see `ruleengine silence list --all`"
+        f"see `ruleengine history --silenced`"
     )

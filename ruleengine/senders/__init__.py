@@ -7,11 +7,11 @@ the dispatcher owns the retry policy. New service = one module + one line in ``S
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from ruleengine.model import Notification, Outcome
+from ruleengine.model import Notification, Original, Outcome
 from ruleengine.redact import Redactor
 
 
@@ -31,6 +31,16 @@ class Sender(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class Resolving(Protocol):
+    """A sender that may update the alert a resolved notice closes (edit it, reply to it)."""
+
+    def send_resolved(self, notification: Notification, originals: Sequence[Original]) -> Outcome:
+        """Send the resolved notice ``notification`` and update ``originals`` where the
+        service allows; the outcome is the notice's (a failed update is a warning)."""
         ...
 
 

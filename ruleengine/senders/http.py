@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import json
 import time
@@ -203,6 +204,21 @@ def classify(response: Response, redactor: Redactor, now: float | None = None) -
     if status in {429, 408} or status >= 500:
         return Retry(reason, retry_after(response, now))
     return Permanent(reason)
+
+
+def classify_ref(key: str) -> Check:
+    """``classify``, keeping the id the service gave the message (``key`` of its JSON reply:
+    Discord's ``id`` with ``?wait=true``, Matrix's ``event_id``)."""
+
+    def check(response: Response, redactor: Redactor) -> Outcome:
+        outcome = classify(response, redactor)
+        body = response.json() if isinstance(outcome, Delivered) else None
+        ref = body.get(key) if isinstance(body, dict) else None
+        if isinstance(outcome, Delivered) and isinstance(ref, str) and ref:
+            return dataclasses.replace(outcome, ref=ref)
+        return outcome
+
+    return check
 
 
 def error_detail(response: Response) -> str:

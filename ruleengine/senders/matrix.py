@@ -3,32 +3,37 @@
 ``PUT …/send/m.room.message/{txnId}`` with txnId derived from the notification id: a retry
 after a lost answer returns the event already sent instead of posting twice. ``m.notice``
 (bots' silent messages) unless ``notify``, then ``m.text``. Colour via ``data-mx-color``.
+A resolved notice is a reply (``m.in_reply_to``) to its alert's newest message, and each of the
+alert's messages is edited (``m.replace``) to show the resolved colour and the notice.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import MatrixDestination
-from ruleengine.model import Notification
+from ruleengine.model import Notification, Original
 from ruleengine.senders.common import fit, truncate
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest, classify_ref
 from ruleengine.senders.text import HTML, escape_html, render
 from ruleengine.senders.web import http_sender
 
 # Events are limited to 65,536 bytes in total; body and formatted_body share that budget.
 EVENT_BYTES = 60_000
 TITLE_CHARS = 500  # keeps room for the text whatever a template puts in the title
+RESOLVED_CHARS = 2_000  # of a resolved notice, shown under the alert it edits
+RESOLVED = "\u2705 Resolved"
 
 
 class MatrixService:
     # Synapse's default rc_message allows 0.2 messages/s per user (burst 10) for non-admin bots.
     default_rate: float | None = 0.2
     # 200 {"event_id"}; 429 M_LIMIT_EXCEEDED with Retry-After and/or retry_after_ms.
-    check = staticmethod(classify)
+    check = staticmethod(classify_ref("event_id"))
 
     def __init__(self, settings: MatrixDestination) -> None:
         self.settings = settings
@@ -58,19 +63,60 @@ class MatrixService:
             "m.mentions": {},
         }
 
-    def url(self, notification: Notification) -> str:
+    def url(self, notification: Notification, txn: str = "") -> str:
         base = self.settings.homeserver.rstrip("/")
         room = quote(self.settings.room_id, safe="")
-        return f"{base}/_matrix/client/v3/rooms/{room}/send/m.room.message/re-{notification.id}"
+        txn = txn or f"re-{notification.id}"
+        return f"{base}/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}"
 
     def request(self, notification: Notification) -> HttpRequest:
+        return self._put(self.url(notification), self.content(notification))
+
+    def _put(self, url: str, content: dict[str, Any]) -> HttpRequest:
         return HttpRequest(
             "PUT",
-            self.url(notification),
+            url,
             headers={"Authorization": f"Bearer {self.settings.token}"},
-            json=self.content(notification),
+            json=content,
             url_secret=False,  # the token travels in the header, never in the URL
         )
+
+    def resolved(
+        self, notification: Notification, originals: Sequence[Original]
+    ) -> tuple[list[HttpRequest], HttpRequest]:
+        edits = [
+            # Each edit has its own transaction id: a retry repeats it without a second edit.
+            self._put(
+                self.url(notification, f"re-{notification.id}-edit{n}"), self._edit(o, notification)
+            )
+            for n, o in enumerate(originals)
+        ]
+        content = self.content(notification)
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": originals[-1].ref}}
+        return edits, self._put(self.url(notification), content)
+
+    def _edit(self, original: Original, notice: Notification) -> dict[str, Any]:
+        """An ``m.replace`` of the alert: its text in the notice's colour, the notice below."""
+        alert, color = original.notification, to_hex(notice.color, notice.id)
+        line = self._content(notice, truncate(notice.text, RESOLVED_CHARS), color)
+
+        def new(text: str) -> dict[str, Any]:
+            shown = self._content(alert, text, color)
+            shown["body"] += f"\n{RESOLVED}: {line['body']}"
+            shown["formatted_body"] += f"<br>{RESOLVED}: {line['formatted_body']}"
+            return shown
+
+        def measure(text: str) -> str:  # the new content is sent twice: itself and fallback
+            return json.dumps(new(text), ensure_ascii=False) * 2
+
+        content = new(fit(alert.text, EVENT_BYTES, measure, "bytes"))
+        return {
+            **content,
+            "body": f"* {content['body']}",
+            "formatted_body": f"* {content['formatted_body']}",
+            "m.new_content": content,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": original.ref},
+        }
 
 
 MatrixSender = http_sender(MatrixService)

@@ -14,14 +14,18 @@ redaction. A new service is one small module, one line in ``SENDERS``, one test 
         def request(self, notification: Notification) -> HttpRequest: ...
 
     MySender = http_sender(MyService)
+
+A service that can update an earlier message also declares ``resolved`` (``Edits``): the
+requests that mark a resolved alert's messages and the notice's own request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from ruleengine.model import Notification, Outcome, Permanent
+from ruleengine.model import Delivered, Notification, Original, Outcome, Permanent
 from ruleengine.redact import credentials
 from ruleengine.senders import Sender, SenderContext
 from ruleengine.senders.http import Check, HttpClient, HttpRequest
@@ -44,6 +48,17 @@ class Service(Protocol):
     @property
     def check(self) -> Check:
         """Reply → outcome (``http.classify`` unless the service answers oddly)."""
+        ...
+
+
+@runtime_checkable
+class Edits(Protocol):
+    """A service that can update an earlier message (Discord edits, Matrix edits and replies)."""
+
+    def resolved(
+        self, notification: Notification, originals: Sequence[Original]
+    ) -> tuple[list[HttpRequest], HttpRequest]:
+        """The requests updating ``originals`` (best effort, repeatable), and the notice's."""
         ...
 
 
@@ -75,6 +90,32 @@ class HttpSender:
         except RequestError as exc:
             return Permanent(self.redactor(str(exc)))
         return self.http.send(request, self.service.check)
+
+    def send_resolved(self, notification: Notification, originals: Sequence[Original]) -> Outcome:
+        """Update the alert's messages, then send the notice; the notice's outcome counts.
+
+        The updates come first because they are repeatable (an edit sets the same content
+        again): a notice that is retried repeats them and never posts a message twice. An
+        update the service refuses (the alert was deleted) only adds a warning.
+        """
+        if not originals or not isinstance(self.service, Edits):
+            return self.send(notification)
+        try:
+            edits, notice = self.service.resolved(notification, originals)
+        except RequestError as exc:
+            return Permanent(self.redactor(str(exc)))
+        for request in (*edits, notice):
+            self.redactor.add(*request.secret_values())
+        problems = [
+            outcome.reason
+            for outcome in (self.http.send(edit) for edit in edits)
+            if not isinstance(outcome, Delivered)
+        ]
+        outcome = self.http.send(notice, self.service.check)
+        if isinstance(outcome, Delivered) and problems:
+            warning = "the alert was not marked resolved: " + "; ".join(problems)
+            return dataclasses.replace(outcome, warning=warning)
+        return outcome
 
     def close(self) -> None:
         self.http.close()

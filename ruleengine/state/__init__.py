@@ -6,7 +6,7 @@ state), ``report`` and its parts (read-only status queries), and ``store``, the 
 daemon uses to commit a batch.
 """
 
-from ruleengine.state.outbox import DeadLetter, OutboxRow
+from ruleengine.state.outbox import DeadLetter, Delivery, OutboxRow
 from ruleengine.state.store import Store
 
-__all__ = ["DeadLetter", "OutboxRow", "Store"]
+__all__ = ["DeadLetter", "Delivery", "OutboxRow", "Store"]

@@ -1,8 +1,9 @@
 """The history of handled notifications: one row per (notification, destination) outcome.
 
 Written in the transaction that settles an outbox row (``Outbox.mark_*``), so the history never
-claims a delivery the outbox does not; bounded by age and by rows (``prune``), read by
-``ruleengine history``.
+claims a delivery the outbox does not; notifications that were never queued (a silence
+suppressed them, a schedule dropped them) are written in the engine's commit that decided so
+(``add_unsent``). Bounded by age and by rows (``prune``), read by ``ruleengine history``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ruleengine.model import Notification
 from ruleengine.state.record import decode_record
 
 TEXT_LIMIT = 500  # characters of the message kept per row: enough to recognise it
+SENT = ("delivered", "dead")  # what ``history`` lists unless asked for what was not sent
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,11 @@ class Entry:
     source: str
     event: str  # "path:offset" of a log line, the marker's name, or "" (send, digests)
     destination: str
-    outcome: str  # "delivered" | "dead"
+    outcome: str  # "delivered" | "dead" | "silenced" | "dropped"
     attempts: int
     text: str
     error: str | None
+    cause: str | None = None  # why it was not sent: "silence 3f2a1b2c: patch night"
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,8 +48,24 @@ class Query:
     destination: str | None = None
     since: float | None = None
     grep: str | None = None
-    failed: bool = False
+    outcomes: tuple[str, ...] = SENT  # which outcomes ("dead" alone: the failed ones)
     limit: int = 1000
+
+
+def add_unsent(
+    conn: sqlite3.Connection, unsent: Iterable[tuple[Notification, str, str, float]]
+) -> None:
+    """Record (notification, outcome, cause, time) of notifications never queued
+    ("silenced", "dropped"), inside the caller's transaction."""
+    rows = [
+        (at, *_columns(note), outcome, 0, _text(_shown(note))[:TEXT_LIMIT], None, _text(cause))
+        for note, outcome, cause, at in unsent
+    ]
+    conn.executemany(
+        "INSERT INTO history (time, id, rule, source, event, destination, outcome, attempts,"
+        " text, error, cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def add(conn: sqlite3.Connection, seqs: Iterable[int], outcome: str, now: float) -> None:
@@ -72,18 +91,7 @@ def add_settled(
     """Record (notification, attempts, error) outcomes the caller already holds (the worker
     has the row it sent: no need to read and decode it again)."""
     rows = [
-        (
-            now,
-            _text(note.id),
-            _text(note.rule),
-            _text(note.source),
-            _text(_event(note.fields)),
-            note.destination,
-            outcome,
-            attempts,
-            _text(note.text)[:TEXT_LIMIT],
-            error,
-        )
+        (now, *_columns(note), outcome, attempts, _text(note.text)[:TEXT_LIMIT], error)
         for note, attempts, error in settled
     ]
     conn.executemany(
@@ -91,6 +99,22 @@ def add_settled(
         " text, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+
+
+def _columns(note: Notification) -> tuple[str, str, str, str, str]:
+    """id, rule, source, event and destination of a row."""
+    return (
+        _text(note.id),
+        _text(note.rule),
+        _text(note.source),
+        _text(_event(note.fields)),
+        note.destination,
+    )
+
+
+def _shown(note: Notification) -> str:
+    """A message that was never sent, as it would have read (its title first)."""
+    return f"{note.title}: {note.text}" if note.title else note.text
 
 
 def _text(value: Any) -> str:
@@ -123,11 +147,11 @@ def select(conn: sqlite3.Connection, query: Query) -> list[Entry]:
     if query.grep:
         clauses.append("instr(lower(text), lower(?)) > 0")
         params.append(query.grep)
-    if query.failed:
-        clauses.append("outcome != 'delivered'")
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    clauses.append(f"outcome IN ({', '.join('?' * len(query.outcomes))})")
+    params.extend(query.outcomes)
+    where = f" WHERE {' AND '.join(clauses)}"
     # Only fixed clauses are joined into the SQL; every value is a bound parameter.
-    columns = "time, id, rule, source, event, destination, outcome, attempts, text, error"
+    columns = "time, id, rule, source, event, destination, outcome, attempts, text, error, cause"
     sql = f"SELECT {columns} FROM history{where} ORDER BY seq DESC LIMIT ?"  # noqa: S608
     rows = conn.execute(sql, (*params, query.limit)).fetchall()
     return [Entry(*row) for row in reversed(rows)]

@@ -9,7 +9,7 @@ transaction every few hundred rows, before it waits, and when it stops. Then the
 emptied. A kill loses at most the send in flight, as before.
 
 The daemon folds what a killed run left behind (``Outbox.recover_deliveries``) before its
-workers start. Lines are JSON ``[seq, warning]``; a torn or foreign line is ignored (the row
+workers start. Lines are JSON ``[seq, warning, ref]``; a torn or foreign line is ignored (the row
 is then merely sent again).
 """
 
@@ -34,9 +34,10 @@ class DeliveryJournal:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o600)
         self._written = False
 
-    def record(self, seq: int, warning: str | None) -> None:
-        """Note a delivered row; on return it survives a kill of this process."""
-        os.write(self._fd, (json.dumps([seq, warning]) + "\n").encode())
+    def record(self, seq: int, warning: str | None, ref: str | None) -> None:
+        """Note a delivered row (its warning, the service's id of the message); on return it
+        survives a kill of this process."""
+        os.write(self._fd, (json.dumps([seq, warning, ref]) + "\n").encode())
         self._written = True
 
     def clear(self) -> None:
@@ -54,10 +55,13 @@ class DeliveryJournal:
                 self.path.unlink()
 
 
-def leftovers(state_dir: Path) -> tuple[list[Path], dict[int, str | None]]:
-    """The journals a killed run left, and the deliveries (seq → warning) they recorded."""
+Entry = tuple[str | None, str | None]  # a delivered row's warning and message id
+
+
+def leftovers(state_dir: Path) -> tuple[list[Path], dict[int, Entry]]:
+    """The journals a killed run left, and the deliveries (seq → entry) they recorded."""
     paths = sorted(state_dir.glob(f"{PREFIX}*{SUFFIX}"))
-    found: dict[int, str | None] = {}
+    found: dict[int, Entry] = {}
     for path in paths:
         try:
             text = path.read_bytes().decode("utf-8", "replace")
@@ -65,7 +69,8 @@ def leftovers(state_dir: Path) -> tuple[list[Path], dict[int, str | None]]:
             continue
         for line in text.splitlines():
             with contextlib.suppress(ValueError, TypeError):
-                seq, warning = json.loads(line)
-                if isinstance(seq, int) and (warning is None or isinstance(warning, str)):
-                    found[seq] = warning
+                seq, warning, ref = json.loads(line)
+                texts = all(v is None or isinstance(v, str) for v in (warning, ref))
+                if isinstance(seq, int) and texts:
+                    found[seq] = (warning, ref)
     return paths, found

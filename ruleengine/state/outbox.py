@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruleengine.model import Notification
+from ruleengine.model import Notification, Original
 from ruleengine.state import history as handled
-from ruleengine.state import overflow
+from ruleengine.state import message_refs, overflow
 from ruleengine.state.db import Database
 from ruleengine.state.journal import DeliveryJournal, leftovers
 from ruleengine.state.overflow import Limit, Overflow
@@ -38,6 +38,9 @@ class OutboxRow:
     next_attempt: float
     enqueued: float
     last_error: str | None
+
+
+Delivery = tuple[OutboxRow, str | None, str | None]  # a delivered row, its warning and message id
 
 
 @dataclass(frozen=True)
@@ -99,50 +102,37 @@ class Outbox:
 
     def pending(self, destination: str, limit: int) -> list[OutboxRow]:
         """The oldest pending rows of a destination, at most ``limit``, oldest first."""
-        rows = (
-            self._db.conn()
-            .execute(
-                "SELECT seq, record, attempts, next_attempt, created, last_error, id FROM outbox"
-                " WHERE destination = ? AND state = 'pending' ORDER BY seq LIMIT ?",
-                (destination, limit),
-            )
-            .fetchall()
+        return _rows(
+            self._db.conn(),
+            "destination = ? AND state = 'pending' ORDER BY seq LIMIT ?",
+            [(destination, limit)],
         )
-        return [
-            OutboxRow(
-                seq=row[0],
-                notification=Notification.from_record(decode_record(row[1], row[6], destination)),
-                attempts=row[2],
-                next_attempt=row[3],
-                enqueued=row[4],
-                last_error=row[5],
-            )
-            for row in rows
-        ]
 
-    def mark_delivered(self, row: OutboxRow, warning: str | None = None) -> None:
+    def mark_delivered(
+        self, row: OutboxRow, warning: str | None = None, ref: str | None = None
+    ) -> None:
         """``warning`` (a partial success) is kept as the row's last error, so ``status``
-        shows it like any other problem of the destination."""
-        self.settle_delivered(((row, warning),))
+        shows it like any other problem of the destination. ``ref``, the service's id for the
+        message, is kept for an alert a resolved notice may edit."""
+        self.settle_delivered(((row, warning, ref),))
 
-    def settle_delivered(self, delivered: Sequence[tuple[OutboxRow, str | None]]) -> None:
-        """Mark rows delivered, with their history, in one transaction. The history is written
-        from the rows the worker holds: on a catch-up this runs once per batch."""
-        if not delivered:
-            return
-        now = time.time()
-        updates, settled = [], []
-        for row, warning in delivered:
-            warned = warning and f"warning: {warning}"
-            updates.append((now, warned, row.seq))
-            settled.append((row.notification, row.attempts + 1, warned or row.last_error))
+    def settle_delivered(self, delivered: Sequence[Delivery]) -> None:
+        """Mark rows delivered, (row, warning, ref) each, with their history, in one
+        transaction. The history is written from the rows the worker holds: on a catch-up
+        this runs once per batch."""
+        if delivered:
+            with self._db.transaction(durable=False) as conn:
+                _settle(conn, delivered, time.time())
+
+    def originals(self, notification: Notification) -> list[Original]:
+        """The alert messages a resolved notice closes whose service ids are known."""
+        conn = self._db.conn()
+        return message_refs.originals(conn, notification.resolves, notification.destination)
+
+    def prune_refs(self, older_than: float) -> int:
+        """Forget alert message ids kept before ``older_than`` (epoch seconds)."""
         with self._db.transaction(durable=False) as conn:
-            conn.executemany(
-                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
-                " last_error = COALESCE(?, last_error) WHERE seq = ? AND state = 'pending'",
-                updates,
-            )
-            handled.add_settled(conn, settled, "delivered", now)
+            return message_refs.prune(conn, older_than)
 
     def journal(self) -> DeliveryJournal:
         """A fresh journal for a delivery worker (see ``state.journal``)."""
@@ -154,37 +144,17 @@ class Outbox:
         paths, found = leftovers(self._db.path.parent)
         recovered = 0
         if found:
-            now = time.time()
             with self._db.transaction(durable=False) as conn:
-                seqs = [
-                    seq
-                    for seq in found
-                    if conn.execute(
-                        "SELECT 1 FROM outbox WHERE seq = ? AND state = 'pending'", (seq,)
-                    ).fetchone()
+                delivered = [
+                    (row, *found[row.seq])
+                    for row in _rows(conn, "seq = ? AND state = 'pending'", [(s,) for s in found])
                 ]
-                conn.executemany(
-                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1,"
-                    " updated = ?, last_error = COALESCE(?, last_error) WHERE seq = ?",
-                    [(now, found[seq] and f"warning: {found[seq]}", seq) for seq in seqs],
-                )
-                handled.add(conn, seqs, "delivered", now)
-                recovered = len(seqs)
+                _settle(conn, delivered, time.time())
+                recovered = len(delivered)
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         return recovered
-
-    def mark_delivered_many(self, seqs: Sequence[int]) -> None:
-        """Mark rows delivered in one transaction (a worker catching up sends many)."""
-        now = time.time()
-        with self._db.transaction(durable=False) as conn:
-            conn.executemany(
-                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"
-                " WHERE seq = ?",
-                [(now, seq) for seq in seqs],
-            )
-            handled.add(conn, seqs, "delivered", now)
 
     def mark_retry(self, seq: int, next_attempt: float, error: str) -> None:
         with self._db.transaction(durable=False) as conn:
@@ -305,6 +275,53 @@ class Outbox:
                 params,
             )
         return cursor.rowcount
+
+
+def _rows(
+    conn: sqlite3.Connection, where: str, params: Iterable[tuple[Any, ...]]
+) -> list[OutboxRow]:
+    """Rows selected by a fixed ``where`` clause, once per parameter tuple."""
+    columns = "seq, record, attempts, next_attempt, created, last_error, id, destination"
+    sql = f"SELECT {columns} FROM outbox WHERE {where}"  # noqa: S608 - fixed clauses, bound values
+    found = []
+    for values in params:
+        found += conn.execute(sql, values).fetchall()
+    return [
+        OutboxRow(
+            seq=row[0],
+            notification=Notification.from_record(decode_record(row[1], row[6], row[7])),
+            attempts=row[2],
+            next_attempt=row[3],
+            enqueued=row[4],
+            last_error=row[5],
+        )
+        for row in found
+    ]
+
+
+def _settle(
+    conn: sqlite3.Connection,
+    delivered: Iterable[Delivery],
+    now: float,
+) -> None:
+    """Mark (row, warning, ref) delivered inside the caller's transaction: the history, and
+    the message ids a resolved notice may edit (a resolved notice forgets its alert's)."""
+    updates, settled = [], []
+    for row, warning, ref in delivered:
+        note = row.notification
+        warned = warning and f"warning: {warning}"
+        updates.append((now, warned, row.seq))
+        settled.append((note, row.attempts + 1, warned or row.last_error))
+        if ref is not None and note.resolvable:
+            message_refs.keep(conn, note, ref, now)
+        if note.resolves:
+            message_refs.forget(conn, note.resolves)
+    conn.executemany(
+        "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
+        " last_error = COALESCE(?, last_error) WHERE seq = ? AND state = 'pending'",
+        updates,
+    )
+    handled.add_settled(conn, settled, "delivered", now)
 
 
 def _dead_selection(

@@ -1,5 +1,5 @@
 """Rule state in the state database (throttle, digest, count, silence, absence, open alerts,
-held notifications), saved with the outbox rows it explains.
+held notifications, schedule drops), saved with the outbox rows it explains.
 
 ``rules.throttle``, ``rules.digest`` and the others keep their state in memory and know nothing
 of SQLite; this module reads it at start (``RuleState.load``) and writes what changed
@@ -13,7 +13,9 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from ruleengine.rules import absence, counts, digest, held, resolve, silences, throttle
+from ruleengine.rules.drops import Drops
 from ruleengine.state import absences as absence_rows
+from ruleengine.state import drops as drop_rows
 from ruleengine.state import silences as silence_rows
 from ruleengine.state.store import Store
 
@@ -27,6 +29,7 @@ class RuleState:
     absences: absence.Absences = field(default_factory=absence.Absences)
     alerts: resolve.OpenAlerts = field(default_factory=resolve.OpenAlerts)
     held: held.Held = field(default_factory=held.Held)
+    drops: Drops = field(default_factory=Drops)
 
     @classmethod
     def load(cls, store: Store) -> RuleState:
@@ -42,9 +45,9 @@ class RuleState:
             silence_rows.load(conn),
             absence_rows.load(conn),
             resolve.OpenAlerts.from_rows(
-                (r, k, o, e, json.loads(v))
-                for r, k, o, e, v in conn.execute(
-                    "SELECT rule, key, opened, expires, variables FROM open_alerts"
+                (r, k, o, e, json.loads(v), json.loads(ids))
+                for r, k, o, e, v, ids in conn.execute(
+                    "SELECT rule, key, opened, expires, variables, events FROM open_alerts"
                 )
             ),
             held.Held.from_rows(
@@ -53,6 +56,7 @@ class RuleState:
                     "SELECT destination, due, record FROM held_notifications ORDER BY seq"
                 )
             ),
+            drop_rows.load(conn),
         )
 
     def save(self, conn: sqlite3.Connection) -> None:
@@ -84,10 +88,14 @@ class RuleState:
         opened, closed = self.alerts.changes()
         conn.executemany("DELETE FROM open_alerts WHERE rule = ? AND key = ?", closed)
         conn.executemany(
-            "INSERT INTO open_alerts (rule, key, opened, expires, variables) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (rule, key) DO UPDATE SET opened = excluded.opened,"
-            " expires = excluded.expires, variables = excluded.variables",
-            [(r, k, o, e, json.dumps(v, ensure_ascii=False)) for r, k, o, e, v in opened],
+            "INSERT INTO open_alerts (rule, key, opened, expires, variables, events)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rule, key) DO UPDATE SET"
+            " opened = excluded.opened, expires = excluded.expires,"
+            " variables = excluded.variables, events = excluded.events",
+            [
+                (r, k, o, e, json.dumps(v, ensure_ascii=False), json.dumps(ids))
+                for r, k, o, e, v, ids in opened
+            ],
         )
         kept, released = self.held.changes()
         conn.executemany(
@@ -97,6 +105,7 @@ class RuleState:
             "INSERT INTO held_notifications (destination, due, record) VALUES (?, ?, ?)",
             [(d, due, json.dumps(r, ensure_ascii=False)) for d, due, r in kept],
         )
+        drop_rows.save(conn, self.drops)
 
     @property
     def dirty(self) -> bool:
@@ -110,6 +119,7 @@ class RuleState:
                 self.absences,
                 self.alerts,
                 self.held,
+                self.drops,
             )
         )
 
@@ -121,3 +131,4 @@ class RuleState:
         self.absences.saved()
         self.alerts.saved()
         self.held.saved()
+        self.drops.saved()

@@ -139,6 +139,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 6: positions that expire by age (the http source's idempotency keys)
         "CREATE INDEX IF NOT EXISTS positions_age ON positions (source, updated)",
     ),
+    (  # 7: resolved notices that edit or thread the alert: the events an open alert was
+        # fired by, and the services' ids for the alert messages (``state.message_refs``)
+        "ALTER TABLE open_alerts ADD COLUMN events TEXT NOT NULL DEFAULT '[]'",
+        """CREATE TABLE message_refs (
+            id TEXT PRIMARY KEY,  -- the alert notification's (outbox) id
+            ref TEXT NOT NULL,  -- the service's id: Discord message id, Matrix event id
+            record BLOB NOT NULL,  -- the notification as sent (``record.encode``)
+            created REAL NOT NULL
+        )""",
+        "CREATE INDEX message_refs_age ON message_refs (created)",
+    ),
+    (  # 8: the history also lists what was not sent: silenced (by which silence) and dropped
+        # (by which schedule); ``cause`` says which
+        "ALTER TABLE history ADD COLUMN cause TEXT",
+    ),
+    (  # 9: what schedules dropped (``otherwise: drop``), per rule and per destination
+        """CREATE TABLE schedule_drops (
+            kind TEXT NOT NULL,  -- rule | destination
+            name TEXT NOT NULL,
+            dropped INTEGER NOT NULL,
+            last REAL NOT NULL,
+            PRIMARY KEY (kind, name)
+        )""",
+    ),
 )
 VERSION = len(MIGRATIONS)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ruleengine.rules.silences import Silence, Silences
+from ruleengine.state import history
 from ruleengine.state.db import open_readonly
 
 
@@ -59,8 +60,10 @@ def data_version(conn: sqlite3.Connection) -> int:
 
 
 def save(conn: sqlite3.Connection, state: Silences) -> None:
-    """Counts and summary marks; runs inside the engine's commit transaction."""
+    """Counts, summary marks and the history of what was suppressed; runs inside the engine's
+    commit transaction (the one that left those notifications out of the outbox)."""
     added, summarized = state.changes()
+    history.add_unsent(conn, [(n, "silenced", s.cause(), t) for n, s, t in state.suppressed])
     conn.executemany(
         "INSERT INTO silence_suppressed (silence, destination, count) VALUES (?, ?, ?)"
         " ON CONFLICT (silence, destination) DO UPDATE SET count = count + excluded.count",

@@ -6,6 +6,7 @@ Every sender and end-to-end test talks to this instead of a mock: real sockets, 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import socket
 import threading
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Receiver:
         self.default = Reply()
         # When set, answers every unscripted request (e.g. randomly, for chaos tests).
         self.responder: Callable[[], Reply] | None = None
+        # When set, answers unscripted requests from what they ask (method, path, body): a
+        # service that gives ids (``discord_messages``, ``matrix_events``).
+        self.answer: Callable[[str, str, bytes], Reply] | None = None
         self._cond = threading.Condition()
         self._connections: set[socket.socket] = set()  # open keep-alive connections
         receiver = self
@@ -84,6 +89,8 @@ class Receiver:
                 with receiver._cond:
                     if receiver._script:
                         reply = receiver._script.popleft()
+                    elif receiver.answer is not None:
+                        reply = receiver.answer(self.command, self.path, body)
                     elif receiver.responder is not None:
                         reply = receiver.responder()
                     else:
@@ -113,7 +120,7 @@ class Receiver:
                 except OSError:
                     pass  # the client gave up (timeout test): nothing to answer
 
-            do_POST = do_PUT = do_GET = _handle
+            do_POST = do_PUT = do_GET = do_PATCH = _handle
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: tests read ``requests`` instead."""
@@ -162,3 +169,30 @@ class Receiver:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
         self._thread.join(5)
+
+
+def discord_messages() -> Callable[[str, str, bytes], Reply]:
+    """Answers as a Discord webhook does: ``?wait=true`` posts get the new message (200 with its
+    ``id``: 1, 2, …), edits (PATCH ``…/messages/{id}``) the edited message, others 204."""
+    ids = itertools.count(1)
+
+    def answer(method: str, path: str, _body: bytes) -> Reply:
+        url = urlsplit(path)
+        if method == "PATCH":
+            return Reply(200, json.dumps({"id": url.path.rsplit("/", 1)[-1]}))
+        if method == "POST" and ("wait", "true") in parse_qsl(url.query):
+            return Reply(200, json.dumps({"id": str(next(ids)), "type": 0}))
+        return Reply(204, "")
+
+    return answer
+
+
+def matrix_events() -> Callable[[str, str, bytes], Reply]:
+    """Answers as a homeserver does: every ``PUT …/send/…/{txnId}`` gets ``$<txnId>`` as its
+    event id (the same transaction, the same event)."""
+
+    def answer(method: str, path: str, _body: bytes) -> Reply:
+        txn = urlsplit(path).path.rsplit("/", 1)[-1]
+        return Reply(200, json.dumps({"event_id": f"${txn}"}))
+
+    return answer

@@ -1,0 +1,95 @@
+"""Deliveries are journaled right after each send and folded into the outbox in batches
+(``state.journal``): what a killed worker journaled is recorded at the next start, never sent
+again; a worker catching up records every delivery, with its history, by the time it is idle.
+
+Real stores on disk, real webhook workers against the loopback receiver.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ruleengine.dispatch import worker
+from ruleengine.redact import Redactor
+from ruleengine.state import Store
+from ruleengine.state.history import Query
+from tests.support.dispatch_helpers import enqueue, note, route, running
+from tests.support.outbox import outbox_rows
+from tests.support.receiver import Receiver
+
+
+def journals(state: Path) -> list[Path]:
+    return sorted(state.glob("delivered.*.journal"))
+
+
+def test_what_a_killed_worker_journaled_is_recorded_at_the_next_start(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    store = Store(state)
+    enqueue(store, None, *(note("room", f"message {i}") for i in range(3)))
+    first, second, third = store.pending("room", 3)
+    journal = store.journal()
+    journal.record(first.seq, None, None)
+    journal.record(second.seq, "thread_key ignored", "msg-2")
+    journal.close(folded=False)  # killed before folding: the file stays
+    with open(journal.path, "a") as torn:
+        torn.write('[99, "cut sh')  # a line the kill cut short is ignored
+    store.close()
+
+    store = Store(state)
+    try:
+        assert store.recover_deliveries() == 2
+        assert journals(state) == []
+        rows = {r["seq"]: r for r in outbox_rows(state)}
+        assert [rows[r.seq]["state"] for r in (first, second, third)] == [
+            "delivered",
+            "delivered",
+            "pending",
+        ]
+        assert rows[second.seq]["last_error"] == "warning: thread_key ignored"
+        history = store.history(Query())
+        assert [(h.text, h.outcome) for h in history] == [
+            ("message 0", "delivered"),
+            ("message 1", "delivered"),
+        ]
+        assert store.recover_deliveries() == 0  # once only
+        assert len(store.history(Query())) == 2
+    finally:
+        store.close()
+
+
+def test_a_row_settled_before_the_kill_is_not_recorded_twice(tmp_path: Path) -> None:
+    """Killed between the fold's commit and emptying the journal."""
+    state = tmp_path / "state"
+    store = Store(state)
+    try:
+        enqueue(store, None, note("room", "only once"))
+        (row,) = store.pending("room", 1)
+        journal = store.journal()
+        journal.record(row.seq, None, None)
+        store.settle_delivered([(row, None, None)])
+        journal.close(folded=False)
+        assert store.recover_deliveries() == 0
+        assert len(store.history(Query())) == 1
+        assert journals(state) == []
+    finally:
+        store.close()
+
+
+def test_a_catch_up_is_recorded_in_batches_and_complete_when_idle(tmp_path: Path) -> None:
+    count = worker.BATCH * 2 + 7  # more than one batch, and a partial one
+    state = tmp_path / "state"
+    store = Store(state)
+    redactor = Redactor()
+    with Receiver() as receiver:
+        enqueue(store, None, *(note("hook", f"line {i}") for i in range(count)))
+        with running({"hook": route("hook", redactor, url=receiver.url)}, store, redactor) as d:
+            assert d.wait_drained(60.0)
+            assert [r.json()["text"] for r in receiver.requests] == [
+                f"line {i}" for i in range(count)
+            ]
+            assert {r["state"] for r in outbox_rows(state)} == {"delivered"}
+            assert len(store.history(Query(limit=count + 1))) == count
+            assert len(journals(state)) == 1  # the running worker's, empty
+            assert journals(state)[0].stat().st_size == 0
+    assert journals(state) == []  # a worker that stopped folded and removed its journal
+    store.close()
