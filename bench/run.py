@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.catchup import catchup
 from bench.daemon import burst, idle, latency
-from bench.figures import Figure, print_table
+from bench.figures import Figure, compile_bytecode, print_table
 from bench.intake import intake
 from bench.journal import journal_replay
 from bench.replay import backlog, throughput
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "backlog": lambda w: backlog(w, 0.1 if quick else 1.0),
         "intake": lambda w: intake(w, 1000 if quick else 5000),
     }
+    compile_bytecode()
     figures: list[Figure] = []
     for name, run in plan.items():
         if args.only and name not in args.only:

@@ -24,11 +24,18 @@ class ConsoleSender:
         self.settings = settings
         self.name = context.name
         self._lock = threading.Lock()
+        self._color: tuple[TextIO, bool] | None = None  # the stream last asked, and its answer
 
     def _stream(self) -> TextIO:
         return sys.stderr if self.settings.stream == "stderr" else sys.stdout
 
     def _use_color(self, stream: TextIO) -> bool:
+        """Asked once per stream (``isatty`` is a system call; a catch-up writes many lines)."""
+        if self._color is None or self._color[0] is not stream:
+            self._color = (stream, self._decide_color(stream))
+        return self._color[1]
+
+    def _decide_color(self, stream: TextIO) -> bool:
         mode = self.settings.color_output
         if mode != "auto":
             return mode == "always"
@@ -71,5 +78,7 @@ def _writable(text: str, stream: TextIO) -> str:
     """``text`` as ``stream`` can always encode it. A marker's file name may hold undecodable
     bytes (lone surrogates) and the locale may not be UTF-8: a write that fails would be
     retried ahead of every later notification, so unencodable characters are escaped."""
+    if text.isascii():
+        return text  # every encoding a terminal or journal uses has ASCII
     encoding = getattr(stream, "encoding", None) or "utf-8"
     return text.encode(encoding, "backslashreplace").decode(encoding, "replace")

@@ -120,7 +120,10 @@ def _shown(note: Notification) -> str:
 def _text(value: Any) -> str:
     """Text SQLite can store: a file name that is not UTF-8 arrives with lone surrogates
     (``\\udcfe``), kept as that escape rather than failing the delivery's transaction."""
-    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = str(value)
+    if text.isascii():  # nearly always: no surrogate can hide in it
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _event(fields: Mapping[str, Any]) -> str:
