@@ -4,21 +4,19 @@ source's filters and rules, as ``test --file`` does for logs; sends nothing."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ruleengine.commands.replays import SHOW, print_summary
 from ruleengine.config.loader import Config
 from ruleengine.model import Event
 from ruleengine.render import check_fired, render_fired
 from ruleengine.rules.engine import RuleSet
 from ruleengine.sources.journal.entry import to_event
 from ruleengine.sources.journal.reader import JournalError, dump, filter_args, location_args
-
-SHOW = 5  # notifications printed per rule
 
 
 def replay_journal(
@@ -56,14 +54,7 @@ def replay_journal(
             "rules": {r.name: replay.counts[r.name] for r in group.rules},
             "notifications": replay.notifications,
         }
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    for source, result in summary["sources"].items():
-        print(f"source {source}: {result['entries']} entries in {result['seconds']:.3f}s")
-        for name, count in result["rules"].items():
-            print(f"  {count:>10}  {name}")
-        print(f"  {result['entries_per_second']:,} entries/s; nothing was sent")
+    print_summary(summary, "entries", args.json)
     return 0
 
 

@@ -11,34 +11,27 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ruleengine.api import http_events, line_events, load, marker_events
+from ruleengine.commands.journal_replay import replay_journal
 from ruleengine.commands.options import add_config_option
-from ruleengine.commands.simulate import Timeline, simulation_for, time_preview
+from ruleengine.commands.replay_file import replay_file
+from ruleengine.commands.simulate import time_preview
 from ruleengine.config.loader import Config
-from ruleengine.model import Event, Lines, Notification
-from ruleengine.render import check_fired, render, render_digest, render_fired
-from ruleengine.rules.actions import Decision, Send
+from ruleengine.model import Event, Notification
+from ruleengine.render import render_digest, render_fired
 from ruleengine.rules.compiled import Fired
 from ruleengine.rules.digest import Group
 from ruleengine.rules.engine import RuleSet
-from ruleengine.rules.simulate import Simulation
 from ruleengine.senders import Sender
 from ruleengine.sources.http.parse import Rejected, media_type_of
 from ruleengine.sources.journal.entry import sample
-from ruleengine.sources.logfile.tailer import TailOptions, open_tail
-from ruleengine.sources.logfile.timestamp import line_clock
 from ruleengine.sources.markers.payload import BadMarker
 from ruleengine.templates import HOSTNAME
 
 NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"
-SHOW = 5  # notifications printed per rule during a replay
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -103,10 +96,8 @@ def run(args: argparse.Namespace) -> int:
     senders = loaded.senders()
     try:
         if args.file is not None:
-            return _replay(args, config, rules, sources, senders)
+            return replay_file(args, config, rules, sources, senders)
         if args.journal is not None:
-            from ruleengine.commands.journal_replay import replay_journal  # noqa: PLC0415
-
             return replay_journal(args, config, rules, sources)
         events = _events(args, sources, config)
         return 2 if events is None else _show(events, rules, senders)
@@ -205,157 +196,3 @@ def _print_notification(notification: Notification, senders: dict[str, Sender]) 
     preview = senders[notification.destination].preview(notification)
     print(f"  → {notification.destination}: {notification.text}")
     print("    " + json.dumps(preview, indent=2, ensure_ascii=False).replace("\n", "\n    "))
-
-
-def _replay(
-    args: argparse.Namespace,
-    config: Config,
-    rules: RuleSet,
-    sources: list[str],
-    senders: dict[str, Sender],
-) -> int:
-    summary: dict[str, Any] = {"file": str(args.file), "sources": {}}
-    for source in sources:
-        group = rules.by_source.get(source)
-        if group is None:
-            continue
-        settings: Any = config.model.sources[source]
-        sim = Simulation(rules)
-        timeline = simulation_for(config, rules) if args.simulate else None
-        started = time.perf_counter()
-        try:
-            lines, notifications = _replay_source(args, source, settings, sim, timeline)
-        except OSError as exc:
-            print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-            return 2
-        elapsed = max(time.perf_counter() - started, 1e-9)
-        summary["sources"][source] = {
-            "lines": lines,
-            "seconds": round(elapsed, 4),
-            "lines_per_second": round(lines / elapsed),
-            "rules": {r.name: sim.matched[r.name] for r in group.rules},
-            "would_send": {r.name: sim.would_send[r.name] for r in group.rules},
-            "suppressed": {r.name: sim.suppressed[r.name] for r in group.rules},
-            "digested": {r.name: sim.digested[r.name] for r in group.rules},
-            "notifications": notifications,
-        }
-        if timeline is not None:
-            timeline.finish()
-            summary["sources"][source]["simulated"] = timeline.as_json()
-            if not args.json:
-                print("\n".join(timeline.report()) or f"source {source}: nothing would be sent")
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    for source, result in summary["sources"].items():
-        print(f"source {source}: {result['lines']} lines in {result['seconds']:.3f}s")
-        for name, count in result["rules"].items():
-            held = [
-                f"{result[key][name]} {key}"
-                for key in ("suppressed", "digested")
-                if result[key][name]
-            ]
-            extra = f", {', '.join(held)}" if held else ""
-            print(f"  {count:>10}  {name} (would send {result['would_send'][name]}{extra})")
-        print(f"  {result['lines_per_second']:,} lines/s; nothing was sent")
-    return 0
-
-
-@dataclass
-class _Replay:
-    """One source's replay of a file: throttle and digest simulated as the daemon applies them
-    (by each line's ``timestamp:`` when the source has one, else as arriving now), counts per
-    rule and a few rendered examples."""
-
-    args: argparse.Namespace
-    source: str
-    rules: RuleSet
-    sim: Simulation
-    clock: Callable[[str], float | None] | None = None
-    shown: Counter[str] = field(default_factory=Counter)
-    timeline: Timeline | None = None  # --simulate
-
-    def chunk(self, text: str, first_line: int) -> int:
-        """Match, filter and render lines joined by ``\\n``; returns the notifications."""
-        produced = 0
-        line_no = first_line
-        previous = 0
-        for start, line, chosen in self.rules.select_lines(self.source, text):
-            line_no += text.count("\n", previous, start)  # counting as we go: one pass
-            previous = start
-            event = Event(
-                f"test:{self.source}:{line_no}",  # a dry run stores nothing: no need to hash
-                self.source,
-                "line",
-                line,
-                time.time(),
-                {"line": line, "path": str(self.args.file), "lineno": line_no + 1},
-            )
-            fired = self.rules.apply_when(event, chosen)
-            if fired:
-                stamped = self.clock(line) if self.clock is not None else None
-                when = stamped if stamped is not None else time.time()
-                if self.timeline is not None:  # --simulate: also the line's own ISO/syslog time
-                    when = self.timeline.stamp(line, stamped)
-                    self.timeline.fire(fired)
-                produced += sum(self.emit(d, line_no) for d in self.sim.feed(fired, when))
-        return produced
-
-    def emit(self, decision: Decision, line_no: int) -> int:
-        """Count (and for the first few per rule, print) one decision's notifications."""
-        rule = decision.fired.rule if isinstance(decision, Send) else decision.rule
-        if self.args.no_render:  # matching alone: no template is rendered, nothing printed
-            return len(rule.output.to)
-        if self.args.json or self.shown[rule.name] >= SHOW:  # nothing more to print
-            if isinstance(decision, Send):
-                return check_fired(decision.fired)  # still rendered: errors are reported
-            return len(render([decision]))
-        notes = render([decision])
-        self.shown[rule.name] += 1
-        for note in notes:
-            print(f"line {line_no + 1}: {rule.name}: {note.text}")
-        return len(notes)
-
-
-def _replay_source(
-    args: argparse.Namespace,
-    source: str,
-    settings: Any,
-    sim: Simulation,
-    timeline: Timeline | None = None,
-) -> tuple[int, int]:
-    """Replay the file through one source's rules; returns (lines read, notifications).
-
-    The file is read by the daemon's own tail (framing, decoding, CRLF, NULs, the line cap),
-    a chunk at a time, so the replay sees exactly the lines the daemon would.
-    """
-    clock = line_clock(settings.timestamp) if settings.timestamp is not None else None
-    replay = _Replay(args, source, sim.rules, sim, clock, timeline=timeline)
-    options = TailOptions(source, encoding=settings.encoding, max_line=settings.max_line)
-    tail = open_tail(str(args.file), options)
-    remaining = args.limit if args.limit is not None else -1
-    lines = notifications = 0
-    try:
-        finished = False
-        while remaining != 0 and not finished:
-            chunk = tail.read_chunk()
-            if chunk is None:
-                chunk, finished = tail.finish(), True
-            texts = chunk.text if isinstance(chunk, Lines) else "\n".join(e.text for e in chunk)
-            count = len(chunk)
-            if not count:
-                continue
-            if 0 < remaining < count:
-                texts = "\n".join(texts.split("\n", remaining)[:remaining])
-                count = remaining
-            if isinstance(chunk, Lines) or texts.count("\n") == count - 1:
-                notifications += replay.chunk(texts, lines)
-            else:  # a codec decoded a line holding \n: one line at a time
-                for index, event in enumerate(chunk[:count]):
-                    notifications += replay.chunk(event.text.replace("\n", " "), lines + index)
-            lines += count
-            remaining = max(remaining - count, 0) if remaining > 0 else remaining
-    finally:
-        tail.close()
-    notifications += sum(replay.emit(d, lines - 1) for d in replay.sim.finish())
-    return lines, notifications

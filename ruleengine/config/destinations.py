@@ -27,6 +27,7 @@ from ruleengine.config.types import (
     one_or_many,
 )
 from ruleengine.redact import CREDENTIAL
+from ruleengine.senders.plugins import plugins
 
 
 def _http_url(value: str) -> str:
@@ -302,9 +303,8 @@ class AppriseDestination(DestinationBase):
 
 def _plugin_settings() -> tuple[type[DestinationBase], ...]:
     """Settings models of installed third-party senders (entry-point group
-    ``ruleengine.senders``); loaded here, after every base class above is defined."""
-    from ruleengine.senders.plugins import plugins  # noqa: PLC0415 - needs the classes above
-
+    ``ruleengine.senders``); called here, once every base class above is defined, because a
+    plugin's module imports them."""
     return tuple(plugin.settings for plugin in plugins().values())
 
 

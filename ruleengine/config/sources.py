@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Annotated, Literal
 
@@ -89,8 +90,6 @@ class LogfileSource(Strict):
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
-        import codecs  # noqa: PLC0415 - only needed here
-
         try:
             codecs.lookup(value)
         except LookupError:

@@ -1,7 +1,7 @@
 """Senders deliver one notification to one service and classify the result.
 
 A sender never retries: it returns ``Delivered``, ``Retry(after)`` or ``Permanent(reason)`` and
-the dispatcher owns the retry policy. New service = one module + one line in ``SENDERS``.
+the dispatcher owns the retry policy. New service = one module + one line in ``builtin.SENDERS``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from ruleengine.model import Notification, Original, Outcome
 from ruleengine.redact import Redactor
+from ruleengine.senders.builtin import SENDERS
+from ruleengine.senders.plugins import SenderPlugin, plugins
+
+__all__ = ["SENDERS", "SenderPlugin", "make_sender", "plugins"]
 
 
 class Sender(Protocol):
@@ -55,48 +59,13 @@ class SenderContext:
 SenderFactory = Callable[[Any, SenderContext], Sender]
 
 
-@dataclass(frozen=True)
-class SenderPlugin:
-    """A third-party sender (entry-point group ``ruleengine.senders``, see ``plugins.py``).
-
-    ``settings`` is its pydantic settings model, whose ``type: Literal[...]`` is the entry
-    point's name; ``factory`` builds the sender, e.g. ``web.http_sender(Service)``.
-    """
-
-    settings: type[Any]
-    factory: SenderFactory
-
-
-#: Destination type -> (module in this package, sender class). Modules are imported on first
-#: use, so a run that only prints to the console never loads requests, smtplib or apprise.
-SENDERS: dict[str, tuple[str, str]] = {
-    "console": ("console", "ConsoleSender"),
-    "webhook": ("webhook", "WebhookSender"),
-    "ruleengine": ("forward", "ForwardSender"),
-    "slack": ("slack", "SlackSender"),
-    "mattermost": ("slack", "SlackSender"),
-    "rocketchat": ("slack", "SlackSender"),
-    "teams": ("teams", "TeamsSender"),
-    "discord": ("discord", "DiscordSender"),
-    "googlechat": ("googlechat", "GoogleChatSender"),
-    "matrix": ("matrix", "MatrixSender"),
-    "hipchat": ("hipchat", "HipChatSender"),
-    "ntfy": ("ntfy", "NtfySender"),
-    "gotify": ("gotify", "GotifySender"),
-    "zulip": ("zulip", "ZulipSender"),
-    "email": ("mail", "EmailSender"),
-    "apprise": ("apprise", "AppriseSender"),
-}
-
-
 def _factory(kind: str) -> SenderFactory:
     if kind not in SENDERS:
-        from ruleengine.senders.plugins import plugins  # noqa: PLC0415 - only for plugin types
-
-        return plugins()[kind].factory
+        factory: SenderFactory = plugins()[kind].factory
+        return factory
     module, name = SENDERS[kind]
-    factory: SenderFactory = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    return factory
+    built_in: SenderFactory = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return built_in
 
 
 def make_sender(settings: Any, context: SenderContext) -> Sender:

@@ -10,6 +10,7 @@ retries, pacing and fallback are the outbox's, as for any destination.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from ruleengine.config.destinations import RuleengineDestination
@@ -69,8 +70,6 @@ class ForwardService:
 
 
 def _json(document: dict[str, Any]) -> bytes:
-    import json  # noqa: PLC0415 - small, and only for the body
-
     return json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")
 
 

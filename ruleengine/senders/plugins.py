@@ -11,13 +11,28 @@ from __future__ import annotations
 
 import logging
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Any
 
-from ruleengine.senders import SENDERS, SenderPlugin
+from ruleengine.senders.builtin import SENDERS
 
 GROUP = "ruleengine.senders"
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SenderPlugin:
+    """A third-party sender, registered under the entry-point group ``ruleengine.senders``.
+
+    ``settings`` is its pydantic settings model, whose ``type: Literal[...]`` is the entry
+    point's name; ``factory`` builds the sender, e.g. ``web.http_sender(Service)``.
+    """
+
+    settings: type[Any]
+    factory: Callable[..., Any]  # a ``SenderFactory``
 
 
 def _tag(plugin: SenderPlugin) -> object:
