@@ -9,19 +9,25 @@ import sys
 from collections.abc import Sequence
 
 from ruleengine import __version__
-from ruleengine.commands import COMMANDS, EXIT_FAIL, EXIT_USAGE
+from ruleengine.commands import COMMANDS, EXIT_FAIL, EXIT_USAGE, command
 from ruleengine.errors import ConfigError, ExitNow, RuleEngineError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with only the subcommand it names, when it names one (each
+    command's module is imported only when needed); otherwise with all of them (``--help``,
+    a mistyped command)."""
+    chosen = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    names = [chosen] if chosen in COMMANDS else list(COMMANDS)
     parser = argparse.ArgumentParser(
         prog="ruleengine",
         description="Turn log lines and marker files into chat notifications, delivered durably.",
     )
     parser.add_argument("--version", action="version", version=f"ruleengine {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS:
-        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+    for name in names:
+        module = command(name)
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(sub)
         sub.set_defaults(handler=module.run)
     return parser
@@ -29,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the only place that ends the process without unwinding (``ExitNow``)."""
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(argv).parse_args(argv)
     try:
         result: int = args.handler(args)
     except ConfigError as exc:

@@ -45,7 +45,7 @@ def append(log: Path, first: int, count: int) -> None:
 def readers(rules: Path) -> list[list[str]]:
     """The commands an operator runs beside the daemon (``status`` arrives with issue 7)."""
     commands = [["dead", "list", "-c", str(rules)], ["dead", "list", "--json", "-c", str(rules)]]
-    if any(module.NAME == "status" for module in COMMANDS):
+    if "status" in COMMANDS:
         commands.append(["status", "-c", str(rules)])
     return commands
 

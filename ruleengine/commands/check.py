@@ -10,7 +10,6 @@ from ruleengine.config import load_config
 from ruleengine.pipeline.status import plural
 from ruleengine.rules.engine import compile_model
 
-NAME = "check"
 HELP = "validate a rules file (exit 0 valid, 2 invalid)"
 
 

@@ -19,7 +19,6 @@ from ruleengine.escape import visible
 from ruleengine.redact import Redactor
 from ruleengine.state import DeadLetter, Store
 
-NAME = "dead"
 HELP = "list, retry or purge dead letters (notifications that could not be delivered)"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 SHORT_ID = 12

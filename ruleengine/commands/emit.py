@@ -21,7 +21,6 @@ from typing import Any
 
 from ruleengine.commands.emit_post import post_event
 
-NAME = "emit"
 HELP = "write a marker file atomically, or post an event to an http source (for scripts)"
 _NAME_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")

@@ -19,7 +19,6 @@ from ruleengine.escape import visible
 from ruleengine.state import Store
 from ruleengine.state import absences as rows
 
-NAME = "expect"
 HELP = "list the keys `expect` rules watch, or forget some (hosts retired, say)"
 
 

@@ -23,7 +23,6 @@ from ruleengine.redact import Redactor
 from ruleengine.state import Store
 from ruleengine.state.history import SENT, Entry, Query
 
-NAME = "history"
 HELP = "show the notifications sent (or silenced, dropped): time, rule, destination, outcome, text"
 _TEXT_WIDTH = 60
 

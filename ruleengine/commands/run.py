@@ -28,7 +28,6 @@ from ruleengine.redact import Redactor
 from ruleengine.state.report import recovery_hint
 from ruleengine.systemd import Notifier
 
-NAME = "run"
 HELP = "run the daemon in the foreground"
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

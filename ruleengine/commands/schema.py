@@ -7,7 +7,6 @@ import json
 
 from ruleengine.config.schema import json_schema
 
-NAME = "schema"
 HELP = "print the JSON Schema of the rules file"
 
 

@@ -27,7 +27,6 @@ from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry,
 from ruleengine.redact import Redactor
 from ruleengine.senders import Sender, SenderContext, make_sender
 
-NAME = "send"
 HELP = "send one message now (exit 0 delivered, 3 only by a fallback, 1 not delivered, 2 usage)"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_FALLBACK = 0, 1, 2, 3
 

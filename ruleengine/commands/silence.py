@@ -23,7 +23,6 @@ from ruleengine.state import Store
 from ruleengine.state import silences as rows
 
 KEEP_ENDED = 90 * 86400.0  # summarised silences stay listed (`list --all`) this long
-NAME = "silence"
 HELP = "silence notifications for a while (by rule or field values); list and expire silences"
 
 

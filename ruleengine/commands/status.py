@@ -36,7 +36,6 @@ from ruleengine.state.report import (
 )
 from ruleengine.state.silences import open_silences
 
-NAME = "status"
 HELP = "show sources, lag, queues, errors and dead letters (safe while the daemon runs)"
 
 

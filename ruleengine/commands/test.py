@@ -30,7 +30,6 @@ from ruleengine.sources.journal.entry import sample
 from ruleengine.sources.markers.payload import BadMarker
 from ruleengine.templates import HOSTNAME
 
-NAME = "test"
 HELP = "dry-run events through the rules and show each payload; sends nothing"
 
 
