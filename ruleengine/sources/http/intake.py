@@ -20,6 +20,7 @@ from typing import Any
 
 from ruleengine.model import Batch, Position, stable_id
 from ruleengine.sources.base import Emit
+from ruleengine.sources.http.counts import Tally
 from ruleengine.sources.http.guard import Clients, Pace
 from ruleengine.sources.http.keys import MAX_KEY, Keys, position_key
 from ruleengine.sources.http.parse import Incoming, Limits, Rejected, make_event, parse_events
@@ -57,10 +58,12 @@ class Intake:
         limits: Limits,
         max_body: int,
         ack_timeout: float,
+        tally: Tally,
     ) -> None:
         self.source = source
         self.emit = emit
         self.clients, self.pace, self.keys, self.limits = clients, pace, keys, limits
+        self.tally = tally
         self.max_body = max_body
         self.ack_timeout = ack_timeout
         self.ready = threading.Event()
@@ -75,11 +78,25 @@ class Intake:
                 raise Rejected(404, "not_found", f"no such endpoint {path[:100]!r}")
             if method != "POST":
                 raise Rejected(405, "method_not_allowed", "POST events to /v1/events")
-            return _answer(start_response, 202, self._post(environ))
+            accepted = self._post(environ)
         except Rejected as exc:
             if exc.status >= 500:
                 log.warning("http source %s: %s", self.source, exc)
+            self.tally.rejected(exc.status)
+            self.report()
             return _answer(start_response, exc.status, exc.body, exc.headers)
+        self.tally.accepted(accepted["accepted"], accepted["duplicates"])
+        self.report()
+        return _answer(start_response, 202, accepted)
+
+    def report(self, now: bool = False) -> None:
+        """Commit the figures ``status`` shows, at most once a second (``now``: the source
+        starts or stops; a stopping source reports once, at the end)."""
+        if not now and not self.ready.is_set():
+            return
+        position = self.tally.due(now)
+        if position is not None:
+            self.emit(Batch((), (position,)))
 
     def _probe(self, path: str, method: str) -> tuple[int, dict[str, Any]]:
         if method not in ("GET", "HEAD"):
