@@ -19,7 +19,7 @@ max_body: 2048
 max_events: 3
 max_fields: 6
 max_depth: 3
-types: ["server.*", "^update\\\\.\\\\w+$"]
+accept_types: ["server.*", "^update\\\\.\\\\w+$"]
 rate: 0.01
 burst: 40
 """

@@ -43,7 +43,7 @@ class Limits:
     max_events: int = 1000
     max_fields: int = 100
     max_depth: int = 8
-    types: tuple[re.Pattern[str], ...] = ()  # accepted types; empty: any
+    accept_types: tuple[re.Pattern[str], ...] = ()  # strict mode; empty: any type
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,8 @@ def _type(value: Any, where: str, limits: Limits) -> str:
         raise Rejected(
             422, "invalid_event", f"{where}`type` must be ≤{MAX_TYPE} printable characters"
         )
-    if limits.types and not any(match_name(p, value) is not None for p in limits.types):
+    accepted = limits.accept_types
+    if accepted and not any(match_name(p, value) is not None for p in accepted):
         raise Rejected(422, "unknown_type", f"{where}type {value!r} is not accepted here")
     return value
 

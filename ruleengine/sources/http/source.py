@@ -48,7 +48,7 @@ class HttpSource:
             pace=Pace(s.rate, s.burst),
             keys=Keys(self.context.positions, s.idempotency_window),
             limits=Limits(
-                s.max_events, s.max_fields, s.max_depth, tuple(map(name_pattern, s.types))
+                s.max_events, s.max_fields, s.max_depth, tuple(map(name_pattern, s.accept_types))
             ),
             max_body=s.max_body,
             ack_timeout=s.ack_timeout,
