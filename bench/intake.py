@@ -88,7 +88,10 @@ def intake(work: Path, events: int) -> list[Figure]:
     drops, staging = root / "drops", root / "staging"
     drops.mkdir(parents=True)
     staging.mkdir()
-    rules = root / "rules.yaml"
+    # The daemon watches the rules file's directory for edits: its own output (console
+    # destination, log) goes elsewhere, or each notification would wake that watch too.
+    (root / "conf").mkdir()
+    rules = root / "conf" / "rules.yaml"
     rules.write_text(RULES.format(state=root / "state", token=TOKEN, drops=drops))
     figures: list[Figure] = []
     with DaemonProcess(rules, workdir=root) as daemon:
