@@ -9,6 +9,7 @@ import io
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,17 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
     opened.close()
 
 
+def committing(store: Store) -> Callable[[Batch], None]:
+    """The engine's part, at once: commit a batch's positions, then say it is durable."""
+
+    def emit(batch: Batch) -> None:
+        store.commit([], batch.positions)
+        if batch.on_committed is not None:
+            batch.on_committed(True)
+
+    return emit
+
+
 def make_intake(
     store: Store, emit: Any, ack_timeout: float, clock: Any = None, tally: Tally | None = None
 ) -> Intake:
@@ -43,10 +55,7 @@ def make_intake(
     (batches without events) are committed at once."""
 
     def route(batch: Batch) -> None:
-        if batch.events or batch.on_committed is not None:
-            emit(batch)
-        else:
-            store.commit([], batch.positions)
+        (emit if batch.events else committing(store))(batch)
 
     keys = Keys(store.positions_of("in"), 3600.0, *(() if clock is None else (clock,)))
     intake = Intake(
@@ -100,12 +109,7 @@ def test_no_commit_in_time_is_503_and_a_retry_waits_for_the_late_commit(store: S
 def test_keys_expire_after_the_retention_window(store: Store) -> None:
     now = [1_000_000.0]
 
-    def emit(batch: Batch) -> None:
-        store.commit([], batch.positions)
-        assert batch.on_committed is not None
-        batch.on_committed(True)
-
-    intake = make_intake(store, emit, 5.0, clock=lambda: now[0])
+    intake = make_intake(store, committing(store), 5.0, clock=lambda: now[0])
     assert call(intake, {"type": "t"})[1] == {"accepted": 1, "duplicates": 0}
     assert call(intake, {"type": "t"})[1] == {"accepted": 0, "duplicates": 1}
     now[0] += 3601.0  # past the window: the same key is a new request
@@ -117,13 +121,8 @@ def test_keys_expire_after_the_retention_window(store: Store) -> None:
 def test_status_figures_are_committed_at_most_once_a_second(store: Store) -> None:
     now = [100.0]
 
-    def emit(batch: Batch) -> None:
-        store.commit([], batch.positions)
-        assert batch.on_committed is not None
-        batch.on_committed(True)
-
     tally = Tally("in", "https://[::1]:8470", clock=lambda: now[0])
-    intake = make_intake(store, emit, 5.0, tally=tally)
+    intake = make_intake(store, committing(store), 5.0, tally=tally)
 
     def stored() -> counts.Counts | None:
         return counts.decode(store.position("in", counts.KEY))
