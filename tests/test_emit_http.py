@@ -32,7 +32,7 @@ def test_emit_posts_one_event_and_exits_0_once_durable(tmp_path: Path) -> None:
 
 
 def test_a_refusal_is_exit_1_with_the_reason_and_no_token_shown(tmp_path: Path) -> None:
-    with running_intake(tmp_path, rules=RULES, source="types: [installed]\n") as intake:
+    with running_intake(tmp_path, rules=RULES, source="accept_types: [installed]\n") as intake:
         done = run_cli(
             "emit", "rebooted", "--url", intake.url,
             "--token-file", str(tmp_path / "alice.token"),

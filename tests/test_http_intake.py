@@ -18,7 +18,8 @@ import requests
 
 from ruleengine.errors import RuleEngineError
 from ruleengine.sources.http.source import HttpSource
-from tests.support.intakekit import TOKENS, running_intake
+from tests.support.daemon import run_cli
+from tests.support.intakekit import TOKENS, rules_file, running_intake
 from tests.support.outbox import outbox
 
 
@@ -129,6 +130,26 @@ def test_health_and_readiness(tmp_path: Path) -> None:
         assert requests.get(f"{intake.url}/healthz", timeout=10).json() == {"status": "ok"}
         ready = requests.get(f"{intake.url}/readyz", timeout=10)
         assert ready.status_code == 200
+
+
+def test_status_shows_where_it_listens_and_what_it_answered(tmp_path: Path) -> None:
+    with running_intake(tmp_path) as intake:
+        assert intake.post([{"type": "a"}, {"type": "b"}], key="k").status_code == 202
+        assert intake.post([{"type": "a"}, {"type": "b"}], key="k").status_code == 202
+        assert intake.post({"type": "a"}, client=None).status_code == 401
+        assert intake.post({"no": "type"}).status_code == 422
+        url = intake.url
+    # Leaving the block stopped the daemon: its last figures were committed on the way out.
+    result = run_cli("status", "-c", str(rules_file(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "intake (http" in line)
+    assert f"intake (http {url}): since " in line
+    assert line.endswith(
+        "2 requests accepted (2 events stored, 2 duplicates), 2 rejected (401: 1, 422: 1)"
+    )
+    figures = json.loads(run_cli("status", "-c", str(rules_file(tmp_path)), "--json").stdout)
+    [http] = [s["http"] for s in figures["sources"] if s["name"] == "intake"]
+    assert (http["listen"], http["requests"], http["rejected"]) == (url, 2, {"401": 1, "422": 1})
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

@@ -48,8 +48,8 @@ def test_a_cloudevent_data_object_becomes_fields_attributes_stay_under_ce() -> N
     assert event.cloud_key == ("/s", "x")
 
 
-def test_types_limit_uses_the_rule_name_patterns() -> None:
-    limits = Limits(types=(name_pattern("backup.*"), name_pattern("^job\\.(ok|failed)$")))
+def test_accept_types_use_the_rule_name_patterns() -> None:
+    limits = Limits(accept_types=(name_pattern("backup.*"), name_pattern("^job\\.(ok|failed)$")))
     assert parse_events(b'{"type": "backup.done"}', "application/json", limits)
     assert parse_events(b'{"type": "job.ok"}', "application/json", limits)
     with pytest.raises(Rejected) as caught:

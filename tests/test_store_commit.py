@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,38 @@ def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StateError, match="newer ruleengine"):
         Store(tmp_path)
+
+
+def test_writers_of_one_process_queue_instead_of_failing_busy(tmp_path: Path) -> None:
+    """A second writer waits for the first in the process (not in SQLite's sleeping busy
+    handler): even with no busy timeout at all, it commits once the first is done."""
+    store = Store(tmp_path / "state", busy_timeout=0.0)
+    holding, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('first', '1')")
+            holding.set()
+            release.wait(10)
+
+    def second() -> None:
+        try:
+            store.commit([note("2")], [Position("s", "k", "2")])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert holding.wait(10)
+    threads.append(threading.Thread(target=second))
+    threads[1].start()
+    threads[1].join(0.2)  # gives a busy failure the time to happen
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    try:
+        assert errors == []
+        assert store.position("s", "k") == "2"
+    finally:
+        store.close()

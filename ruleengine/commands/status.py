@@ -193,6 +193,8 @@ def _source_lines(source: SourceStatus, now: float) -> list[str]:
             else "no entry read yet"
         )
         return [f"{source.name} (journal {source.directory}): {read}"]
+    if source.type == "http":
+        return [f"{source.name} (http {source.directory or '?'}): {_http_figures(source, now)}"]
     out = [f"{source.name} ({source.type}):"]
     for item in source.files:
         if item.size is None:
@@ -210,6 +212,19 @@ def _source_lines(source: SourceStatus, now: float) -> list[str]:
     if not source.files:
         out.append("  no files yet")
     return out
+
+
+def _http_figures(source: SourceStatus, now: float) -> str:
+    figures = source.http
+    if figures is None:
+        return "no requests recorded yet"
+    rejected = sum(figures.rejected.values())
+    by_status = ", ".join(f"{status}: {n}" for status, n in sorted(figures.rejected.items()))
+    return (
+        f"since {_when(figures.since, now)}: {plural(figures.requests, 'request')} accepted "
+        f"({plural(figures.events, 'event')} stored, {plural(figures.duplicates, 'duplicate')}), "
+        f"{rejected} rejected" + (f" ({by_status})" if by_status else "")
+    )
 
 
 def _destination_lines(dest: DestinationStatus, now: float) -> list[str]:

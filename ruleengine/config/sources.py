@@ -191,10 +191,11 @@ class HttpSource(Strict):
         False, description="Accept requests without a token (client anonymous)."
     )
     tls: HttpTls | None = None
-    types: list[str] = Field(
+    accept_types: list[str] = Field(
         default_factory=list,
-        description="Accepted event types (globs, or regexes as in a rule's `type`); others are "
-        "refused with 422. Empty: any type.",
+        description="Strict mode: the only event types accepted (globs, or regexes as in a "
+        "rule's `type`); a request with any other type is refused with 422 and nothing of it "
+        "is stored. Empty (the default): every type is accepted.",
     )
     max_body: int = Field(1024 * 1024, ge=1024, description="Largest request body (bytes).")
     max_events: int = Field(1000, ge=1, description="Most events in one request.")
@@ -212,7 +213,7 @@ class HttpSource(Strict):
     )
     threads: int = Field(32, ge=1, le=512, description="Requests served at once.")
 
-    @field_validator("types")
+    @field_validator("accept_types")
     @classmethod
     def _valid_types(cls, value: list[str]) -> list[str]:
         return _check_patterns(value)

@@ -1,8 +1,8 @@
 """Read-only source figures for ``status``: offsets and lag of log files (and of rotated
-generations still being read), markers waiting.
+generations still being read), markers waiting, what an http source answered.
 
 Positions are decoded by each source's codec (``sources.logfile.position``,
-``sources.markers.ledger``), never parsed here.
+``sources.markers.ledger``, ``sources.http.counts``), never parsed here.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ruleengine.sources.http import counts as http_counts
 from ruleengine.sources.journal import cursor as journal_position
 from ruleengine.sources.logfile.compressed import compressed_name
 from ruleengine.sources.logfile.position import active_offset, draining
@@ -53,6 +54,7 @@ class SourceStatus:
     markers_failed: int | None = None  # moved to failed/ with a .reason file
     markers_refused: tuple[str, ...] = ()  # processed/ or failed/ the daemon will not use
     journal_at: float | None = None  # realtime of the last journal entry committed
+    http: http_counts.Counts | None = None  # what an http source answered since it started
 
 
 def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[SourceStatus]:
@@ -66,6 +68,10 @@ def source_status(conn: sqlite3.Connection, specs: Mapping[str, Any]) -> list[So
             out.append(_markers_status(conn, name, spec))
         elif kind == "journal":
             out.append(_journal_status(conn, name, [str(p) for p in spec.get("paths", [])]))
+        elif kind == "http":
+            figures = http_counts.decode(read_all(conn, name).get(http_counts.KEY))
+            where = figures.listen if figures is not None else spec.get("address")
+            out.append(SourceStatus(name, "http", directory=where, http=figures))
         else:
             out.append(SourceStatus(name, str(kind)))
     return out

@@ -9,16 +9,18 @@ engine commits the batches of concurrent requests together (group commit). Every
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ruleengine.model import Batch, Position, stable_id
 from ruleengine.sources.base import Emit
+from ruleengine.sources.http.counts import Tally
 from ruleengine.sources.http.guard import Clients, Pace
 from ruleengine.sources.http.keys import MAX_KEY, Keys, position_key
 from ruleengine.sources.http.parse import Incoming, Limits, Rejected, make_event, parse_events
@@ -38,6 +40,10 @@ _REASONS = {
     429: "Too Many Requests",
     503: "Service Unavailable",
 }
+# Names the events of a request without a key: unique per process start (as random as a
+# UUID's 64 bits where it matters) without a system call per request.
+_RUN = secrets.token_hex(8)
+_REQUESTS = itertools.count()
 
 
 class Intake:
@@ -52,10 +58,12 @@ class Intake:
         limits: Limits,
         max_body: int,
         ack_timeout: float,
+        tally: Tally,
     ) -> None:
         self.source = source
         self.emit = emit
         self.clients, self.pace, self.keys, self.limits = clients, pace, keys, limits
+        self.tally = tally
         self.max_body = max_body
         self.ack_timeout = ack_timeout
         self.ready = threading.Event()
@@ -70,11 +78,25 @@ class Intake:
                 raise Rejected(404, "not_found", f"no such endpoint {path[:100]!r}")
             if method != "POST":
                 raise Rejected(405, "method_not_allowed", "POST events to /v1/events")
-            return _answer(start_response, 202, self._post(environ))
+            accepted = self._post(environ)
         except Rejected as exc:
             if exc.status >= 500:
                 log.warning("http source %s: %s", self.source, exc)
+            self.tally.rejected(exc.status)
+            self.report()
             return _answer(start_response, exc.status, exc.body, exc.headers)
+        self.tally.accepted(accepted["accepted"], accepted["duplicates"])
+        self.report()
+        return _answer(start_response, 202, accepted)
+
+    def report(self, now: bool = False) -> None:
+        """Commit the figures ``status`` shows, at most once a second (``now``: the source
+        starts or stops; a stopping source reports once, at the end)."""
+        if not now and not self.ready.is_set():
+            return
+        position = self.tally.due(now)
+        if position is not None:
+            self.emit(Batch((), (position,)))
 
     def _probe(self, path: str, method: str) -> tuple[int, dict[str, Any]]:
         if method not in ("GET", "HEAD"):
@@ -114,15 +136,20 @@ class Intake:
         self, client: str, incoming: list[Incoming], header_key: str | None
     ) -> dict[str, Any]:
         """Emit what is new and wait until it is committed."""
-        wanted = [_key_of(client, item, header_key) for item in incoming]
+        if header_key is not None:  # one key for the whole request
+            wanted: list[str | None] = [position_key(client, "request", header_key)] * len(incoming)
+        else:  # a CloudEvent's own key, or none
+            wanted = [_key_of(client, item) for item in incoming]
         keys = {k for k in wanted if k is not None}
-        if not self.keys.claim(keys, self.ack_timeout):
+        if keys and not self.keys.claim(keys, self.ack_timeout):
             raise _not_durable("a request with the same key is still being stored")
-        done = threading.Event()
+        done = threading.Lock()  # a latch: held until the engine has committed
+        done.acquire()
 
         def committed(_matched: bool) -> None:
-            self.keys.release(keys)  # only now: a retry meanwhile waits instead of storing twice
-            done.set()
+            if keys:  # only now: a retry meanwhile waits instead of storing twice
+                self.keys.release(keys)
+            done.release()
 
         try:
             batch, duplicates = self._batch(client, incoming, wanted, header_key, committed)
@@ -133,7 +160,7 @@ class Intake:
         except BaseException:
             self.keys.release(keys)  # nothing emitted: the keys are free again
             raise
-        if not done.wait(self.ack_timeout):
+        if not done.acquire(timeout=self.ack_timeout):
             raise _not_durable("the events are not stored yet")
         return {"accepted": len(batch.events), "duplicates": duplicates}
 
@@ -146,8 +173,8 @@ class Intake:
         committed: Callable[[bool], None],
     ) -> tuple[Batch | None, int]:
         """The batch of what is new (None if nothing is), and how many were duplicates."""
-        request = uuid.uuid4().hex  # names events of a request without a key
-        fresh = {k for k in wanted if k is not None and not self.keys.seen(k)}
+        request = f"{_RUN}-{next(_REQUESTS)}"  # names events of a request without a key
+        fresh = {k for k in set(wanted) if k is not None and not self.keys.seen(k)}
         now, events, duplicates, taken = time.time(), [], 0, set[str]()
         for index, (item, key) in enumerate(zip(incoming, wanted, strict=True)):
             if key is not None and (key not in fresh or (key in taken and header_key is None)):
@@ -165,9 +192,7 @@ class Intake:
         return Batch(tuple(events), positions, on_committed=committed), duplicates
 
 
-def _key_of(client: str, item: Incoming, header_key: str | None) -> str | None:
-    if header_key is not None:
-        return position_key(client, "request", header_key)
+def _key_of(client: str, item: Incoming) -> str | None:
     if item.cloud_key is not None:
         return position_key(client, "cloudevent", *item.cloud_key)
     return None

@@ -18,6 +18,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from ruleengine.errors import RuleEngineError
 from ruleengine.rules.patterns import name_pattern
 from ruleengine.sources.base import Emit, SourceContext
+from ruleengine.sources.http.counts import Tally
 from ruleengine.sources.http.guard import Clients, Pace
 from ruleengine.sources.http.intake import Intake
 from ruleengine.sources.http.keys import Keys
@@ -47,10 +48,11 @@ class HttpSource:
             pace=Pace(s.rate, s.burst),
             keys=Keys(self.context.positions, s.idempotency_window),
             limits=Limits(
-                s.max_events, s.max_fields, s.max_depth, tuple(map(name_pattern, s.types))
+                s.max_events, s.max_fields, s.max_depth, tuple(map(name_pattern, s.accept_types))
             ),
             max_body=s.max_body,
             ack_timeout=s.ack_timeout,
+            tally=Tally(self.name, ""),  # replaced once listening, before any request
         )
         server = wsgi.Server(
             (s.address, s.port),
@@ -73,10 +75,13 @@ class HttpSource:
             )
         host, port = server.bind_addr[:2]
         self.address = (str(host), int(port))
+        shown = f"[{host}]" if ":" in str(host) else str(host)
+        intake.tally = Tally(self.name, f"{scheme}://{shown}:{port}")
         self._server, self._intake = server, intake
         self._thread = threading.Thread(target=server.serve, name=f"http-{self.name}", daemon=True)
         self._thread.start()
         intake.ready.set()
+        intake.report(now=True)  # status shows where it listens before the first request
         log.info("http source %s listening on %s://%s:%d", self.name, scheme, host, port)
 
     def _tls(self, tls: Any) -> BuiltinSSLAdapter:
@@ -112,6 +117,8 @@ class HttpSource:
             self._server.stop()
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT)
+        if self._intake is not None and self._server is not None:
+            self._intake.report(now=True)  # the last figures, before the engine stops
         self._server = self._thread = None
 
 
