@@ -19,7 +19,7 @@ from ruleengine.render import render, render_fired, render_held, render_silence_
 from ruleengine.rules import heartbeats
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
-from ruleengine.state import Store
+from ruleengine.state import Store, edits
 from ruleengine.state import absences as absence_rows
 from ruleengine.state import silences as silence_rows
 from ruleengine.state.rules import RuleState
@@ -96,8 +96,7 @@ class Engine(threading.Thread):
         self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
         self._drained = threading.Condition()
         self._queued = self._handled = 0  # items put on the queue / taken off and handled
-        self._data_version: int | None = None  # of this thread's connection: did the CLI write?
-        self._keys_version: int | None = None  # the same, for `expect forget`
+        self._edits: int | None = None  # ``state.edits`` as last adopted: did the CLI write?
 
     def _put(self, item: Batch | _Swap | _Tick | None) -> None:
         with self._drained:
@@ -240,8 +239,7 @@ class Engine(threading.Thread):
     def flush_due(self) -> list[Notification]:
         """Send every digest whose wait is over, in one transaction with removing its rows;
         adopt silences the CLI changed and summarise those that ended."""
-        self._refresh_silences()
-        self._refresh_keys()
+        self._refresh_edits()
         now = self.clock()
         notifications = render(self.outputs.due(self.rules, now))
         notifications += render_silence_summaries(self.state.silences.ended(now), now)
@@ -257,25 +255,19 @@ class Engine(threading.Thread):
         self.state.absences.keep_rules({r.name for r in rules.rules if r.expect is not None})
         heartbeats.expect_fixed(rules.rules, self.state.absences, self.clock())
 
-    def _refresh_keys(self) -> None:
-        """Adopt the watched keys as stored when another connection wrote (`expect forget`);
-        called between commits, so nothing of this engine is unsaved."""
+    def _refresh_edits(self) -> None:
+        """Adopt silences and watched keys as stored when the CLI edited them (``silence``,
+        ``expect forget``); called between commits, so nothing of this engine is unsaved."""
         conn = self.store.db.conn()
-        version = silence_rows.data_version(conn)
-        if version != self._keys_version:
-            self._keys_version = version
+        generation = edits.generation(conn)
+        if generation != self._edits:
+            self._edits = generation
+            silence_rows.refresh(conn, self.state.silences)
             self.state.absences.replace(absence_rows.watches(conn))
             self._keep_time_state(self.rules)
 
-    def _refresh_silences(self) -> None:
-        conn = self.store.db.conn()
-        version = silence_rows.data_version(conn)
-        if version != self._data_version:
-            self._data_version = version
-            silence_rows.refresh(conn, self.state.silences)
-
     def _commit(self, notifications: Sequence[Notification], positions: Sequence[Position]) -> None:
-        self._refresh_silences()  # a silence added a moment ago already holds this batch back
+        self._refresh_edits()  # a silence added a moment ago already holds this batch back
         now = self.clock()
         drops = self.state.drops
         for fired, cause, at in drops.take_fired():  # the history shows what they would say

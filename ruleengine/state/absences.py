@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from ruleengine.rules.absence import Absences, Row, Watch
+from ruleengine.state import edits
 
 ALIVE_KEY = "engine_alive"  # meta key: the last time an engine with expect rules was running
 
@@ -51,8 +52,12 @@ def save(conn: sqlite3.Connection, state: Absences) -> None:
 def forget(conn: sqlite3.Connection, rule: str, keys: list[str]) -> int:
     """Stop watching keys of a rule (all of them when ``keys`` is empty); how many were."""
     if not keys:
-        return conn.execute("DELETE FROM rule_expect WHERE rule = ?", (rule,)).rowcount
-    return sum(
-        conn.execute("DELETE FROM rule_expect WHERE rule = ? AND key = ?", (rule, key)).rowcount
-        for key in keys
-    )
+        count = conn.execute("DELETE FROM rule_expect WHERE rule = ?", (rule,)).rowcount
+    else:
+        count = sum(
+            conn.execute("DELETE FROM rule_expect WHERE rule = ? AND key = ?", (rule, k)).rowcount
+            for k in keys
+        )
+    if count:
+        edits.bump(conn)
+    return count

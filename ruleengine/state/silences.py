@@ -1,7 +1,7 @@
 """Silences in the state database: written by ``ruleengine silence``, read by the daemon.
 
 The CLI adds and expires rows while the daemon runs (WAL, busy timeout, as ``dead`` does); the
-engine notices through ``changed`` (SQLite's ``data_version``) and re-reads the definitions. The
+engine notices through ``edits`` and re-reads the definitions. The
 engine saves suppressed counts and the "summary sent" mark in its batch transaction (``save``).
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ruleengine.rules.silences import Silence, Silences
-from ruleengine.state import history
+from ruleengine.state import edits, history
 from ruleengine.state.db import open_readonly
 
 
@@ -54,11 +54,6 @@ def refresh(conn: sqlite3.Connection, state: Silences) -> None:
     state.refresh(_silence(row) for row in rows)
 
 
-def data_version(conn: sqlite3.Connection) -> int:
-    """Changes whenever another connection commits: the cheap "did the CLI write?" check."""
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])
-
-
 def save(conn: sqlite3.Connection, state: Silences) -> None:
     """Counts, summary marks and the history of what was suppressed; runs inside the engine's
     commit transaction (the one that left those notifications out of the outbox)."""
@@ -90,6 +85,7 @@ def add(  # noqa: PLR0917 - the columns of one row
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (ident, rule, json.dumps(match), starts, ends, reason, now),
     )
+    edits.bump(conn)
     return ident
 
 
@@ -112,6 +108,7 @@ def expire(conn: sqlite3.Connection, prefix: str, now: float) -> list[str]:
     ]
     if len(ids) == 1:
         conn.execute("UPDATE silences SET ends = MIN(ends, ?) WHERE id = ?", (now, ids[0]))
+        edits.bump(conn)
     return ids
 
 
