@@ -17,7 +17,7 @@ own (as ``ruleengine test`` does), before throttle windows and digests.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,17 +118,24 @@ def marker_events(path: Path, sources: Sequence[str], content: bytes | None = No
 
 
 def http_events(
-    body: bytes, sources: Sequence[str], content_type: str = "application/json"
+    body: bytes,
+    sources: Sequence[str],
+    content_type: str = "application/json",
+    settings: Mapping[str, Any] | None = None,
 ) -> list[Event]:
     """A request body as each named http source would emit it (client ``test``); raises
-    ``Rejected`` (``status``, ``body``) as the intake would refuse it."""
+    ``Rejected`` (``status``, ``body``) as the intake would refuse it, by each source's
+    ``settings`` (``accept_types``, limits) where given, else by the default limits."""
     now = time.time()
-    items = parse_events(body, content_type, Limits())
-    return [
-        make_event(n, item, "test", stable_id("test", n, body, index), now)
-        for n in sources
-        for index, item in enumerate(items)
-    ]
+    events = []
+    for n in sources:
+        limits = Limits.of(settings[n]) if settings is not None else Limits()
+        items = parse_events(body, content_type, limits)
+        events += [
+            make_event(n, item, "test", stable_id("test", n, body, index), now)
+            for index, item in enumerate(items)
+        ]
+    return events
 
 
 def evaluate(rules: Rules, events: Sequence[Event]) -> list[Output]:

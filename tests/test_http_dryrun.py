@@ -35,3 +35,19 @@ def test_a_body_the_intake_would_refuse_is_exit_2_with_its_reason(
     assert "would refuse it (422)" in capsys.readouterr().err
     assert main(["test", "-c", rules, "--event", "{nope"]) == 2
     assert "(400)" in capsys.readouterr().err
+
+
+def test_the_dry_run_applies_the_sources_limits_and_accepted_types(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the intake refuses by the source's own settings, the dry run refuses too."""
+    rules = str(rules_file(tmp_path, "accept_types: ['update.*']\nmax_fields: 3\n"))
+    known = {"type": "update.failed", "host": "a", "kb": "KB9"}
+    assert main(["test", "-c", rules, "--event", json.dumps(known)]) == 0
+    capsys.readouterr()
+    unknown = {"type": "reboot", "host": "a"}
+    assert main(["test", "-c", rules, "--event", json.dumps(unknown)]) == 2
+    assert "(422): event 0: type 'reboot' is not accepted here" in capsys.readouterr().err
+    wide = {**known, "severity": "high", "extra": 1}
+    assert main(["test", "-c", rules, "--event", json.dumps(wide)]) == 2
+    assert "would refuse it (422)" in capsys.readouterr().err

@@ -110,7 +110,7 @@ def _events(args: argparse.Namespace, sources: list[str], config: Config) -> lis
     if args.line is not None:
         return _line_events(args.line, sources, config)
     if args.event is not None:
-        return _http_events(args.event, sources)
+        return _http_events(args.event, sources, config)
     return _marker_events(args.marker, sources, args.data)
 
 
@@ -139,14 +139,15 @@ def _marker_events(path: Path, sources: list[str], data: str | None) -> list[Eve
         return None
 
 
-def _http_events(argument: str, sources: list[str]) -> list[Event] | None:
+def _http_events(argument: str, sources: list[str], config: Config) -> list[Event] | None:
     try:
         body = Path(argument[1:]).read_bytes() if argument.startswith("@") else argument.encode()
     except OSError as exc:
         print(f"cannot read {argument[1:]}: {exc.strerror}", file=sys.stderr)
         return None
     try:
-        return http_events(body, sources, media_type_of(body))
+        settings = {n: config.model.sources[n] for n in sources}
+        return http_events(body, sources, media_type_of(body), settings)
     except Rejected as exc:
         print(f"the intake would refuse it ({exc.status}): {exc}", file=sys.stderr)
         return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruleengine.model import Event
-from ruleengine.rules.patterns import match_name
+from ruleengine.rules.patterns import match_name, name_pattern
 
 TEXT_LIMIT = 4096  # characters of an event's JSON kept as its ``text``
 MAX_TYPE = 200
@@ -44,6 +44,12 @@ class Limits:
     max_fields: int = 100
     max_depth: int = 8
     accept_types: tuple[re.Pattern[str], ...] = ()  # strict mode; empty: any type
+
+    @classmethod
+    def of(cls, settings: Any) -> Limits:
+        """The limits an http source's settings set: the intake's and the dry run's."""
+        patterns = tuple(map(name_pattern, settings.accept_types))
+        return cls(settings.max_events, settings.max_fields, settings.max_depth, patterns)
 
 
 @dataclass(frozen=True)

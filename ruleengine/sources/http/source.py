@@ -16,7 +16,6 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from ruleengine.errors import RuleEngineError
-from ruleengine.rules.patterns import name_pattern
 from ruleengine.sources.base import Emit, SourceContext
 from ruleengine.sources.http.counts import Tally
 from ruleengine.sources.http.guard import Clients, Pace
@@ -47,9 +46,7 @@ class HttpSource:
             clients=Clients({name: c.token for name, c in s.clients.items()}, s.anonymous),
             pace=Pace(s.rate, s.burst),
             keys=Keys(self.context.positions, s.idempotency_window),
-            limits=Limits(
-                s.max_events, s.max_fields, s.max_depth, tuple(map(name_pattern, s.accept_types))
-            ),
+            limits=Limits.of(s),
             max_body=s.max_body,
             ack_timeout=s.ack_timeout,
             tally=Tally(self.name, ""),  # replaced once listening, before any request
