@@ -1,15 +1,18 @@
 """One overall time limit per delivery attempt: connect, send and read together.
 
 Socket timeouts bound each read, not the attempt: a server answering one byte a second never
-trips them. A ``Deadline`` runs a timer for the attempt; when it fires, the sockets it watches
-are shut down, which ends any read in progress (plain or TLS), and the attempt counts as timed
-out. ``senders.pools.WatchedAdapter`` registers each connection a ``requests.Session`` uses with
-the deadline of the attempt running in that thread.
+trips them. A ``Deadline`` is timed by one watchdog thread shared by every attempt of the
+process (a timer thread per attempt cost more than a short request); when it is due, the sockets
+it watches are shut down, which ends any read in progress (plain or TLS), and the attempt counts
+as timed out. ``senders.pools.WatchedAdapter`` registers each connection a ``requests.Session``
+uses with the deadline of the attempt running in that thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -35,11 +38,9 @@ class Deadline:
         self.seconds = seconds
         self.end = time.monotonic() + seconds
         self.expired = False
+        self.done = False  # the ``with`` has ended: the watchdog leaves it alone
         self._lock = threading.Lock()
         self._watched: list[_HasSocket | socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.name = "deadline"
 
     def remaining(self) -> float:
         """Seconds left (never negative): socket timeouts are set to at most this."""
@@ -58,24 +59,82 @@ class Deadline:
         if expired:
             _shutdown(target)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """The watchdog's call when the time is up. Under the lock, so ``__exit__`` waits for a
+        shutdown in progress: no socket is shut after the attempt ended (the pool reuses it)."""
         with self._lock:
+            if self.done:
+                return
             self.expired = True
-            watched = list(self._watched)
-        for target in watched:
-            _shutdown(target)
+            for target in self._watched:
+                _shutdown(target)
 
     def __enter__(self) -> Deadline:
-        self._timer.start()
+        _WATCHDOG.add(self)
         _LOCAL.deadline = self
         return self
 
     def __exit__(self, *exc: object) -> None:
         _LOCAL.deadline = None
-        self._timer.cancel()
-        self._timer.join()
         with self._lock:
+            self.done = True
             self._watched.clear()
+        _WATCHDOG.ended()  # after the lock: the watchdog takes its own, then this one
+
+
+class _Watchdog:
+    """The one thread that expires deadlines, earliest first. It wakes when the earliest is due
+    and at least every ``LINGER`` seconds, never per attempt; an attempt that ended stays in the
+    heap until it reaches the top (cheaper than removing it). It ends once no attempt has run
+    for ``LINGER`` seconds (``add`` starts it again): an idle daemon has no timer thread."""
+
+    LINGER = 1.0
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._serial = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._running = 0  # attempts inside their ``with``
+        self._idle_since = 0.0
+
+    def add(self, deadline: Deadline) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (deadline.end, next(self._serial), deadline))
+            self._running += 1
+            if self._thread is None or not self._thread.is_alive():  # idle, or forked
+                self._thread = threading.Thread(target=self._run, name="deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is deadline:  # due before what the thread waits for
+                self._wake.notify()
+
+    def ended(self) -> None:
+        with self._wake:
+            self._running -= 1
+            if not self._running:
+                self._idle_since = time.monotonic()
+
+    def _run(self) -> None:
+        while True:
+            due = None
+            with self._wake:
+                while due is None:
+                    while self._heap and self._heap[0][2].done:
+                        heapq.heappop(self._heap)
+                    now = time.monotonic()
+                    if not self._running and now - self._idle_since >= self.LINGER:
+                        self._heap.clear()
+                        self._thread = None
+                        return
+                    if self._heap and self._heap[0][0] <= now:
+                        due = heapq.heappop(self._heap)[2]
+                    else:
+                        wait = self._heap[0][0] - now if self._heap else self.LINGER
+                        self._wake.wait(min(wait, self.LINGER))
+            due.expire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def current() -> Deadline | None:

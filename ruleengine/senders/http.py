@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -107,7 +108,11 @@ class HttpClient:
         self.attempt = timeout
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        self.session.trust_env = True
+        # The environment (HTTPS_PROXY/NO_PROXY, REQUESTS_CA_BUNDLE, ~/.netrc) is honoured as
+        # requests does, but read once per host (``_environment``): requests re-read it on
+        # every request, a scan of os.environ and two stat calls per delivery.
+        self.session.trust_env = False
+        self._environments: dict[tuple[str, str], dict[str, Any]] = {}
         adapter = WatchedAdapter()
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -133,6 +138,7 @@ class HttpClient:
                     timeout=(min(CONNECT_TIMEOUT, self.attempt), self.attempt),
                     allow_redirects=False,
                     stream=True,
+                    **self._environment(url),
                 )
                 try:
                     body = read_capped(reply, deadline)
@@ -143,6 +149,25 @@ class HttpClient:
             if body is None:
                 return Retry(TIMED_OUT)
         return Response(reply.status_code, reply.headers, _decode(body, reply.encoding))
+
+    def _environment(self, url: str) -> dict[str, Any]:
+        """Proxies, CA bundle and client certificate from the environment, and ~/.netrc
+        credentials, for ``url``'s host: what ``trust_env`` would add, read once per host."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        found = self._environments.get(key)
+        if found is None:
+            self.session.trust_env = True
+            try:
+                merged = self.session.merge_environment_settings(url, {}, True, None, None)
+            finally:
+                self.session.trust_env = False
+            found = {k: merged[k] for k in ("proxies", "verify", "cert")}
+            netrc = requests.utils.get_netrc_auth(url)
+            if netrc is not None:
+                found["auth"] = netrc
+            self._environments[key] = found
+        return found
 
     def _failure(self, exc: requests.RequestException, deadline: Deadline) -> Retry:
         """Timeouts (a socket's, or the attempt's: its sockets were shut) and connection
