@@ -163,6 +163,8 @@ class HttpClient:
             finally:
                 self.session.trust_env = False
             found = {k: merged[k] for k in ("proxies", "verify", "cert")}
+            if parts.scheme == "http":  # no certificate to verify: spares a stat per request
+                found["verify"] = True
             netrc = requests.utils.get_netrc_auth(url)
             if netrc is not None:
                 found["auth"] = netrc
