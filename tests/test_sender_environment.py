@@ -1,15 +1,18 @@
 """HTTP senders honour the environment as requests does (proxies, NO_PROXY, ~/.netrc), read
-once per host. The loopback receiver plays the proxy: a proxied request arrives in absolute form.
+once per host, and share one deadline watchdog thread. The loopback receiver plays the proxy: a
+proxied request arrives in absolute form.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from ruleengine.redact import Redactor
 from ruleengine.senders.http import HttpClient, Response
+from tests.support.poll import eventually
 from tests.support.receiver import Receiver
 
 
@@ -39,3 +42,22 @@ def test_proxy_no_proxy_and_netrc_come_from_the_environment(
             assert [r.path for r in proxy.wait_for(2)][-1] == "http://hooks.example.invalid/c"
         finally:
             client.close()
+
+
+def watchdogs() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "deadlines"]
+
+
+def test_one_watchdog_times_every_attempt_and_ends_when_idle() -> None:
+    """Attempts do not start a timer thread each; the shared one goes after a quiet second."""
+    with Receiver() as receiver:
+        client = HttpClient(Redactor(), timeout=10)
+        try:
+            seen = set()
+            for i in range(20):
+                assert isinstance(client.request("POST", f"{receiver.url}/{i}"), Response)
+                seen.update(t.ident for t in watchdogs())
+            assert len(seen) == 1
+        finally:
+            client.close()
+    eventually(lambda: not watchdogs(), timeout=5.0, what="the idle watchdog to end")
