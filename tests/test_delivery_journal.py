@@ -7,15 +7,18 @@ Real stores on disk, real webhook workers against the loopback receiver.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from ruleengine.dispatch import worker
+from ruleengine.dispatch import Dispatcher, worker
 from ruleengine.redact import Redactor
 from ruleengine.state import Store
 from ruleengine.state.history import Query
+from ruleengine.state.journal import DeliveryJournal
 from tests.support.dispatch_helpers import enqueue, note, route, running
 from tests.support.outbox import outbox_rows
-from tests.support.receiver import Receiver
+from tests.support.poll import eventually
+from tests.support.receiver import Receiver, Reply
 
 
 def journals(state: Path) -> list[Path]:
@@ -92,4 +95,62 @@ def test_a_catch_up_is_recorded_in_batches_and_complete_when_idle(tmp_path: Path
             assert len(journals(state)) == 1  # the running worker's, empty
             assert journals(state)[0].stat().st_size == 0
     assert journals(state) == []  # a worker that stopped folded and removed its journal
+    store.close()
+
+
+def test_a_worker_replaced_while_stuck_in_a_send_has_its_deliveries_recorded(
+    tmp_path: Path,
+) -> None:
+    """A reload replacing a destination whose worker does not stop in time: what it delivered
+    before the stuck send is recorded, so its successor does not send it again."""
+    state = tmp_path / "state"
+    store = Store(state)
+    redactor = Redactor()
+    third = threading.Event()
+    answered: list[str] = []
+
+    def answer(_method: str, path: str, _body: bytes) -> Reply:
+        answered.append(path)
+        if len(answered) == 3:
+            third.set()
+            return Reply(delay=3.0)  # the worker is stuck in this send
+        return Reply()
+
+    with Receiver() as receiver:
+        receiver.answer = answer
+        enqueue(store, None, *(note("hook", f"line {i}") for i in range(3)))
+        hook = route("hook", redactor, url=receiver.url)
+        dispatcher = Dispatcher({"hook": hook}, store, redactor)
+        dispatcher.start()
+        try:
+            assert third.wait(10.0)
+            assert dispatcher.remove("hook", timeout=0.5)
+            assert any(t.name == "deliver-hook" for t in threading.enumerate())  # still stuck
+            states = [r["state"] for r in outbox_rows(state)]
+            assert states == ["delivered", "delivered", "pending"]
+        finally:
+            dispatcher.stop(10.0)
+            eventually(lambda: not any(t.name == "deliver-hook" for t in threading.enumerate()))
+    store.close()
+
+
+class _NoJournal(Store):
+    """A state directory where the journal cannot be created (stands in for a full disk: the
+    database's own files already exist, so only a new file fails)."""
+
+    def journal(self) -> DeliveryJournal:
+        raise OSError(28, "No space left on device")
+
+
+def test_without_a_journal_each_delivery_is_recorded_at_once(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    store = _NoJournal(state)
+    redactor = Redactor()
+    with Receiver() as receiver:
+        enqueue(store, None, *(note("hook", f"line {i}") for i in range(5)))
+        with running({"hook": route("hook", redactor, url=receiver.url)}, store, redactor) as d:
+            assert d.wait_drained(30.0)
+            assert len(receiver.requests) == 5
+            assert {r["state"] for r in outbox_rows(state)} == {"delivered"}
+            assert journals(state) == []
     store.close()

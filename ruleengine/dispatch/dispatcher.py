@@ -82,6 +82,10 @@ class Dispatcher:
             worker.join(timeout)
             if worker.is_alive():
                 log.warning("delivery to %s still busy after %.0fs", name, timeout)
+                try:  # what it delivered before: its successor must not send it again
+                    worker.fold()
+                except Exception:  # its journal has them for the next start
+                    log.exception("%s: deliveries not recorded yet", name)
         worker.route.sender.close()
         return True
 

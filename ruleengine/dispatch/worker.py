@@ -75,7 +75,8 @@ class Worker(threading.Thread):
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
         self._queue: deque[OutboxRow] = deque()  # pending rows read ahead, oldest first
         self._journal: DeliveryJournal | None = None  # made by ``run``, in this thread
-        self._delivered: list[Delivery] = []  # journaled, not folded
+        self._delivered: list[Delivery] = []  # journaled, not folded (under ``_folding``)
+        self._folding = threading.Lock()  # ``fold`` may come from the dispatcher's thread
         self._unfolded_since = 0.0  # monotonic time of the oldest of those
 
     def wake(self) -> None:
@@ -104,7 +105,14 @@ class Worker(threading.Thread):
                 self._wake.wait(max(seconds, 0.0))
 
     def run(self) -> None:
-        self._journal = self.store.journal()
+        try:
+            self._journal = self.store.journal()
+        except OSError as exc:  # each delivery is then recorded on its own, as it used to be
+            log.error(
+                "%s: no delivery journal (%s); recording deliveries one by one",
+                self.route.name,
+                exc,
+            )
         while not self._stopping:
             # Consume the wake flag *before* reading the queue: a wake that arrives while we
             # read or send stays set, so the following sleep returns at once.
@@ -133,7 +141,7 @@ class Worker(threading.Thread):
     def _close_journal(self) -> None:
         folded = False
         try:
-            self._fold()
+            self.fold()
             folded = True
         except Exception:
             log.exception("%s: deliveries not recorded; the next start will", self.route.name)
@@ -148,19 +156,19 @@ class Worker(threading.Thread):
         """
         self._nothing_due = True
         if not self._queue:
-            self._fold()
+            self.fold()
             self._queue.extend(self.store.pending(self.route.name, BATCH))
             if not self._queue:
                 return IDLE_RECHECK
         row = self._queue[0]
         due = row.next_attempt - time.time()
         if due > 0:
-            self._fold()
+            self.fold()
             return due
         self._nothing_due = False
         pace = self._pace_wait()
         if pace > 0 or self._stopping:
-            self._fold()
+            self.fold()
             return pace
         self._queue.popleft()
         self._last_send = time.monotonic()
@@ -171,14 +179,17 @@ class Worker(threading.Thread):
         self._record(row, outcome)
         return 0.0
 
-    def _fold(self) -> None:
-        """Record the journaled deliveries in the outbox and history (one transaction)."""
-        if not self._delivered:
-            return
-        self.store.settle_delivered(self._delivered)
-        self._delivered = []
-        if self._journal is not None:
-            self._journal.clear()
+    def fold(self) -> None:
+        """Record the journaled deliveries in the outbox and history (one transaction). Also
+        called by the dispatcher on a worker that did not stop in time (stuck in a send), so
+        the worker replacing it does not send them again."""
+        with self._folding:
+            if not self._delivered:
+                return
+            self.store.settle_delivered(self._delivered)
+            self._delivered = []
+            if self._journal is not None:
+                self._journal.clear()
         name = self.route.name
         episode = self.store.end_overflow(name, overflow_notice)
         if episode is not None:
@@ -210,7 +221,7 @@ class Worker(threading.Thread):
         sender = self.route.sender
         originals = []
         if notification.resolves:
-            self._fold()  # the alert may be among the deliveries not yet folded in
+            self.fold()  # the alert may be among the deliveries not yet folded in
             originals = self.store.originals(notification)
         try:
             if originals and isinstance(sender, Resolving):
@@ -223,11 +234,12 @@ class Worker(threading.Thread):
         name, notification = self.route.name, row.notification
         if isinstance(outcome, Delivered):
             warning = outcome.warning and self.redactor(outcome.warning)
-            if self._journal is not None:
-                self._journal.record(row.seq, warning, outcome.ref)
-            if not self._delivered:
-                self._unfolded_since = time.monotonic()
-            self._delivered.append((row, warning, outcome.ref))
+            with self._folding:
+                if self._journal is not None:
+                    self._journal.record(row.seq, warning, outcome.ref)
+                if not self._delivered:
+                    self._unfolded_since = time.monotonic()
+                self._delivered.append((row, warning, outcome.ref))
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
             elif log.isEnabledFor(logging.DEBUG):  # history is the record; this traces
@@ -239,14 +251,15 @@ class Worker(threading.Thread):
                     self._gist(notification),
                 )
             if (
-                len(self._delivered) >= BATCH
+                self._journal is None
+                or len(self._delivered) >= BATCH
                 or time.monotonic() - self._unfolded_since >= FOLD_AFTER
             ):
-                self._fold()
+                self.fold()
             return
         # A failure settles this row and makes it (or the next) the head: what was delivered
         # before it is recorded first, and the queue is read again.
-        self._fold()
+        self.fold()
         self._queue.clear()
         reason = self.redactor(outcome.reason)  # senders redact too; this is the last line
         attempts, now = row.attempts + 1, time.time()
