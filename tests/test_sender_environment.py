@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from ruleengine.redact import Redactor
-from ruleengine.senders.http import HttpClient, Response
+from ruleengine.senders.http import HttpClient
+from ruleengine.senders.replies import Response
 from tests.support.poll import eventually
 from tests.support.receiver import Receiver
 

@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from ruleengine.config.destinations import DiscordDestination
 from ruleengine.model import Notification, Original
 from ruleengine.senders.common import color_int, truncate
-from ruleengine.senders.http import HttpRequest, classify_ref
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify_ref
 from ruleengine.senders.text import MARKDOWN, render
 from ruleengine.senders.web import http_sender
 

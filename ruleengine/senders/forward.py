@@ -15,7 +15,8 @@ from typing import Any
 
 from ruleengine.config.destinations import RuleengineDestination
 from ruleengine.model import Notification
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify
 from ruleengine.senders.web import http_sender
 from ruleengine.templates import HOSTNAME
 

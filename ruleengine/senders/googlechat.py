@@ -17,7 +17,8 @@ from ruleengine.colors import to_hex
 from ruleengine.config.destinations import GoogleChatDestination
 from ruleengine.model import Notification
 from ruleengine.senders.common import color_emoji, fit, truncate
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify
 from ruleengine.senders.text import HTML, MARKDOWN_LITE, render
 from ruleengine.senders.web import http_sender
 

@@ -11,7 +11,8 @@ from typing import Any
 from ruleengine.config.destinations import GotifyDestination
 from ruleengine.model import Notification
 from ruleengine.senders.common import truncate
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify
 from ruleengine.senders.web import http_sender
 
 # Gotify stores messages in its database without a documented cap; keep them readable.

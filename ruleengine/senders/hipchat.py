@@ -13,7 +13,8 @@ from urllib.parse import quote
 from ruleengine.config.destinations import HipChatDestination
 from ruleengine.model import Notification
 from ruleengine.senders.common import fit, palette_name, truncate
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify
 from ruleengine.senders.text import HTML, PLAIN_MENTIONS, escape_html, render
 from ruleengine.senders.web import http_sender
 

@@ -18,7 +18,8 @@ from ruleengine.colors import to_hex
 from ruleengine.config.destinations import MatrixDestination
 from ruleengine.model import Notification, Original
 from ruleengine.senders.common import fit, truncate
-from ruleengine.senders.http import HttpRequest, classify_ref
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify_ref
 from ruleengine.senders.text import HTML, escape_html, render
 from ruleengine.senders.web import http_sender
 

@@ -11,7 +11,8 @@ from typing import Any
 from ruleengine.config.destinations import NtfyDestination
 from ruleengine.model import Notification
 from ruleengine.senders.common import palette_name, truncate
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify
 from ruleengine.senders.text import MARKDOWN, PLAIN, render
 from ruleengine.senders.web import http_sender
 

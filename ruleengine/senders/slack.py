@@ -18,7 +18,8 @@ from ruleengine.config.destinations import (
 from ruleengine.model import Delivered, Notification, Outcome, Permanent
 from ruleengine.redact import Redactor
 from ruleengine.senders.common import truncate
-from ruleengine.senders.http import Check, HttpRequest, Response, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import Check, Response, classify
 from ruleengine.senders.text import MARKDOWN, MARKDOWN_LITE, SLACK, Dialect, render
 from ruleengine.senders.web import http_sender
 

@@ -4,7 +4,7 @@ A service module declares only what differs: its settings model (credentials typ
 ``Secret``, so redaction follows from the types), how a notification becomes an
 ``HttpRequest`` (built with the text layer's dialects), how a reply is classified, and its
 default pace. ``HttpSender`` adds preview, send, close, timeouts, the reply size cap and
-redaction. A new service is one small module, one line in ``SENDERS``, one test file::
+redaction. A new service is one small module, one line in ``builtin.SENDERS``, one test file::
 
     class MyService:
         default_rate = 1.0
@@ -28,7 +28,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from ruleengine.model import Delivered, Notification, Original, Outcome, Permanent
 from ruleengine.redact import credentials
 from ruleengine.senders import Sender, SenderContext
-from ruleengine.senders.http import Check, HttpClient, HttpRequest
+from ruleengine.senders.http import HttpClient, HttpRequest
+from ruleengine.senders.replies import Check
 
 
 class RequestError(Exception):
@@ -47,7 +48,7 @@ class Service(Protocol):
 
     @property
     def check(self) -> Check:
-        """Reply → outcome (``http.classify`` unless the service answers oddly)."""
+        """Reply → outcome (``replies.classify`` unless the service answers oddly)."""
         ...
 
 

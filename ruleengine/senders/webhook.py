@@ -14,7 +14,8 @@ import jinja2
 from ruleengine.colors import to_hex
 from ruleengine.config.destinations import WebhookDestination
 from ruleengine.model import Notification
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify
 from ruleengine.senders.web import RequestError, http_sender
 from ruleengine.templates import make_environment
 

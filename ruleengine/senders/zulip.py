@@ -7,7 +7,8 @@ import base64
 from ruleengine.config.destinations import ZulipDestination
 from ruleengine.model import Notification
 from ruleengine.senders.common import color_emoji, one_line, truncate
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify
 from ruleengine.senders.text import MARKDOWN, MARKDOWN_LITE, render
 from ruleengine.senders.web import http_sender
 

@@ -18,7 +18,8 @@ from typing import Literal
 from ruleengine.config.destinations import HttpDestination, SecretUrl
 from ruleengine.model import Notification
 from ruleengine.senders import SenderPlugin
-from ruleengine.senders.http import HttpRequest, classify
+from ruleengine.senders.http import HttpRequest
+from ruleengine.senders.replies import classify
 from ruleengine.senders.text import MARKDOWN, render
 from ruleengine.senders.web import http_sender
 
