@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ruleengine import turn
 from ruleengine.clock import Clock, system_clock
 from ruleengine.model import Batch, Notification, Position
-from ruleengine.render import render, render_fired, render_held, render_silence_summaries
+from ruleengine.render import render, render_fired
 from ruleengine.rules import heartbeats
 from ruleengine.rules.actions import Outputs
 from ruleengine.rules.engine import RuleSet
@@ -240,10 +241,14 @@ class Engine(threading.Thread):
         """Send every digest whose wait is over, in one transaction with removing its rows;
         adopt silences the CLI changed and summarise those that ended."""
         self._refresh_edits()
-        now = self.clock()
-        notifications = render(self.outputs.due(self.rules, now))
-        notifications += render_silence_summaries(self.state.silences.ended(now), now)
-        notifications += render_held(self.state.held.due(now), now)
+        state = self.state
+        notifications = turn.due(
+            self.clock(),
+            rules=self.rules,
+            outputs=self.outputs,
+            silences=state.silences,
+            held=state.held,
+        )
         if notifications or self.state.dirty:
             self._commit(notifications, ())
         return notifications
@@ -272,9 +277,15 @@ class Engine(threading.Thread):
         drops = self.state.drops
         for fired, cause, at in drops.take_fired():  # the history shows what they would say
             drops.record(render_fired(fired), cause, at)
-        gates = self.rules.destination_schedules
-        notifications = self.state.held.gate(notifications, gates, now, drops)
-        notifications = self.state.silences.filter(notifications, now)
+        state = self.state
+        notifications = turn.admit(
+            notifications,
+            now,
+            rules=self.rules,
+            held=state.held,
+            silences=state.silences,
+            drops=drops,
+        )
         delay = 1.0
         while True:
             try:

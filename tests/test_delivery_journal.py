@@ -94,6 +94,7 @@ def test_a_catch_up_is_recorded_in_batches_and_complete_when_idle(tmp_path: Path
             assert len(store.history(Query(limit=count + 1))) == count
             assert len(journals(state)) == 1  # the running worker's, empty
             assert journals(state)[0].stat().st_size == 0
+            assert journals(state)[0].stat().st_mode & 0o777 == 0o600
     assert journals(state) == []  # a worker that stopped folded and removed its journal
     store.close()
 

@@ -15,11 +15,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from ruleengine import turn
 from ruleengine.config.loader import Config
 from ruleengine.errors import StateError
 from ruleengine.model import Notification
 from ruleengine.pipeline.status import plural
-from ruleengine.render import render, render_held, render_silence_summaries
+from ruleengine.render import render
 from ruleengine.rules import heartbeats
 from ruleengine.rules.absence import Absences
 from ruleengine.rules.actions import Outputs
@@ -77,9 +78,15 @@ class Timeline:
 
     def _tick(self, due: float) -> None:
         self.now = max(due, self.now)
-        self._record(render(self.outputs.due(self.rules, self.now)))
-        self._record(render_silence_summaries(self.silences.ended(self.now), self.now))
-        self._record(render_held(self.held.due(self.now), self.now))
+        self._record(
+            turn.due(
+                self.now,
+                rules=self.rules,
+                outputs=self.outputs,
+                silences=self.silences,
+                held=self.held,
+            )
+        )
 
     def _next_due(self, absences: bool = True) -> float | None:
         specs = heartbeats.specs(self.rules.rules)
@@ -102,9 +109,14 @@ class Timeline:
 
     def _record(self, notifications: list[Notification]) -> None:
         """As the engine commits: destination schedules, then silences."""
-        gates = self.rules.destination_schedules
-        kept = self.held.gate(notifications, gates, self.now, self.drops)
-        kept = self.silences.filter(kept, self.now)
+        kept = turn.admit(
+            notifications,
+            self.now,
+            rules=self.rules,
+            held=self.held,
+            silences=self.silences,
+            drops=self.drops,
+        )
         self.sent += [(self.now, n) for n in kept]
         fired = self.drops.take_fired()
         self.dropped += len(self.drops.entries) + sum(len(f.rule.output.to) for f, _, _ in fired)
