@@ -6,8 +6,7 @@ import threading
 from pathlib import Path
 
 from ruleengine.config import load_config
-from ruleengine.pipeline import Supervisor
-from ruleengine.pipeline.supervisor import RELOAD_DEBOUNCE
+from ruleengine.pipeline.supervisor import RELOAD_DEBOUNCE, Supervisor
 from ruleengine.redact import Redactor
 from tests.support.daemon import rules_text
 from tests.support.receiver import Receiver

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.config import load_config
-from ruleengine.pipeline import Supervisor
+from ruleengine.pipeline.supervisor import Supervisor
 from ruleengine.redact import Redactor
 from ruleengine.systemd import Notifier, socket_address, watchdog_interval
 from tests.support.daemon import DaemonProcess, append, rules_text

@@ -23,7 +23,7 @@ from ruleengine.config import load_config
 from ruleengine.errors import ExitNow, StateError
 from ruleengine.logsetup import setup_logging
 from ruleengine.metrics import Metrics, parse_address
-from ruleengine.pipeline import SHUTDOWN_TIMEOUT, Supervisor
+from ruleengine.pipeline.supervisor import SHUTDOWN_TIMEOUT, Supervisor
 from ruleengine.redact import Redactor
 from ruleengine.state.report import recovery_hint
 from ruleengine.systemd import Notifier

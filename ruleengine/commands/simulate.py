@@ -19,7 +19,6 @@ from ruleengine import turn
 from ruleengine.config.loader import Config
 from ruleengine.errors import StateError
 from ruleengine.model import Notification
-from ruleengine.pipeline.status import plural
 from ruleengine.render import render
 from ruleengine.rules import heartbeats
 from ruleengine.rules.absence import Absences
@@ -36,6 +35,7 @@ from ruleengine.rules.throttle import Throttles
 from ruleengine.state.silences import open_silences
 from ruleengine.templates import context, jsonable
 from ruleengine.timestamps import line_time
+from ruleengine.words import plural
 
 
 @dataclass

@@ -22,7 +22,6 @@ from ruleengine.config import Config, load_config
 from ruleengine.errors import ConfigError
 from ruleengine.escape import visible
 from ruleengine.pipeline.build import file_hash, source_specs
-from ruleengine.pipeline.status import plural
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.rules.engine import compile_model
 from ruleengine.state.drops import Dropped
@@ -35,6 +34,7 @@ from ruleengine.state.report import (
     human_duration,
 )
 from ruleengine.state.silences import open_silences
+from ruleengine.words import plural
 
 HELP = "show sources, lag, queues, errors and dead letters (safe while the daemon runs)"
 

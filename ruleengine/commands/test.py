@@ -13,12 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from ruleengine.api import http_events, line_events, load, marker_events
 from ruleengine.commands.journal_replay import replay_journal
 from ruleengine.commands.options import add_config_option
 from ruleengine.commands.replay_file import replay_file
 from ruleengine.commands.simulate import time_preview
 from ruleengine.config.loader import Config
+from ruleengine.dryrun import http_events, line_events, load, marker_events
 from ruleengine.model import Event, Notification
 from ruleengine.render import render_digest, render_fired
 from ruleengine.rules.compiled import Fired

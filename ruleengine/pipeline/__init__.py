@@ -3,8 +3,7 @@
 ``build`` makes the parts, ``reload`` plans what a new rules file changes, ``status`` words the
 daemon's state for systemd and ``status``, and ``supervisor`` owns their lifecycle. The signal
 loop is not here: it lives in ``commands/run.py``, so the pipeline can run in-process.
+
+Import the part you need (``pipeline.supervisor``…): ``pipeline.status`` alone does not load
+the engine and every source.
 """
-
-from ruleengine.pipeline.supervisor import SHUTDOWN_TIMEOUT, Supervisor
-
-__all__ = ["SHUTDOWN_TIMEOUT", "Supervisor"]

@@ -12,13 +12,9 @@ from ruleengine.errors import StateError
 from ruleengine.state import Store
 from ruleengine.state.db import diagnose
 from ruleengine.state.report import human_duration, open_readonly, queue_summary, record_daemon
+from ruleengine.words import plural
 
 log = logging.getLogger(__name__)
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 rule``, ``2 rules``: every count a user reads."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def status_text(state_db: Path, sources: int, rules: int, config_hash: str | None) -> str:

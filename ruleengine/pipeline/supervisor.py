@@ -31,13 +31,14 @@ from ruleengine.pipeline.build import (
     source_specs,
 )
 from ruleengine.pipeline.reload import ReloadPlan, plan_reload
-from ruleengine.pipeline.status import plural, record, status_text
+from ruleengine.pipeline.status import record, status_text
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.rules.engine import compile_model
 from ruleengine.sources.base import Source
 from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.state import Store
 from ruleengine.systemd import Notifier
+from ruleengine.words import plural
 
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 15.0  # seconds in-flight sends get on SIGTERM (systemd's TimeoutStopSec: 30s)
