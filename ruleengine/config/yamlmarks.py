@@ -38,12 +38,20 @@ class StructureError(ValueError):
         self.line = line
 
 
+# libyaml where PyYAML was built with it (every wheel): one parse, in C.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_marked(text: str) -> MarkedYaml:
-    """Parse ``text``; raises ``yaml.YAMLError`` (with a mark) or ``StructureError``."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    if node is not None:
-        _check_structure(node)
-    data = yaml.safe_load(text)
+    """Parse ``text`` once; raises ``yaml.YAMLError`` (with a mark) or ``StructureError``."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_structure(node)  # before constructing: a "billion laughs" never expands
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
     marked = MarkedYaml(data=data)
     if node is not None:
         _walk(node, (), marked, set())
