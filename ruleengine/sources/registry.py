@@ -1,22 +1,26 @@
-"""The registry of source types: one line per type, each type a package under ``sources``."""
+"""The registry of source types: one line per type, each type a package under ``sources``.
+
+A type's package is imported when a rules file uses it, so a daemon that only tails logs never
+loads the HTTP server (cheroot) or the journal reader.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ruleengine.sources.base import Source, SourceContext, SourceFactory
-from ruleengine.sources.http.source import HttpSource
-from ruleengine.sources.journal.source import JournalSource
-from ruleengine.sources.logfile.source import LogfileSource
-from ruleengine.sources.markers.source import MarkersSource
 
-REGISTRY: dict[str, SourceFactory] = {
-    "logfile": LogfileSource,
-    "markers": MarkersSource,
-    "http": HttpSource,
-    "journal": JournalSource,
+#: Source type -> (module under ``ruleengine.sources``, its Source class).
+REGISTRY: dict[str, tuple[str, str]] = {
+    "logfile": ("logfile.source", "LogfileSource"),
+    "markers": ("markers.source", "MarkersSource"),
+    "http": ("http.source", "HttpSource"),
+    "journal": ("journal.source", "JournalSource"),
 }
 
 
 def make_source(settings: Any, context: SourceContext) -> Source:
-    return REGISTRY[settings.type](settings, context)
+    module, name = REGISTRY[settings.type]
+    factory: SourceFactory = getattr(importlib.import_module(f"ruleengine.sources.{module}"), name)
+    return factory(settings, context)
