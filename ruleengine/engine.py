@@ -95,6 +95,9 @@ class Engine(threading.Thread):
         self.counters = Counters()
         self.on_tick: Callable[[], None] | None = None  # called from this thread on each turn
         self.on_batch: Callable[[list[Notification]], None] | None = None  # after each commit
+        #: Gets each commit's notifications when every one of them is a new row (the outbox
+        #: ignores a known id, and a full queue takes none): the dispatcher's ``offer``.
+        self.offer: Callable[[Sequence[Notification]], None] | None = None
         self._drained = threading.Condition()
         self._queued = self._handled = 0  # items put on the queue / taken off and handled
         self._edits: int | None = None  # ``state.edits`` as last adopted: did the CLI write?
@@ -289,13 +292,15 @@ class Engine(threading.Thread):
         delay = 1.0
         while True:
             try:
-                self.store.commit(notifications, positions, self.state.save)
+                added = self.store.commit(notifications, positions, self.state.save)
                 break
             except Exception as exc:
                 log.error("cannot write to the state database (%s); retrying in %.0fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
         self.state.saved()
+        if self.offer is not None and notifications and added == len(notifications):
+            self.offer(notifications)
         if self.on_batch is not None and notifications:
             self.on_batch(list(notifications))
         for destination in {n.destination for n in notifications}:

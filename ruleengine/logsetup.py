@@ -62,6 +62,15 @@ def journal_stream(stream: IO[str], environ: Mapping[str, str]) -> bool:
 QUIET_LIBRARIES = ("urllib3", "requests", "watchdog", "asyncio", "charset_normalizer")
 
 
+class _StoppingWatchNoise(logging.Filter):
+    """watchdog logs an ERROR when an inotify emitter reads one last event while it is being
+    stopped (a watch removed on reload, or at shutdown): a race inside watchdog that loses
+    nothing a stopping watch still needed, and an ERROR line in the journal of a clean stop."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("InotifyEmitter.queue_events() called when the")
+
+
 def setup_logging(level: str, fmt: str, redactor: Redactor) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter(redactor))
@@ -76,3 +85,6 @@ def setup_logging(level: str, fmt: str, redactor: Redactor) -> None:
     root.setLevel(level.upper())
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    inotify = logging.getLogger("watchdog.observers.inotify")
+    if not any(isinstance(f, _StoppingWatchNoise) for f in inotify.filters):
+        inotify.addFilter(_StoppingWatchNoise())

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ruleengine.dispatch.worker import Route, Worker
+from ruleengine.model import Notification
 from ruleengine.redact import Redactor
 from ruleengine.state import Store
 
@@ -88,6 +89,16 @@ class Dispatcher:
                     log.exception("%s: deliveries not recorded yet", name)
         worker.route.sender.close()
         return True
+
+    def offer(self, notifications: Sequence[Notification]) -> None:
+        """Hand the engine's just-committed notifications to their workers (``Worker.offer``)."""
+        by_destination: dict[str, list[Notification]] = {}
+        for notification in notifications:
+            by_destination.setdefault(notification.destination, []).append(notification)
+        for destination, batch in by_destination.items():
+            worker = self._workers.get(destination)
+            if worker is not None:
+                worker.offer(batch)
 
     def wake(self, destination: str) -> None:
         worker = self._workers.get(destination)

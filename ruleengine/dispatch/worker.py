@@ -9,8 +9,8 @@ import logging
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ruleengine.config.destinations import RetryPolicy
@@ -37,6 +37,7 @@ ERROR_PAUSE = 5.0  # after an unexpected error (database trouble), before trying
 # transaction (each is journaled right after its send: see ``state.journal``).
 BATCH = 256
 FOLD_AFTER = 1.0  # seconds: a slow destination's deliveries reach the outbox at least this soon
+OFFERED = 1024  # notifications held as the engine hands them over; the oldest go first
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class Worker(threading.Thread):
         self._journal: DeliveryJournal | None = None  # made by ``run``, in this thread
         self._delivered: list[Delivery] = []  # journaled, not folded (under ``_folding``)
         self._folding = threading.Lock()  # ``fold`` may come from the dispatcher's thread
+        self._offered: OrderedDict[str, Notification] = OrderedDict()  # id -> as committed
+        self._offer_lock = threading.Lock()
         self._unfolded_since = 0.0  # monotonic time of the oldest of those
 
     def wake(self) -> None:
@@ -85,6 +88,19 @@ class Worker(threading.Thread):
             self._pending_wake = True
             self._idle = False
             self._wake.notify_all()
+
+    def offer(self, notifications: Iterable[Notification]) -> None:
+        """Rows the engine has just committed for this destination: read back, they are taken
+        from here instead of decoded (a catch-up reads back everything it commits)."""
+        with self._offer_lock:
+            for notification in notifications:
+                self._offered[notification.id] = notification
+            while len(self._offered) > OFFERED:
+                self._offered.popitem(last=False)
+
+    def _take(self, id_: str) -> Notification | None:
+        with self._offer_lock:
+            return self._offered.pop(id_, None)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until this worker has nothing due now (rows waiting for a retry do not count)
@@ -157,7 +173,7 @@ class Worker(threading.Thread):
         self._nothing_due = True
         if not self._queue:
             self.fold()
-            self._queue.extend(self.store.pending(self.route.name, BATCH))
+            self._queue.extend(self.store.pending(self.route.name, BATCH, self._take))
             if not self._queue:
                 return IDLE_RECHECK
         row = self._queue[0]

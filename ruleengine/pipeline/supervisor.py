@@ -76,6 +76,7 @@ class Supervisor:
         }
         self.dispatcher = Dispatcher(routes, self.store, redactor)
         self.engine = Engine(compile_model(model), self.store, self.dispatcher.wake)
+        self.engine.offer = self.dispatcher.offer
         self.engine.on_tick = self._tick
         self._emit: Callable[[Batch], None] = self.engine.emit
         if metrics is not None:

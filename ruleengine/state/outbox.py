@@ -42,6 +42,7 @@ class OutboxRow:
 
 
 Delivery = tuple[OutboxRow, str | None, str | None]  # a delivered row, its warning and message id
+Known = Callable[[str], Notification | None]  # the notification of a row id, if held in memory
 
 
 def enqueue(
@@ -88,12 +89,17 @@ class Outbox(DeadLetters):
         rows = self.pending(destination, 1)
         return rows[0] if rows else None
 
-    def pending(self, destination: str, limit: int) -> list[OutboxRow]:
-        """The oldest pending rows of a destination, at most ``limit``, oldest first."""
+    def pending(self, destination: str, limit: int, known: Known | None = None) -> list[OutboxRow]:
+        """The oldest pending rows of a destination, at most ``limit``, oldest first.
+
+        ``known`` gives the notification of a row id where the caller holds it (the engine
+        handed it over as it committed it): that row is not decoded.
+        """
         return _rows(
             self._db.conn(),
             "destination = ? AND state = 'pending' ORDER BY seq LIMIT ?",
             [(destination, limit)],
+            known,
         )
 
     def mark_delivered(
@@ -210,7 +216,10 @@ class Outbox(DeadLetters):
 
 
 def _rows(
-    conn: sqlite3.Connection, where: str, params: Iterable[tuple[Any, ...]]
+    conn: sqlite3.Connection,
+    where: str,
+    params: Iterable[tuple[Any, ...]],
+    known: Known | None = None,
 ) -> list[OutboxRow]:
     """Rows selected by a fixed ``where`` clause, once per parameter tuple."""
     columns = "seq, record, attempts, next_attempt, created, last_error, id, destination"
@@ -221,7 +230,8 @@ def _rows(
     return [
         OutboxRow(
             seq=row[0],
-            notification=Notification.from_record(decode_record(row[1], row[6], row[7])),
+            notification=(known and known(row[6]))
+            or Notification.from_record(decode_record(row[1], row[6], row[7])),
             attempts=row[2],
             next_attempt=row[3],
             enqueued=row[4],
