@@ -73,7 +73,7 @@ def test_retention_by_age_and_rows(tmp_path: Path) -> None:
         ]
         store.commit(notes, [])
         for row in store.pending("hook", 10):
-            store.mark_delivered(row)
+            store.settle_delivered([(row, None, None)])
         assert len(store.history(Query())) == 5
         assert store.prune_history(time.time() - 3600, max_rows=3) == 2
         assert [e.text for e in store.history(Query())] == ["text 2", "text 3", "text 4"]

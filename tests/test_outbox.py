@@ -35,7 +35,7 @@ def test_next_pending_is_fifo_per_destination(tmp_path: Path) -> None:
     head = store.next_pending("room")
     assert head is not None and head.notification == a, "a failing head row keeps its place"
     assert (head.attempts, head.last_error) == (1, "HTTP 503")
-    store.mark_delivered(head)
+    store.settle_delivered([(head, None, None)])
     head = store.next_pending("room")
     assert head is not None and head.notification == b
     store.mark_dead(head.seq, "HTTP 404")

@@ -75,7 +75,7 @@ def test_a_recovered_error_is_shown_as_recovered(
         )
         first, second = store.pending("hook", 2)
         store.mark_retry(first.seq, 0.0, "HTTP 503")
-        store.mark_delivered(first)
+        store.settle_delivered([(first, None, None)])
         assert main(["status", "--state-dir", str(tmp_path), "-c", "/nonexistent", "--json"]) == 0
         [dest] = json.loads(capsys.readouterr().out)["destinations"]
         assert (dest["last_error"], dest["recovered_error"]) == (None, "HTTP 503")

@@ -53,7 +53,7 @@ def test_fifo_per_destination_and_states(store: Store) -> None:
     again = store.next_pending("a")
     assert again is not None and (again.notification.id, again.attempts) == ("1", 1)
     assert again.next_attempt == 123.0 and again.last_error == "HTTP 500"
-    store.mark_delivered(again)
+    store.settle_delivered([(again, None, None)])
     nxt = store.next_pending("a")
     assert nxt is not None and nxt.notification.id == "3"
     store.mark_dead(nxt.seq, "HTTP 404", fallback=note("fb", "b"))

@@ -77,10 +77,10 @@ class Worker(threading.Thread):
         self._queue: deque[OutboxRow] = deque()  # pending rows read ahead, oldest first
         self._journal: DeliveryJournal | None = None  # made by ``run``, in this thread
         self._delivered: list[Delivery] = []  # journaled, not folded (under ``_folding``)
+        self._unfolded_since = 0.0  # monotonic time of the oldest of those
         self._folding = threading.Lock()  # ``fold`` may come from the dispatcher's thread
         self._offered: OrderedDict[str, Notification] = OrderedDict()  # id -> as committed
         self._offer_lock = threading.Lock()
-        self._unfolded_since = 0.0  # monotonic time of the oldest of those
 
     def wake(self) -> None:
         """New rows may be queued: look again now (never lost, even mid-step)."""

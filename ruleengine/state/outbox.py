@@ -102,18 +102,12 @@ class Outbox(DeadLetters):
             known,
         )
 
-    def mark_delivered(
-        self, row: OutboxRow, warning: str | None = None, ref: str | None = None
-    ) -> None:
-        """``warning`` (a partial success) is kept as the row's last error, so ``status``
-        shows it like any other problem of the destination. ``ref``, the service's id for the
-        message, is kept for an alert a resolved notice may edit."""
-        self.settle_delivered(((row, warning, ref),))
-
     def settle_delivered(self, delivered: Sequence[Delivery]) -> None:
         """Mark rows delivered, (row, warning, ref) each, with their history, in one
         transaction. The history is written from the rows the worker holds: on a catch-up
-        this runs once per batch."""
+        this runs once per batch. A ``warning`` (a partial success) is kept as the row's last
+        error, so ``status`` shows it like any other problem of the destination; ``ref``, the
+        service's id for the message, is kept for an alert a resolved notice may edit."""
         if delivered:
             with self._db.transaction(durable=False) as conn:
                 _settle(conn, delivered, time.time())
