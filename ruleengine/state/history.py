@@ -3,7 +3,8 @@
 Written in the transaction that settles an outbox row (``Outbox.settle_delivered``,
 ``mark_dead``), so the history never claims a delivery the outbox does not; notifications that
 were never queued (a silence suppressed them, a schedule dropped them) are written in the
-engine's commit that decided so (``add_unsent``). Bounded by age and by rows (``prune``), read by ``ruleengine history``.
+engine's commit that decided so (``add_unsent``). Bounded by age and by rows (``prune``), read
+by ``ruleengine history``.
 """
 
 from __future__ import annotations
