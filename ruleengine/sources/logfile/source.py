@@ -1,21 +1,16 @@
 """Tail log files and globs: each complete line (or multi-line group) is one event.
 
-Every configured path (or glob match) is a key whose persisted position lists the file now at
-that path and the rotated generations still being drained. Rotation is detected by identity
-(device + inode + head fingerprint): rename+create and delete+recreate leave the old handle open
-to be read to its end; copytruncate and inode reuse show as a shrink or a changed head. Whenever
-the file at a path changes identity (and after a restart), generations that came and went in
-between are looked for among the rotated names (``discover``: the log's directory and the
-``rotated:`` places, plain or compressed), and their lines are read first.
+The source's thread scans the configured paths (woken by a directory watch, or polling), has
+the ``tracker`` notice what changed at each (rotation, truncation, a new file), and reads what
+it holds: rotated generations to their end first, then the file at the path, pausing while too
+many batches are uncommitted (``flow``).
 """
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import re
-import stat as stat_module
 import threading
 import time
 from pathlib import Path
@@ -26,16 +21,8 @@ from ruleengine.sources.logfile import compressed
 from ruleengine.sources.logfile.flow import Flow
 from ruleengine.sources.logfile.generations import DONE_KEPT, Followed
 from ruleengine.sources.logfile.paths import Patterns
-from ruleengine.sources.logfile.position import Stored
-from ruleengine.sources.logfile.recover import Recovery
-from ruleengine.sources.logfile.rotation import FileState, read_head
-from ruleengine.sources.logfile.tailer import (
-    Chunk,
-    Tail,
-    TailOptions,
-    end_of_last_line,
-    open_generation,
-)
+from ruleengine.sources.logfile.tailer import Chunk, Tail, TailOptions
+from ruleengine.sources.logfile.tracker import Tracker
 from ruleengine.sources.watch.dirwatch import watch_directories
 
 log = logging.getLogger(__name__)
@@ -65,20 +52,10 @@ class LogfileSource:
             ),
         )
         self.interval = settings.poll if settings.poll is not None else RESCAN
-        self._recovery = Recovery(
-            context.name,
-            tuple(str(context.resolve(place)) for place in settings.rotated),
-            len(self.patterns) == 1 and not glob.has_magic(self.patterns[0]),
-            self._open,
-            lambda path: self._paths.configured(path)[0],
-        )
-        self._followed: dict[str, Followed] = {}
-        self._known: set[str] = set()  # paths with a position: a new file there starts at 0
-        self._aliases: dict[str, tuple[int, int]] = {}  # other names of files already read
-        self._unreadable: set[str] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._paths = Patterns(context.name, self.patterns)
+        self._tracker = Tracker(settings, context, self.options, self._paths, self._save)
         self._flow = Flow()
         self._thread: threading.Thread | None = None
         self._watch = (
@@ -92,7 +69,7 @@ class LogfileSource:
     def start(self, emit: Emit) -> None:
         """Restore positions and open the files; reading happens on the source's thread."""
         self._flow.emit = emit
-        self._restore()
+        self._tracker.restore()
         if self._watch is not None:
             for pattern in self.patterns:
                 self._watch.add(Path(pattern).parent)
@@ -114,10 +91,7 @@ class LogfileSource:
             self._watch.stop()
         if self._thread is not None:
             self._thread.join(10.0)
-        for followed in self._followed.values():
-            for tail in followed.tails():
-                tail.close()
-        self._followed.clear()
+        self._tracker.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -134,7 +108,7 @@ class LogfileSource:
         """Sleep until the next rescan or the next multi-line timeout, whichever is first."""
         timeout = self.interval
         now = time.monotonic()
-        for followed in self._followed.values():
+        for followed in self._tracker.followed.values():
             for tail in followed.rotated:
                 timeout = min(timeout, max(0.0, tail.idle_since + ROTATED_IDLE - now) + 0.01)
             for tail in followed.tails():
@@ -142,173 +116,19 @@ class LogfileSource:
                     timeout = min(timeout, max(0.0, tail.grouper.deadline - now) + 0.01)
         return timeout
 
-    # -- what to follow -------------------------------------------------------------------
-
-    def _restore(self) -> None:
-        """Pick up every generation the state database knows, wherever it is now."""
-        for path, value in self.positions.all().items():
-            wanted, is_glob = self._paths.configured(path)
-            if not wanted:
-                continue  # no longer configured: leave its record alone
-            self._known.add(path)
-            try:
-                stored = Stored.parse(value)
-            except (ValueError, KeyError, TypeError):
-                log.warning("source %s: unreadable stored position for %s", self.name, path)
-                continue
-            followed = Followed(path, is_glob, done=stored.done)
-            for state in stored.rotated:
-                found = self._recovery.reattach(followed, state, was_rotated=True)
-                self._adopt(followed, [found] if found is not None else [])
-            if stored.active is not None:
-                followed.active = self._resume(path, stored.active)
-                if followed.active is None:
-                    found = self._recovery.reattach(followed, stored.active, was_rotated=False)
-                    self._adopt(followed, [found] if found is not None else [])
-            if stored.saved is not None:
-                also = [*stored.rotated, *([stored.active] if stored.active else [])]
-                self._adopt(followed, self._recovery.unseen(followed, stored.saved, also))
-            self._followed[path] = followed
-            self._save(followed)
-
-    def _resume(self, path: str, state: FileState) -> Tail | None:
-        """The stored file if it is still at its path, unchanged up to the stored offset."""
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return None
-        if stat.st_ino != state.ino or stat.st_size < state.offset:
-            return None
-        return self._open(path, state, shrunk_ok=False, label=path)
-
-    def _adopt(self, followed: Followed, tails: list[Tail]) -> None:
-        """Read these rotated generations before the file at the path."""
-        for tail in tails:
-            followed.rotated.append(tail)
-            self._aliases[tail.path] = tail.key
-
     # -- scanning -------------------------------------------------------------------------
 
     def _scan(self, startup: bool = False) -> None:
         seen = dict(self._paths.files(self._watch.add if self._watch else None))
-        for alias in [path for path in self._aliases if path not in seen]:
-            del self._aliases[alias]  # only matched paths are ever looked up
-        for path in [*seen, *(p for p in self._followed if p not in seen)]:
+        self._tracker.matched(seen)
+        for path in [*seen, *(p for p in self._tracker.followed if p not in seen)]:
             if self._stop.is_set():
                 return
-            followed = self._followed.get(path)
-            if followed is None:
-                followed = self._followed[path] = Followed(path, seen.get(path, False))
-            self._check(followed, startup)
+            followed = self._tracker.follow(path, seen.get(path, False))
+            self._tracker.check(followed, startup)
             if not startup:
                 self._drain(followed)
-            gone = followed.active is None and not followed.rotated and path not in seen
-            if gone and followed.is_glob:
-                # A glob match that is gone for good: keep the positions table small.
-                del self._followed[path]
-                if path in self._known:
-                    self.positions.forget(path)
-                    self._known.discard(path)
-
-    def _check(self, followed: Followed, startup: bool) -> None:
-        """Notice rotation, truncation or a new file at the path."""
-        path = followed.path
-        now = time.time()
-        try:
-            stat: os.stat_result | None = os.stat(path)
-        except OSError:
-            stat = None
-        if stat is not None and not stat_module.S_ISREG(stat.st_mode):
-            stat = None
-        active = followed.active
-        if active is not None:
-            if stat is None or not active.same_file(stat):
-                log.info("source %s: %s was rotated or removed", self.name, path)
-                self._recovery.moved_elsewhere(followed, active)
-                active.idle_since = time.monotonic()
-                followed.rotated.append(active)
-                followed.active = None
-            elif stat.st_size < active.read_pos or active.head_changed():
-                self._truncated(followed, active, now)
-            else:
-                followed.checked = now
-        if followed.active is None and stat is not None:
-            identity = (stat.st_dev, stat.st_ino)
-            if self._aliases.get(path) == identity or self._already_read(path, stat):
-                self._aliases[path] = identity  # a rotated name of a file already read
-                return
-            self._aliases.pop(path, None)
-            # A file that appears while running, or replaces one we had read, is all new.
-            offset = (
-                self._start_offset(path, stat.st_size) if startup and path not in self._known else 0
-            )
-            followed.active = self._open(path, None, offset=offset, label=path)
-            if followed.active is not None:
-                self._known.add(path)
-                self._adopt(followed, self._recovery.between(followed, now))
-                self._save(followed)
-
-    def _truncated(self, followed: Followed, old: Tail, now: float) -> None:
-        """copytruncate (or inode reuse): read what the copy holds beyond our offset, then
-        follow the truncated file from its start."""
-        state = old.current()
-        old.close()
-        followed.active = None
-        copy = self._recovery.copy_of(followed, state)
-        self._adopt(followed, [copy] if copy is not None else [])
-        followed.active = self._open(followed.path, None, offset=0, label=followed.path)
-        if followed.active is not None:
-            self._adopt(followed, self._recovery.between(followed, now))
-        self._save(followed)
-
-    def _already_read(self, path: str, stat: os.stat_result) -> bool:
-        """Is this file one we hold, or a rotated generation we finished (a glob such as
-        ``app.log*`` also matches ``app.log.1``)?"""
-        identity = (stat.st_dev, stat.st_ino)
-        finished = []
-        for followed in self._followed.values():
-            if any(tail.key == identity for tail in followed.tails()):
-                return True
-            finished += [state for state in followed.done if state.ino == stat.st_ino]
-        if not finished:
-            return False
-        try:
-            with open(path, "rb") as handle:
-                head = read_head(handle)
-        except OSError:
-            return False
-        return any(state.head_matches(head) for state in finished)
-
-    def _start_offset(self, path: str, size: int) -> int:
-        """start_at for a file never seen: its end (after its last complete line) or 0."""
-        if self.settings.start_at == "beginning":
-            return 0
-        return end_of_last_line(path, size, self.settings.encoding)
-
-    def _open(
-        self,
-        path: str,
-        state: FileState | None,
-        offset: int = 0,
-        shrunk_ok: bool = True,
-        *,
-        label: str,
-        packed: bool = False,
-    ) -> Tail | None:
-        """Open a file as a tail; with ``state``, only if it still starts like that file.
-        ``label`` is the configured path its events name, whatever the file is called now;
-        ``packed``: a compressed generation, read as the bytes it holds."""
-        try:
-            tail = open_generation(
-                path, state, offset, shrunk_ok, self.options, label, packed=packed
-            )
-        except OSError as exc:
-            if path not in self._unreadable:  # once, not at every rescan
-                log.warning("source %s: cannot open %s: %s", self.name, path, exc.strerror)
-                self._unreadable.add(path)
-            return None
-        self._unreadable.discard(path)
-        return tail
+            self._tracker.drop_if_gone(followed, path in seen)
 
     # -- reading --------------------------------------------------------------------------
 
