@@ -1,4 +1,5 @@
-"""Build the pipeline's parts from configuration: routes (sender + policy) and sources."""
+"""Build the pipeline's parts from configuration: routes (sender + policy) and sources, at start
+and for what a reload plan adds or replaces."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from ruleengine.config import Config
 from ruleengine.dispatch import Route
 from ruleengine.metrics import Metrics
+from ruleengine.pipeline.reload import ReloadPlan
 from ruleengine.redact import Redactor
 from ruleengine.senders import SenderContext, make_sender
 from ruleengine.sources.base import Source, SourceContext
@@ -88,3 +90,16 @@ def make_sources(config: Config, store: Store, names: list[str] | None = None) -
         )
         for name in wanted
     }
+
+
+def build_changes(
+    plan: ReloadPlan, store: Store, redactor: Redactor, metrics: Metrics | None = None
+) -> tuple[dict[str, Source], list[Route]]:
+    """Everything new a reload plan needs, built before anything running is touched."""
+    model = plan.config.model
+    sources = make_sources(plan.config, store, plan.sources.start)
+    routes = [
+        make_route(name, model.destinations[name], redactor, metrics)
+        for name in plan.destinations.start
+    ]
+    return sources, routes

@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from watchdog.events import FileSystemEvent
-
 from ruleengine import __version__
 from ruleengine.config import Config, load_config
 from ruleengine.dispatch import Dispatcher, Route
@@ -24,27 +22,27 @@ from ruleengine.errors import ConfigError
 from ruleengine.metrics import Metrics
 from ruleengine.model import Batch
 from ruleengine.pipeline.build import (
+    build_changes,
     file_hash,
     make_route,
     make_sources,
     pending_limits,
     source_specs,
 )
+from ruleengine.pipeline.housekeeping import Housekeeping
 from ruleengine.pipeline.reload import ReloadPlan, plan_reload
+from ruleengine.pipeline.rulesfile import RELOAD_DEBOUNCE, RulesFileWatch
 from ruleengine.pipeline.status import record, status_text
 from ruleengine.redact import Redactor, destination_secrets
 from ruleengine.rules.engine import compile_model
 from ruleengine.sources.base import Source
-from ruleengine.sources.watch.dirwatch import DirectoryWatch
 from ruleengine.state import Store
 from ruleengine.systemd import Notifier
 from ruleengine.words import plural
 
+__all__ = ["RELOAD_DEBOUNCE", "SHUTDOWN_TIMEOUT", "Supervisor"]
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT = 15.0  # seconds in-flight sends get on SIGTERM (systemd's TimeoutStopSec: 30s)
-DELIVERED_RETENTION = 7 * 86400.0  # delivered ids kept this long to recognise re-reads
-HISTORY_PRUNE_EVERY = 3600.0  # seconds between prunes of the history table
-RELOAD_DEBOUNCE = 1.0  # seconds of quiet after the last change in the rules file's directory
 STATUS_EVERY = 5.0  # seconds between STATUS= updates to systemd
 
 
@@ -68,6 +66,7 @@ class Supervisor:
         self.metrics = metrics
         self.on_wake = on_wake or (lambda: None)
         self.store = Store(config.state_dir)
+        self._housekeeping = Housekeeping(self.store)
         model = config.model
         self.store.limits = pending_limits(model.destinations)
         routes = {
@@ -83,14 +82,12 @@ class Supervisor:
             self.engine.on_batch = metrics.on_batch
             self._emit = metrics.count_emit(self.engine.emit)
         self.sources: dict[str, Source] = make_sources(config, self.store)
-        self._watch = DirectoryWatch(self._on_rules_dir_event, "rules")
+        self._rules_file = RulesFileWatch(config.path, self.on_wake)
         self._stopping = False
-        self._changed_at: float | None = None  # monotonic time of the last event near the file
         self._last_failed_hash: str | None = None
         self._next_status = 0.0
         self._reloads = 0
         self._unhealthy_logged = False
-        self._next_prune = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -99,15 +96,12 @@ class Supervisor:
         self._record(first=True, started=time.time(), pid=os.getpid(), version=__version__)
         if self.metrics is not None:
             self.metrics.serve()  # first: a port in use fails the start before anything runs
-        self.store.prune_delivered(time.time() - DELIVERED_RETENTION)
-        self._prune_history()
+        self._housekeeping.at_start(self.config.model)
         self.dispatcher.start()
         self.engine.start()
         for source in self.sources.values():
             source.start(self._emit)
-        if not self._watch.add(self.config.path.parent):
-            log.warning("cannot watch %s; reload with SIGHUP", self.config.path.parent)
-        self._watch.start()
+        self._rules_file.start()
         for warning in (*self.config.warnings, *self.engine.rules.warnings):
             log.warning("%s", warning)
         log.info(
@@ -127,7 +121,7 @@ class Supervisor:
         self._stopping = True
         deadline = time.monotonic() + self.stop_timeout
         self.notifier.stopping("stopping: finishing in-flight deliveries")
-        self._watch.stop()
+        self._rules_file.stop()
         for source in self.sources.values():
             source.stop()
         if self.engine.ident is not None:  # a start that failed early never started it
@@ -169,8 +163,9 @@ class Supervisor:
     def next_timer(self) -> float | None:
         """Seconds until ``on_timer`` has work (0: now), or None: nothing until woken."""
         due: list[float] = []
-        if self._changed_at is not None:
-            due.append(self._changed_at + RELOAD_DEBOUNCE)
+        settles = self._rules_file.due()
+        if settles is not None:
+            due.append(settles)
         if self.notifier.enabled:
             due.append(self._next_status)
         if not due:
@@ -179,7 +174,7 @@ class Supervisor:
 
     def on_timer(self) -> None:
         """Reload once the rules file settled; refresh systemd's STATUS= when due."""
-        if self._rules_file_settled():
+        if self._rules_file.settled(self.config_hash, self._last_failed_hash):
             self.reload("the rules file changed")
         if self.notifier.enabled and time.monotonic() >= self._next_status:
             self.notifier.status(self.status_text())
@@ -196,19 +191,7 @@ class Supervisor:
                 self._unhealthy_logged = True
             return
         self.notifier.watchdog()
-        if time.monotonic() >= self._next_prune:
-            self._prune_history()
-
-    def _prune_history(self) -> None:
-        """Keep ``ruleengine history`` within the rules file's ``history:`` bounds (hourly)."""
-        keep, now = self.config.model.history, time.time()
-        self.store.prune_history(now - keep.max_age, keep.max_rows)
-        # An alert's message id is needed while the alert may be open (its `resolves.expire`).
-        rules = self.config.model.rules
-        self.store.prune_refs(
-            now - max((r.resolves.expire for r in rules if r.resolves), default=0)
-        )
-        self._next_prune = time.monotonic() + HISTORY_PRUNE_EVERY
+        self._housekeeping.tick(self.config.model)
 
     def status_text(self) -> str:
         return status_text(
@@ -231,25 +214,6 @@ class Supervisor:
 
     # -- reload ---------------------------------------------------------------------------
 
-    def _on_rules_dir_event(self, event: FileSystemEvent) -> None:
-        """Watchdog thread: note when the rules file was written, renamed or replaced."""
-        if event.event_type in ("opened", "closed_no_write") or event.is_directory:
-            return  # reading the file (or its neighbours) is not a change
-        names = {os.path.basename(os.fsdecode(event.src_path))}
-        names.add(os.path.basename(os.fsdecode(getattr(event, "dest_path", "") or "")))
-        if self.config.path.name in names:
-            self._changed_at = time.monotonic()  # only a timestamp; the caller's loop acts
-            self.on_wake()
-
-    def _rules_file_settled(self) -> bool:
-        """True once the directory has been quiet for a while and the file's content changed."""
-        changed = self._changed_at
-        if changed is None or time.monotonic() - changed < RELOAD_DEBOUNCE:
-            return False
-        self._changed_at = None
-        current = file_hash(self.config.path)
-        return current is not None and current not in (self.config_hash, self._last_failed_hash)
-
     def reload(self, why: str, force: bool = False) -> bool:
         """Validate the rules file and switch to it; keep the running rules if it is invalid."""
         path = self.config.path
@@ -263,7 +227,7 @@ class Supervisor:
             # Before anything about the new file is logged:
             self.redactor.add(*config.secrets, *destination_secrets(config.model.destinations))
             plan = plan_reload(self.config, config)
-            built = self._build(plan)
+            built = build_changes(plan, self.store, self.redactor, self.metrics)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload: %s", problem)
@@ -299,16 +263,6 @@ class Supervisor:
         )
         log.error("reload failed (%s); still running config %s", reason, self.config_hash)
         self.notifier.ready(f"reload failed ({reason}); running config {self.config_hash}")
-
-    def _build(self, plan: ReloadPlan) -> tuple[dict[str, Source], list[Route]]:
-        """Everything new the plan needs, built before anything running is touched."""
-        model = plan.config.model
-        sources = make_sources(plan.config, self.store, plan.sources.start)
-        routes = [
-            make_route(name, model.destinations[name], self.redactor, self.metrics)
-            for name in plan.destinations.start
-        ]
-        return sources, routes
 
     def _apply(self, plan: ReloadPlan, sources: dict[str, Source], routes: list[Route]) -> None:
         """Order matters: nothing read is evaluated by rules that do not know its source,
