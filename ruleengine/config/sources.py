@@ -211,7 +211,9 @@ class HttpSource(Strict):
     ack_timeout: Duration = Field(
         10.0, gt=0, description="Answer 503 when events are not durable within this long."
     )
-    threads: int = Field(32, ge=1, le=512, description="Requests served at once.")
+    threads: int = Field(
+        32, ge=1, le=512, description="Requests handled at once; more wait their turn."
+    )
 
     @field_validator("accept_types")
     @classmethod

@@ -1,7 +1,7 @@
 """The registry of source types: one line per type, each type a package under ``sources``.
 
 A type's package is imported when a rules file uses it, so a daemon that only tails logs never
-loads the HTTP server (cheroot) or the journal reader.
+loads the HTTP server (uvicorn) or the journal reader.
 """
 
 from __future__ import annotations

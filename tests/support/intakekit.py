@@ -6,6 +6,7 @@ console destination, so the outbox (read with ``tests.support.outbox``) shows wh
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,8 +80,6 @@ class Intake:
         session: requests.Session | None = None,
         raw: bytes | None = None,
     ) -> requests.Response:
-        import json  # noqa: PLC0415
-
         headers = {"Content-Type": content_type}
         if client is not None:
             headers["Authorization"] = f"Bearer {TOKENS[client]}"

@@ -1,21 +1,27 @@
-"""The WSGI application of the http source.
+"""The intake: what the http source does with a request, whatever serves it.
 
 ``POST /v1/events`` answers 202 only once the engine has committed the events, their
 notifications and their idempotency keys in one transaction (``Batch.on_committed``); the
 engine commits the batches of concurrent requests together (group commit). Every refusal is a
 4xx JSON error, given before anything is emitted. ``/healthz`` says the server runs,
 ``/readyz`` that it accepts events.
+
+``handle`` runs on the server's event loop and never waits there for the engine: a request
+waiting for its commit is a pending future, resolved from the engine thread. Only handing a
+batch to a full engine queue blocks the loop, which is the intake's backpressure.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
-import json
 import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ruleengine.model import Batch, Position, stable_id
@@ -26,24 +32,26 @@ from ruleengine.sources.http.keys import MAX_KEY, Keys, position_key
 from ruleengine.sources.http.parse import Incoming, Limits, Rejected, make_event, parse_events
 
 log = logging.getLogger(__name__)
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-_REASONS = {
-    200: "OK",
-    202: "Accepted",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    503: "Service Unavailable",
-}
 # Names the events of a request without a key: unique per process start (as random as a
 # UUID's 64 bits where it matters) without a system call per request.
 _RUN = secrets.token_hex(8)
 _REQUESTS = itertools.count()
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # names in lower case; a repeated header joined by ", "
+    #: Reads the body, stopping once it holds more than the given number of bytes.
+    read: Callable[[int], Awaitable[bytes]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class Intake:
@@ -68,26 +76,25 @@ class Intake:
         self.ack_timeout = ack_timeout
         self.ready = threading.Event()
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+    async def handle(self, request: Request) -> Answer:
+        path, method = request.path, request.method
         try:
             if path in ("/healthz", "/readyz"):
-                status, body = self._probe(path, method)
-                return _answer(start_response, status, body)
+                return self._probe(path, method)
             if path != "/v1/events":
                 raise Rejected(404, "not_found", f"no such endpoint {path[:100]!r}")
             if method != "POST":
                 raise Rejected(405, "method_not_allowed", "POST events to /v1/events")
-            accepted = self._post(environ)
+            accepted = await self._post(request)
         except Rejected as exc:
             if exc.status >= 500:
                 log.warning("http source %s: %s", self.source, exc)
             self.tally.rejected(exc.status)
             self.report()
-            return _answer(start_response, exc.status, exc.body, exc.headers)
+            return Answer(exc.status, exc.body, exc.headers)
         self.tally.accepted(accepted["accepted"], accepted["duplicates"])
         self.report()
-        return _answer(start_response, 202, accepted)
+        return Answer(202, accepted)
 
     def report(self, now: bool = False) -> None:
         """Commit the figures ``status`` shows, at most once a second (``now``: the source
@@ -98,41 +105,43 @@ class Intake:
         if position is not None:
             self.emit(Batch((), (position,)))
 
-    def _probe(self, path: str, method: str) -> tuple[int, dict[str, Any]]:
+    def _probe(self, path: str, method: str) -> Answer:
         if method not in ("GET", "HEAD"):
             raise Rejected(405, "method_not_allowed", f"GET {path}")
         if path == "/readyz" and not self.ready.is_set():
-            return 503, {"status": "not ready"}
-        return 200, {"status": "ok"}
+            return Answer(503, {"status": "not ready"})
+        return Answer(200, {"status": "ok"})
 
-    def _post(self, environ: dict[str, Any]) -> dict[str, Any]:
+    async def _post(self, request: Request) -> dict[str, Any]:
         if not self.ready.is_set():
             raise Rejected(503, "not_ready", "the source is stopping", (("Retry-After", "1"),))
-        client = self.clients.identify(environ.get("HTTP_AUTHORIZATION"))
+        headers = request.headers
+        client = self.clients.identify(headers.get("authorization"))
         self.pace.take(client)
-        header_key = environ.get("HTTP_IDEMPOTENCY_KEY")
+        header_key = headers.get("idempotency-key")
         if header_key is not None and not 0 < len(header_key) <= MAX_KEY:
             raise Rejected(400, "invalid_idempotency_key", f"1 to {MAX_KEY} characters")
-        incoming = parse_events(self._body(environ), environ.get("CONTENT_TYPE"), self.limits)
+        body = await self._body(request)
+        incoming = parse_events(body, headers.get("content-type"), self.limits)
         self.keys.prune()
-        return self._accept(client, incoming, header_key)
+        return await self._accept(client, incoming, header_key)
 
-    def _body(self, environ: dict[str, Any]) -> bytes:
-        too_large = Rejected(413, "body_too_large", f"the body is over {self.max_body} bytes")
-        length = environ.get("CONTENT_LENGTH")
+    async def _body(self, request: Request) -> bytes:
+        too_large = Rejected(
+            413,
+            "body_too_large",
+            f"the body is over {self.max_body} bytes",
+            (("Connection", "close"),),  # the rest of the body is not read
+        )
+        length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > self.max_body:
             raise too_large
-        stream = environ["wsgi.input"]
-        body: bytes = (
-            stream.read(int(length))
-            if length and length.isdigit()
-            else stream.read(self.max_body + 1)
-        )
+        body = await request.read(self.max_body)
         if len(body) > self.max_body:
             raise too_large
         return body
 
-    def _accept(
+    async def _accept(
         self, client: str, incoming: list[Incoming], header_key: str | None
     ) -> dict[str, Any]:
         """Emit what is new and wait until it is committed."""
@@ -141,15 +150,16 @@ class Intake:
         else:  # a CloudEvent's own key, or none
             wanted = [_key_of(client, item) for item in incoming]
         keys = {k for k in wanted if k is not None}
-        if keys and not self.keys.claim(keys, self.ack_timeout):
+        if keys and not await self._claim(keys):
             raise _not_durable("a request with the same key is still being stored")
-        done = threading.Lock()  # a latch: held until the engine has committed
-        done.acquire()
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
 
-        def committed(_matched: bool) -> None:
+        def committed(_matched: bool) -> None:  # in the engine thread
             if keys:  # only now: a retry meanwhile waits instead of storing twice
                 self.keys.release(keys)
-            done.release()
+            with contextlib.suppress(RuntimeError):  # the loop has ended: nobody waits
+                loop.call_soon_threadsafe(_resolve, done)
 
         try:
             batch, duplicates = self._batch(client, incoming, wanted, header_key, committed)
@@ -160,9 +170,19 @@ class Intake:
         except BaseException:
             self.keys.release(keys)  # nothing emitted: the keys are free again
             raise
-        if not done.acquire(timeout=self.ack_timeout):
-            raise _not_durable("the events are not stored yet")
+        try:
+            await asyncio.wait_for(done, self.ack_timeout)
+        except TimeoutError:
+            raise _not_durable("the events are not stored yet") from None
         return {"accepted": len(batch.events), "duplicates": duplicates}
+
+    async def _claim(self, keys: set[str]) -> bool:
+        """Hold the request's keys; a retry of a request still in flight waits for it in a
+        worker thread, not on the loop."""
+        if self.keys.claim(keys, 0.0):
+            return True
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.keys.claim, keys, self.ack_timeout)
 
     def _batch(
         self,
@@ -207,20 +227,6 @@ def _not_durable(why: str) -> Rejected:
     )
 
 
-def _answer(
-    start_response: StartResponse,
-    status: int,
-    body: dict[str, Any],
-    headers: tuple[tuple[str, str], ...] = (),
-) -> list[bytes]:
-    data = json.dumps(body).encode("utf-8")
-    start_response(
-        f"{status} {_REASONS.get(status, '')}".strip(),
-        [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(data))),
-            ("Cache-Control", "no-store"),
-            *headers,
-        ],
-    )
-    return [data]
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():  # not given up on (ack timeout) meanwhile
+        done.set_result(None)
