@@ -25,6 +25,8 @@ def _escape(match: re.Match[str]) -> str:
 def visible(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with every control character shown as an escape, on one line (or on its own
     lines with ``keep_newlines``, for a multi-line message shown as such)."""
+    if text.isprintable():  # nearly always, and ~10x faster than a search that finds nothing
+        return text  # (every character _UNSAFE matches is a control or format character)
     if keep_newlines:
         return "\n".join(_UNSAFE.sub(_escape, line) for line in text.split("\n"))
     return _UNSAFE.sub(_escape, text)

@@ -112,3 +112,13 @@ def test_status_shows_a_servers_escape_sequences_as_text(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "HTTP 500: \\e[2J\\e]0;pwned\\x07" in out
+
+
+def test_visible_takes_the_fast_path_only_for_printable_text() -> None:
+    """Printable text comes back as is; a tab, NBSP or line separator is not "printable" to
+    Python, so it goes through the escaping (which keeps the tab and the NBSP)."""
+    text = "Nov 27 12:00:01 web1 sshd[42]: Failed password for root"
+    assert visible(text) is text
+    assert visible("a\tb\u00a0c") == "a\tb\u00a0c"
+    assert visible("line\u2028two\u2067") == "line\u2028two\\u2067"
+    assert visible("one\ntwo\x07", keep_newlines=True) == "one\ntwo\\x07"

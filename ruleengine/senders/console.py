@@ -25,6 +25,7 @@ class ConsoleSender:
         self.name = context.name
         self._lock = threading.Lock()
         self._color: tuple[TextIO, bool] | None = None  # the stream last asked, and its answer
+        self._stamp = (-1, "")  # the last second shown, and its text: a catch-up repeats it
 
     def _stream(self) -> TextIO:
         return sys.stderr if self.settings.stream == "stderr" else sys.stdout
@@ -44,7 +45,7 @@ class ConsoleSender:
         return bool(os.environ.get("FORCE_COLOR")) or stream.isatty()
 
     def format(self, notification: Notification, color: bool) -> str:
-        stamp = time.strftime("%H:%M:%S", time.localtime(notification.created or time.time()))
+        stamp = self._clock(notification.created or time.time())
         bell = " (!)" if notification.notify else ""
         title = f"{notification.title}: " if notification.title else ""
         # Text from outside must not drive the terminal (ESC sequences, a bare CR overwriting).
@@ -55,6 +56,12 @@ class ConsoleSender:
         r, g, b = to_rgb(notification.color, notification.id)
         swatch = f"\033[38;2;{r};{g};{b}m"
         return f"{swatch}\u25cf{_RESET} {head} {swatch}{text}{_RESET}"
+
+    def _clock(self, created: float) -> str:
+        second = int(created)
+        if self._stamp[0] != second:
+            self._stamp = (second, time.strftime("%H:%M:%S", time.localtime(second)))
+        return self._stamp[1]
 
     def preview(self, notification: Notification) -> dict[str, Any]:
         return {"stream": self.settings.stream, "line": self.format(notification, color=False)}
