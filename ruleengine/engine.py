@@ -156,7 +156,8 @@ class Engine(threading.Thread):
                 batches = self._more_batches(item, held)
                 self.process_many(batches)
                 handled = len(batches)
-            self.flush_due()
+            # A batch's commit has just re-read the CLI's edits: once per turn is enough.
+            self.flush_due(refresh=not isinstance(item, Batch))
             self._done(handled)
             self.heartbeat = time.monotonic()
             if self.on_tick is not None:
@@ -240,10 +241,12 @@ class Engine(threading.Thread):
                     log.exception("post-commit action failed")
         return notifications
 
-    def flush_due(self) -> list[Notification]:
+    def flush_due(self, refresh: bool = True) -> list[Notification]:
         """Send every digest whose wait is over, in one transaction with removing its rows;
-        adopt silences the CLI changed and summarise those that ended."""
-        self._refresh_edits()
+        adopt silences the CLI changed (unless the caller just did) and summarise those that
+        ended."""
+        if refresh:
+            self._refresh_edits()
         state = self.state
         notifications = turn.due(
             self.clock(),
@@ -253,7 +256,7 @@ class Engine(threading.Thread):
             held=state.held,
         )
         if notifications or self.state.dirty:
-            self._commit(notifications, ())
+            self._commit(notifications, (), refreshed=True)
         return notifications
 
     def _keep_time_state(self, rules: RuleSet) -> None:
@@ -274,8 +277,15 @@ class Engine(threading.Thread):
             self.state.absences.replace(absence_rows.watches(conn))
             self._keep_time_state(self.rules)
 
-    def _commit(self, notifications: Sequence[Notification], positions: Sequence[Position]) -> None:
-        self._refresh_edits()  # a silence added a moment ago already holds this batch back
+    def _commit(
+        self,
+        notifications: Sequence[Notification],
+        positions: Sequence[Position],
+        *,
+        refreshed: bool = False,
+    ) -> None:
+        if not refreshed:
+            self._refresh_edits()  # a silence added a moment ago already holds this batch back
         now = self.clock()
         drops = self.state.drops
         for fired, cause, at in drops.take_fired():  # the history shows what they would say
