@@ -30,6 +30,11 @@ MAX_HEAD = 64 * 1024  # bytes of request line and headers
 MAX_CONNECTIONS = 1024  # beyond: 503 from the server itself, before any reading
 STOP_TIMEOUT = 5.0  # seconds in-flight requests get to finish at stop
 START_TIMEOUT = 10.0
+# Python's own default cipher list (TLS 1.2 is its minimum), spelled out: older uvicorn
+# releases replaced it with "TLSv1".
+TLS_CIPHERS = (
+    "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -120,6 +125,7 @@ class Server:
             ssl_keyfile=key,
             ssl_ca_certs=client_ca,
             ssl_cert_reqs=ssl.CERT_REQUIRED if client_ca else ssl.CERT_NONE,
+            ssl_ciphers=TLS_CIPHERS,
         )
         self._config.load()  # TLS files are read here: OSError or ssl.SSLError
         self._server = uvicorn.Server(self._config)
@@ -135,6 +141,7 @@ class Server:
                 break
             time.sleep(0.005)
         if not self._server.started:
+            self._sock.close()
             raise OSError("the HTTP server did not start (see the log)")
 
     def _serve(self) -> None:
