@@ -18,10 +18,9 @@ from ruleengine.state import silences as silence_rows
 from ruleengine.state.history import Query
 from tests.support.enginekit import Clock, feed, make_engine, texts
 from tests.support.outbox import outbox
-from tests.support.rulekit import line, rules_yaml, ruleset
-from tests.test_silences import RULES as SILENCE_RULES
+from tests.support.rulekit import SILENCE_RULES, line, rules_yaml, ruleset
 
-# test_silences' rules, `reboot` with a title (an unsent message is listed with it).
+# The shared silence rules, `reboot` with a title (an unsent message is listed with it).
 RULES = SILENCE_RULES.replace(
     '  message: "{{ host }} rebooted"', '  title: "Reboot"\n  message: "{{ host }} rebooted"'
 )

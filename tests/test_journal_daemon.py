@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.daemon import sigkill, spawn
 from tests.support.journalkit import entry, needs_journal, write
 from tests.support.outbox import outbox_texts
 from tests.support.poll import eventually
-from tests.test_logfile_daemon import kill, start
 
 RULES = """\
 state_dir: state
@@ -87,14 +87,14 @@ def test_sigkill_while_the_journal_grows_loses_nothing(tmp_path: Path, write_rul
     writer = JournalWriter(tmp_path / "journal" / "app.journal")
     writer.start()
     kills = 3
-    daemon = start(rules)
+    daemon = spawn(rules)
     try:
         rows = 0
         for _ in range(kills):
             rows = wait_rows(state, rows + 50, writer)  # killed while entries are flowing
-            kill(daemon)
+            sigkill(daemon)
             rows = len(outbox(state))  # the next wait is the restarted daemon's
-            daemon = start(rules)
+            daemon = spawn(rules)
         rows = wait_rows(state, rows + 50, writer)
     finally:
         writer.stop()
@@ -111,7 +111,7 @@ def test_sigkill_while_the_journal_grows_loses_nothing(tmp_path: Path, write_rul
         assert daemon.wait(20) == 0
     finally:
         if daemon.poll() is None:
-            kill(daemon)
+            sigkill(daemon)
     errors = (tmp_path / "daemon.log").read_text(encoding="utf-8", errors="replace")
     texts = outbox(state)
     assert set(texts) == expected, errors[-2000:]

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.daemon import sigkill, spawn
 from tests.support.logfile_harness import ROTATIONS, Writer, duplicates, file_lines
 from tests.support.outbox import outbox_texts
 from tests.support.poll import eventually
@@ -42,21 +41,6 @@ def wait_rows(state: Path, more_than: int) -> int:
     return eventually(count, timeout=30.0, what=f"more than {more_than} rows", interval=0.05)
 
 
-def start(rules: Path) -> subprocess.Popen[bytes]:
-    with open(rules.parent / "daemon.log", "ab") as log:  # a file: a pipe could fill up
-        return subprocess.Popen(
-            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules)],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            cwd=rules.parent,
-        )
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait(10)
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(300)  # three kills and restarts; a loaded 2-core machine needs room
 @pytest.mark.parametrize("style", sorted(ROTATIONS))
@@ -74,20 +58,20 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(
     log.parent.mkdir()
     writer = Writer(log, per_second=2000)
     writer.start()
-    daemon = start(rules)
+    daemon = spawn(rules)
     while_dead: set[int] = set()
     try:
         rows = 0
         for round_ in range(3):
             rows = wait_rows(state, rows + 200)  # killed while lines are flowing
-            kill(daemon)
+            sigkill(daemon)
             # What the killed daemon committed after that count: the waits below must be
             # met by the restarted daemon, which then has the current file open.
             rows = len(outbox_texts(state))
             if round_ == 1:
                 while_dead.add(writer.generation)
                 rotate(log, 1, writer)
-            daemon = start(rules)
+            daemon = spawn(rules)
             if round_ == 0:
                 rows = wait_rows(state, rows + 200)
                 before = writer.generation
@@ -101,7 +85,7 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(
                 rows = wait_rows(state, max(rows, drained) + 200)
         time.sleep(0.3)
     except BaseException:
-        kill(daemon)  # a failed wait must not leave a daemon running after the test
+        sigkill(daemon)  # a failed wait must not leave a daemon running after the test
         raise
     finally:
         writer.stop()
@@ -123,7 +107,7 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(
         assert daemon.wait(20) == 0
     finally:
         if daemon.poll() is None:
-            kill(daemon)
+            sigkill(daemon)
     errors = (tmp_path / "daemon.log").read_text(encoding="utf-8", errors="replace")
     texts = outbox_texts(state)
     assert not duplicates(texts)

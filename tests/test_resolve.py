@@ -11,20 +11,7 @@ from ruleengine.errors import ConfigError
 from ruleengine.rules.resolve import OpenAlerts
 from tests.support.enginekit import Clock, feed, make_engine
 from tests.support.outbox import outbox
-from tests.support.rulekit import line, rules_yaml, ruleset
-
-RULES = """
-- name: install-failed
-  source: log
-  match: 'Package (?P<package>\\S+) install FAILED on (?P<host>\\S+)'
-  message: "{{ package }} failed on {{ host }}"
-  color: red
-- name: install-ok
-  source: log
-  match: 'Package (?P<package>\\S+) installed on (?P<host>\\S+)'
-  message: "{{ alert.package }} on {{ alert.host }} resolved after {{ open_for | duration }}"
-  resolves: {rule: install-failed, key: "{{ package }}@{{ host }}", expire: 1d}
-"""
+from tests.support.rulekit import RESOLVE_RULES, line, rules_yaml, ruleset
 
 
 def sent(store_path: Path) -> list[tuple[str, str]]:
@@ -44,7 +31,7 @@ def test_pure_open_close_and_expiry() -> None:
 
 def test_recovery_resolves_the_open_alert_once(tmp_path: Path) -> None:
     clock = Clock()
-    engine, store, _ = make_engine(ruleset(RULES), tmp_path, clock)
+    engine, store, _ = make_engine(ruleset(RESOLVE_RULES), tmp_path, clock)
     feed(engine, line("Package 7zip installed on web1", offset=1))  # nothing open: no news
     feed(engine, line("Package 7zip install FAILED on web1", offset=2))
     clock.advance(40 * 60)
@@ -60,12 +47,12 @@ def test_recovery_resolves_the_open_alert_once(tmp_path: Path) -> None:
 
 def test_open_alerts_survive_restart_and_expire(tmp_path: Path) -> None:
     clock = Clock()
-    engine, store, _ = make_engine(ruleset(RULES), tmp_path, clock)
+    engine, store, _ = make_engine(ruleset(RESOLVE_RULES), tmp_path, clock)
     feed(engine, line("Package a install FAILED on web1", offset=1))
     feed(engine, line("Package b install FAILED on web1", offset=2))
     store.close()
     clock.advance(3600)
-    engine, store, _ = make_engine(ruleset(RULES), tmp_path, clock)  # a new process
+    engine, store, _ = make_engine(ruleset(RESOLVE_RULES), tmp_path, clock)  # a new process
     feed(engine, line("Package a installed on web1", offset=3))
     clock.advance(86400)  # b's alert is older than `expire: 1d` by now
     feed(engine, line("Package b installed on web1", offset=4))

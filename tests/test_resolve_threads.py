@@ -26,12 +26,10 @@ from tests.support.enginekit import Clock, feed
 from tests.support.outbox import outbox_rows
 from tests.support.poll import eventually
 from tests.support.receiver import Receiver, Reply, discord_messages, matrix_events
-from tests.support.rulekit import line, ruleset
+from tests.support.rulekit import RESOLVE_RULES, THRESHOLD_RULES, line, ruleset
 from tests.support.senders import make, note
-from tests.test_resolve import RULES as RESOLVE_RULES
-from tests.test_time_daemon import THRESHOLD_RULES
 
-# test_resolve's alert and recovery, both sent to `out` (Discord or Matrix) and `other` (plain).
+# RESOLVE_RULES' alert and recovery, both sent to `out` (Discord or Matrix) and `other` (plain).
 RULES = RESOLVE_RULES.replace("  color: red\n", "  color: red\n  to: [out, other]\n").replace(
     "  resolves:", "  to: [out, other]\n  resolves:"
 )
@@ -272,7 +270,7 @@ def test_discord_keeps_a_thread_id_and_quotes_the_message_id() -> None:
     sender.close()
 
 
-# test_time_daemon's alert and recovery, sent to a Discord webhook.
+# THRESHOLD_RULES' alert and recovery, sent to a Discord webhook.
 DAEMON_RULES = THRESHOLD_RULES.replace(
     'hook: {{type: webhook, url: "{url}/hook"}}',
     'hook: {{type: discord, webhook_url: "{url}/api/webhooks/1/tok", rate: 50}}',

@@ -19,8 +19,7 @@ import pytest
 from ruleengine.model import Delivered, Notification
 from ruleengine.senders.text import ZWSP
 from tests.support.receiver import Receiver
-from tests.support.senders import make, note
-from tests.test_senders_common import CASES, KINDS, sender_for
+from tests.support.senders import CASES, KINDS, make, note, sender_for
 
 WHAT = (
     "<!channel> <!here> @here @channel @all @everyone <users/all> [click](http://evil.example)"

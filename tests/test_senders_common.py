@@ -1,8 +1,9 @@
 """Every HTTP sender against the real loopback receiver: one table, the same failure matrix.
 
-Per-sender files check payload shapes; this file checks what all senders must share: success
-codes, permanent 4xx, retryable 408/5xx, every 429 wait style, timeouts, connection refused,
-previews that equal the request sent, and secrets that never reach an outcome or a preview.
+The table is ``tests.support.senders.CASES`` (the hostile-line tests share it). Per-sender files
+check payload shapes; this file checks what all senders must share: success codes, permanent
+4xx, retryable 408/5xx, every 429 wait style, timeouts, connection refused, previews that equal
+the request sent, and secrets that never reach an outcome or a preview.
 """
 
 from __future__ import annotations
@@ -12,17 +13,13 @@ import json
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from ruleengine.model import Delivered, Outcome, Permanent, Retry
-from ruleengine.senders import Sender
 from tests.support.receiver import Receiver, Reply
-from tests.support.senders import make, note, send_one
-
-SECRET = "s3cr3t-T0KEN-value"  # noqa: S105 - a fake token the tests hunt for
+from tests.support.senders import CASES, KINDS, SECRET, note, send_one, sender_for
 
 
 def closed_port_url() -> str:
@@ -31,51 +28,6 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-@dataclass(frozen=True)
-class Case:
-    settings: Callable[[str], dict[str, Any]]
-    ok: Reply
-    method: str = "POST"
-
-
-CASES: dict[str, Case] = {
-    "slack": Case(lambda u: {"webhook_url": f"{u}/services/T0/B0/{SECRET}"}, Reply(200, "ok")),
-    "mattermost": Case(lambda u: {"webhook_url": f"{u}/hooks/{SECRET}"}, Reply(200, "ok")),
-    "rocketchat": Case(
-        lambda u: {"webhook_url": f"{u}/hooks/abc/{SECRET}"}, Reply(200, '{"success": true}')
-    ),
-    "teams": Case(
-        lambda u: {"webhook_url": f"{u}/workflows/1/triggers/manual/paths/invoke?sig={SECRET}"},
-        Reply(202, ""),
-    ),
-    "discord": Case(lambda u: {"webhook_url": f"{u}/api/webhooks/123/{SECRET}"}, Reply(204, "")),
-    "googlechat": Case(
-        lambda u: {"webhook_url": f"{u}/v1/spaces/AAA/messages?key=k3y-value&token={SECRET}"},
-        Reply(200, '{"name": "spaces/AAA/messages/1"}'),
-    ),
-    "matrix": Case(
-        lambda u: {"homeserver": u, "room_id": "!room:example.org", "token": SECRET},
-        Reply(200, '{"event_id": "$abc"}'),
-        method="PUT",
-    ),
-    "hipchat": Case(lambda u: {"url": u, "room": "ops", "token": SECRET}, Reply(204, "")),
-    "ntfy": Case(lambda u: {"url": u, "topic": "alerts", "token": SECRET}, Reply(200, "{}")),
-    "gotify": Case(lambda u: {"url": u, "token": SECRET}, Reply(200, '{"id": 1}')),
-    "zulip": Case(
-        lambda u: {"url": u, "email": "bot@example.org", "api_key": SECRET, "stream": "ops"},
-        Reply(200, '{"result": "success", "id": 42}'),
-    ),
-    "webhook": Case(
-        lambda u: {"url": f"{u}/hook/{SECRET}", "headers": {"X-Token": SECRET}}, Reply(200, "")
-    ),
-}
-KINDS = sorted(CASES)
-
-
-def sender_for(kind: str, url: str, **extra: Any) -> Sender:
-    return make(kind, **CASES[kind].settings(url), **extra)
 
 
 def outcome_of(kind: str, receiver: Receiver, *replies: Reply, **extra: Any) -> Outcome:

@@ -14,19 +14,7 @@ from ruleengine.rules.silences import Silence, Silences
 from ruleengine.state import Store
 from ruleengine.state import silences as rows
 from tests.support.enginekit import Clock, feed, make_engine, texts
-from tests.support.rulekit import line, rules_yaml, ruleset
-
-RULES = """
-- name: reboot
-  source: log
-  match: '(?P<host>\\S+) rebooted'
-  message: "{{ host }} rebooted"
-  to: [out, other]
-- name: failed
-  source: log
-  match: '(?P<host>\\S+) failed'
-  message: "{{ host }} failed"
-"""
+from tests.support.rulekit import SILENCE_RULES, line, rules_yaml, ruleset
 
 
 def note(rule: str, destination: str = "out", **fields: str) -> Notification:
@@ -76,7 +64,7 @@ def add(
 
 def test_engine_silences_then_one_summary_per_destination(tmp_path: Path) -> None:
     clock = Clock()
-    engine, store, _ = make_engine(ruleset(RULES), tmp_path, clock)
+    engine, store, _ = make_engine(ruleset(SILENCE_RULES), tmp_path, clock)
     add(store, "reboot", [], clock.now + 3600, clock.now)
     feed(engine, line("web1 rebooted", offset=1), line("web2 rebooted", offset=2))
     feed(engine, line("web1 failed", offset=3))
@@ -99,11 +87,11 @@ def test_engine_silences_then_one_summary_per_destination(tmp_path: Path) -> Non
 
 def test_counts_and_silence_survive_a_restart(tmp_path: Path) -> None:
     clock = Clock()
-    engine, store, _ = make_engine(ruleset(RULES), tmp_path, clock)
+    engine, store, _ = make_engine(ruleset(SILENCE_RULES), tmp_path, clock)
     add(store, None, [("host", "web1")], clock.now + 600, clock.now)
     feed(engine, line("web1 failed", offset=1))
     store.close()
-    engine, store, _ = make_engine(ruleset(RULES), tmp_path, clock)  # a new process
+    engine, store, _ = make_engine(ruleset(SILENCE_RULES), tmp_path, clock)  # a new process
     feed(engine, line("web1 failed", offset=2), line("web2 failed", offset=3))
     assert texts(store) == ["web2 failed"]
     clock.advance(600)
@@ -114,7 +102,7 @@ def test_counts_and_silence_survive_a_restart(tmp_path: Path) -> None:
 
 def test_engine_notices_a_silence_another_connection_expires(tmp_path: Path) -> None:
     clock = Clock()
-    engine, store, _ = make_engine(ruleset(RULES), tmp_path, clock)
+    engine, store, _ = make_engine(ruleset(SILENCE_RULES), tmp_path, clock)
     ident = add(store, "failed", [], clock.now + 3600, clock.now)
     feed(engine, line("web1 failed", offset=1))
     cli = Store(tmp_path)  # the CLI's own connection, as `silence expire` uses
@@ -131,7 +119,7 @@ def test_engine_notices_a_silence_another_connection_expires(tmp_path: Path) -> 
 
 def write_rules(tmp_path: Path) -> Path:
     path = tmp_path / "rules.yaml"
-    path.write_text(rules_yaml(RULES, state=str(tmp_path / "state")), encoding="utf-8")
+    path.write_text(rules_yaml(SILENCE_RULES, state=str(tmp_path / "state")), encoding="utf-8")
     return path
 
 

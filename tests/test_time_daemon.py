@@ -19,6 +19,7 @@ from tests.support.daemon import DaemonProcess, append, run_cli
 from tests.support.outbox import outbox_rows
 from tests.support.poll import eventually
 from tests.support.receiver import Receiver
+from tests.support.rulekit import THRESHOLD_RULES
 
 pytestmark = pytest.mark.slow
 
@@ -115,31 +116,6 @@ def test_absence_deadline_passes_while_killed(tmp_path: Path, receiver: Receiver
         append(log, "web1 patch run OK\n")
         texts = [r.json()["text"] for r in receiver.wait_for(2, timeout=20)]
         assert texts[1].startswith("web1 is back after")
-
-
-THRESHOLD_RULES = """\
-state_dir: state
-defaults: {{to: [hook]}}
-destinations:
-  hook: {{type: webhook, url: "{url}/hook"}}
-sources:
-  app: {{type: logfile, paths: [app.log]}}
-rules:
-  - name: brute-force
-    source: app
-    match: 'login failed from (?P<ip>\\S+)'
-    count: {{min: 3, within: 10m, by: "{{{{ ip }}}}"}}
-    message: "{{{{ count }}}} failed logins from {{{{ ip }}}}"
-  - name: install-failed
-    source: app
-    match: 'Package (?P<package>\\S+) install FAILED'
-    message: "{{{{ package }}}} failed"
-  - name: install-ok
-    source: app
-    match: 'Package (?P<package>\\S+) installed'
-    resolves: {{rule: install-failed, key: "{{{{ package }}}}"}}
-    message: "{{{{ package }}}} resolved"
-"""
 
 
 def test_threshold_and_open_alert_survive_kill_9(tmp_path: Path, receiver: Receiver) -> None:

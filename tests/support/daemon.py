@@ -9,6 +9,9 @@ The one daemon helper, with two ways to keep its output:
 ``with DaemonProcess(...) as d:`` starts it and waits until it logs that it runs (``ready=False``
 skips the wait, for a log level that hides that line). Leaving the block kills a daemon the test
 did not stop. Every output is recorded for the suite-wide secret check (``daemon_outputs``).
+
+Crash tests that kill and restart a daemon many times while data flows use the bare ``spawn``
+and ``sigkill`` instead: no output kept in memory, nothing awaited.
 """
 
 from __future__ import annotations
@@ -236,3 +239,26 @@ class DaemonProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- bare processes, for kill -9 loops ------------------------------------------------------------
+
+
+def spawn(rules: Path) -> subprocess.Popen[bytes]:
+    """``ruleengine run -c rules`` in the rules file's folder (relative paths resolve there).
+
+    Its log goes to ``daemon.log`` beside the rules file, console output nowhere; the caller stops
+    it (``sigkill``, or a signal and a wait).
+    """
+    with open(rules.parent / "daemon.log", "ab") as log:  # a file: a pipe could fill up
+        return subprocess.Popen(
+            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=rules.parent,
+        )
+
+
+def sigkill(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(SIGKILL)
+    process.wait(10)

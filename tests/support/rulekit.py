@@ -1,4 +1,4 @@
-"""Helpers for rules tests: build a RuleSet from a few YAML rules, make events."""
+"""Helpers for rules tests: build a RuleSet from a few YAML rules, make events; shared rules."""
 
 from __future__ import annotations
 
@@ -21,6 +21,62 @@ sources:
   log2: {{type: logfile, paths: [y.log]}}
   drops: {{type: markers, directory: drops}}
 rules:
+"""
+
+
+# Rule texts more than one test module builds on. The first two are rule lists for
+# ``ruleset``/``rules_yaml``; the third is a whole rules file for a daemon, ``{url}`` its receiver.
+
+# Two rules on ``log``: ``reboot`` to two destinations, ``failed`` to the default one.
+SILENCE_RULES = """
+- name: reboot
+  source: log
+  match: '(?P<host>\\S+) rebooted'
+  message: "{{ host }} rebooted"
+  to: [out, other]
+- name: failed
+  source: log
+  match: '(?P<host>\\S+) failed'
+  message: "{{ host }} failed"
+"""
+
+# An alert and the recovery that resolves it, paired by package and host.
+RESOLVE_RULES = """
+- name: install-failed
+  source: log
+  match: 'Package (?P<package>\\S+) install FAILED on (?P<host>\\S+)'
+  message: "{{ package }} failed on {{ host }}"
+  color: red
+- name: install-ok
+  source: log
+  match: 'Package (?P<package>\\S+) installed on (?P<host>\\S+)'
+  message: "{{ alert.package }} on {{ alert.host }} resolved after {{ open_for | duration }}"
+  resolves: {rule: install-failed, key: "{{ package }}@{{ host }}", expire: 1d}
+"""
+
+# A counted threshold, and an alert with its recovery, all sent to a webhook.
+THRESHOLD_RULES = """\
+state_dir: state
+defaults: {{to: [hook]}}
+destinations:
+  hook: {{type: webhook, url: "{url}/hook"}}
+sources:
+  app: {{type: logfile, paths: [app.log]}}
+rules:
+  - name: brute-force
+    source: app
+    match: 'login failed from (?P<ip>\\S+)'
+    count: {{min: 3, within: 10m, by: "{{{{ ip }}}}"}}
+    message: "{{{{ count }}}} failed logins from {{{{ ip }}}}"
+  - name: install-failed
+    source: app
+    match: 'Package (?P<package>\\S+) install FAILED'
+    message: "{{{{ package }}}} failed"
+  - name: install-ok
+    source: app
+    match: 'Package (?P<package>\\S+) installed'
+    resolves: {{rule: install-failed, key: "{{{{ package }}}}"}}
+    message: "{{{{ package }}}} resolved"
 """
 
 
