@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.daemon import spawn, stop
 from tests.support.poll import eventually
 from tests.support.receiver import Receiver
-
-
-def start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ruleengine", "run", "-c", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
-    out, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, out
-    return out
 
 
 @pytest.mark.slow
@@ -53,21 +35,21 @@ rules:
 """,
         encoding="utf-8",
     )
-    daemon = start(config)
+    daemon = spawn(config, output=True)
     try:
         (drops / "web1.rebooted.json").write_text("{}", encoding="utf-8")
         eventually(lambda: not (drops / "web1.rebooted.json").exists())  # consumed, committed
     finally:
-        stop(daemon)
+        assert stop(daemon) == 0, (tmp_path / "daemon.log").read_text(errors="replace")
     assert receiver.requests == []  # still waiting: the digest is pending in the database
 
     # Dropped before the restart, so a slow start cannot let the window close on web1 alone.
     (drops / "web2.rebooted.json").write_text("{}", encoding="utf-8")
-    daemon = start(config)
+    daemon = spawn(config, output=True)
     try:
         [request] = receiver.wait_for(1, timeout=30)
         time.sleep(0.5)  # nothing else may follow
     finally:
-        stop(daemon)
+        assert stop(daemon) == 0, (tmp_path / "daemon.log").read_text(errors="replace")
     assert len(receiver.requests) == 1
     assert "2 rebooted: web1, web2" in json.dumps(request.json())

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.daemon import sigkill, spawn, stop
 from tests.support.outbox import rows_by_text
 from tests.support.poll import eventually
 from tests.support.receiver import Receiver, Reply
@@ -31,22 +28,6 @@ rules:
 """
 
 
-def start(rules: Path, log: Path) -> subprocess.Popen[bytes]:
-    # Output goes to a file, not a pipe nobody reads while we wait (a full pipe blocks it).
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-
-
-def stop(process: subprocess.Popen[bytes], sig: int) -> None:
-    process.send_signal(sig)
-    process.wait(timeout=30)
-
-
 @pytest.mark.slow
 def test_sigkill_mid_retry_resumes_with_attempts_and_next_attempt(
     receiver: Receiver, tmp_path: Path
@@ -59,21 +40,21 @@ def test_sigkill_mid_retry_resumes_with_attempts_and_next_attempt(
 
     receiver.default = Reply(status=503, headers={"Retry-After": "3"})
     log = tmp_path / "daemon.log"
-    first_run = start(rules, log)
+    first_run = spawn(rules, log=log, output=True)
     try:
         (first,) = receiver.wait_for(1, timeout=30)
         eventually(
             lambda: rows_by_text(tmp_path / "state").get("web1 rebooted", {}).get("attempts") == 1
         )
     finally:
-        stop(first_run, signal.SIGKILL)
+        sigkill(first_run)
     saved = rows_by_text(tmp_path / "state")["web1 rebooted"]
     assert saved["state"] == "pending"
     assert saved["next_attempt"] >= first.time + 3.0 - 0.05  # Retry-After, not the 0.1s backoff
     assert "HTTP 503" in saved["last_error"]
 
     receiver.default = Reply()
-    second_run = start(rules, log)
+    second_run = spawn(rules, log=log, output=True)
     try:
         _, second = receiver.wait_for(2, timeout=30)
         eventually(
@@ -81,7 +62,7 @@ def test_sigkill_mid_retry_resumes_with_attempts_and_next_attempt(
         )
         time.sleep(0.3)  # a duplicate, if any, would arrive now
     finally:
-        stop(second_run, signal.SIGTERM)
+        stop(second_run)
     output = log.read_text(encoding="utf-8", errors="replace")
     assert second_run.returncode == 0, output
     assert second.time >= saved["next_attempt"] - 0.05

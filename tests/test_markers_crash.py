@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.daemon import spawn
 from tests.support.markerkit import names
 from tests.support.outbox import outbox
 from tests.support.payloads import PS51_JSON, ps51_out_file
@@ -50,15 +49,6 @@ def count_rows(state: Path) -> Counter[str]:
     return Counter(str(record["fields"].get("file")) for record in records)
 
 
-def start(rules: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as errors:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules), "--log-level", "info"],
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-        )
-
-
 def run_crash_test(tmp_path: Path, total: int) -> None:
     drop, staging, state = tmp_path / "drop", tmp_path / "staging", tmp_path / "state"
     drop.mkdir()
@@ -82,7 +72,7 @@ def run_crash_test(tmp_path: Path, total: int) -> None:
         (good if ok else bad).add(name)
 
     log = tmp_path / "daemon.log"
-    daemon = start(rules, log)
+    daemon = spawn(rules, "--log-level", "info", log=log)
     try:
         eventually((state / "state.db").exists, timeout=30, what="the daemon to start")
         for name in sorted(good | bad):  # dropped at once: renamed in, as atomic writers do
@@ -97,7 +87,7 @@ def run_crash_test(tmp_path: Path, total: int) -> None:
         killed_at = sum(count_rows(state).values())
         assert killed_at < len(good), "the kill came too late to test anything"
 
-        daemon = start(rules, log)
+        daemon = spawn(rules, "--log-level", "info", log=log)
         eventually(
             lambda: names(drop) == ["failed", "processed"],
             timeout=180,

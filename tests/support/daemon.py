@@ -244,19 +244,30 @@ class DaemonProcess:
 # -- bare processes, for kill -9 loops ------------------------------------------------------------
 
 
-def spawn(rules: Path) -> subprocess.Popen[bytes]:
-    """``ruleengine run -c rules`` in the rules file's folder (relative paths resolve there).
+def spawn(
+    rules: Path, *args: str, log: Path | None = None, output: bool = False
+) -> subprocess.Popen[bytes]:
+    """``ruleengine run -c rules [ARGS]`` in the rules file's folder (relative paths resolve
+    there).
 
-    Its log goes to ``daemon.log`` beside the rules file, console output nowhere; the caller stops
-    it (``sigkill``, or a signal and a wait).
+    Its log is appended to ``log`` (default ``daemon.log`` beside the rules file): a file, as a
+    pipe nobody reads while the test waits could fill up and block it. Console output goes
+    there too with ``output``, else nowhere. The caller stops it (``sigkill`` or ``stop``).
     """
-    with open(rules.parent / "daemon.log", "ab") as log:  # a file: a pipe could fill up
+    with open(log or rules.parent / "daemon.log", "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules)],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
+            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules), *args],
+            stdout=out if output else subprocess.DEVNULL,
+            stderr=out,
             cwd=rules.parent,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
+    """SIGTERM, then its exit code."""
+    process.send_signal(SIGTERM)
+    return process.wait(timeout)
 
 
 def sigkill(process: subprocess.Popen[bytes]) -> None:
