@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
@@ -57,12 +58,14 @@ class LiteralScanner:
         self.candidates = [list(c) for c in candidates]
         self.backend = backend or BACKEND
         self._use_hyperscan = self.backend != "re" and hs.available()
-        #: Rules (indexes) whose whole regex Hyperscan prefilters; built with the rules, since
-        #: it does not depend on the text (compiling 200 regexes takes a fraction of a second).
-        self.translated: frozenset[int] = frozenset()
+        #: Rules (indexes) whose whole regex Hyperscan prefilters; compiled with the rules, since
+        #: it does not depend on the text, in a thread (Hyperscan compiles without the GIL, so
+        #: start-up goes on meanwhile) that the first scan waits for.
+        self._translated: frozenset[int] = frozenset()
         self._regex_db: hs.HyperscanScanner | None = None
+        self._compiling: _Compiling | None = None
         if self._use_hyperscan and patterns:
-            self._regex_db, self.translated = _regex_database(patterns)
+            self._compiling = _Compiling(patterns)
         #: The literals of the other rules, per choice; None (with Hyperscan) = use the re scan.
         self._literal_db: hs.HyperscanScanner | None = None
         self._hyperscan_ready = False
@@ -77,6 +80,16 @@ class LiteralScanner:
         self._by_head: dict[str, tuple[int, ...]] = {}
         self._sampled = 0
 
+    @property
+    def translated(self) -> frozenset[int]:
+        self._compiled()
+        return self._translated
+
+    def _compiled(self) -> None:
+        if self._compiling is not None:
+            self._regex_db, self._translated = self._compiling.result()
+            self._compiling = None
+
     def prepare(self, sample: str) -> None:
         """Choose requirements and compile the alternation; results never depend on the choice.
 
@@ -85,6 +98,7 @@ class LiteralScanner:
         When Hyperscan covers every rule's regex there is nothing to choose for it: the ``re``
         scan (for lines that are not ASCII) is then prepared only if such a line turns up.
         """
+        self._compiled()
         if self._regex_db is not None and len(self.translated) == len(self.candidates):
             self._hyperscan_ready = True
             return
@@ -255,6 +269,30 @@ class LiteralScanner:
             found.add(rule)
         if found:
             yield start, line_end, found
+
+
+class _Compiling:
+    """``_regex_database(patterns)`` in a thread of its own, until ``result`` is asked for."""
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        self._result: tuple[hs.HyperscanScanner | None, frozenset[int]] = (None, frozenset())
+        self._error: BaseException | None = None
+        # Not a daemon thread: a command that exits before scanning waits for it (milliseconds)
+        # rather than leaving Hyperscan compiling while the interpreter shuts down.
+        self._thread = threading.Thread(target=self._run, args=(patterns,), name="hs-compile")
+        self._thread.start()
+
+    def _run(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        try:
+            self._result = _regex_database(patterns)
+        except BaseException as exc:  # raised again where the result is taken
+            self._error = exc
+
+    def result(self) -> tuple[hs.HyperscanScanner | None, frozenset[int]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _regex_database(
