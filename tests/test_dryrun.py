@@ -191,3 +191,25 @@ def test_no_render_counts_the_same(
         rendered["rules"],
         rendered["notifications"],
     )
+
+
+def test_file_replay_gives_the_daemons_line_fields_and_line_numbers(
+    write_rules: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A replayed line is the daemon's event: ``path`` and the line's byte ``offset`` (a
+    template using them renders as it will in the daemon), and the printed line numbers hold
+    after a line that is not ASCII (byte offsets then differ from character positions)."""
+    config = write_rules(
+        rules_yaml(
+            "- {name: hit, source: log, match: 'hit', message: '{{ offset }} {{ line }}'}\n",
+            state=str(tmp_path / "s"),
+        )
+    )
+    log = tmp_path / "fields.log"
+    log.write_bytes("hit one\nnoise\nnaïve hit\nhit ✓ three\n\nhit four\n".encode())
+    assert main(["test", "-c", str(config), "--file", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "line 1: hit: 0 hit one" in out
+    assert "line 3: hit: 14 naïve hit" in out  # bytes: "hit one\n" 8 + "noise\n" 6
+    assert "line 4: hit: 25 hit ✓ three" in out  # "naïve hit\n" is 11 bytes
+    assert "line 6: hit: 40 hit four" in out  # "hit ✓ three\n" 14 bytes, then an empty line

@@ -5,6 +5,10 @@ digest and (``--simulate``) the time-aware rules simulated; counts per rule and 
 from __future__ import annotations
 
 import argparse
+import bisect
+import dataclasses
+import functools
+import itertools
 import sys
 import time
 from collections import Counter
@@ -21,7 +25,7 @@ from ruleengine.rules.actions import Decision, Send
 from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.simulate import Simulation
 from ruleengine.senders import Sender
-from ruleengine.sources.logfile.tailer import TailOptions, open_tail
+from ruleengine.sources.logfile.tailer import Chunk, TailOptions, open_tail
 from ruleengine.sources.logfile.timestamp import line_clock
 
 
@@ -80,34 +84,31 @@ class _Replay:
     shown: Counter[str] = field(default_factory=Counter)
     timeline: Timeline | None = None  # --simulate
 
-    def chunk(self, text: str, first_line: int) -> int:
-        """Match, filter and render lines joined by ``\\n``; returns the notifications."""
+    def chunk(self, chunk: Chunk, first_line: int) -> int:
+        """Fire the rules on a chunk as the daemon does (the same ``fire_lines`` / ``fire``,
+        so the same events and fields), then simulate and count; returns the notifications."""
+        fired = (
+            self.rules.fire_lines(chunk)
+            if isinstance(chunk, Lines)
+            else self.rules.fire(chunk)  # events made one by one (multi-line groups, UTF-16)
+        )
+        line_of = _LineNumbers(chunk, first_line)
         produced = 0
-        line_no = first_line
-        previous = 0
-        for start, line, chosen in self.rules.select_lines(self.source, text):
-            line_no += text.count("\n", previous, start)  # counting as we go: one pass
-            previous = start
-            event = Event(
-                f"test:{self.source}:{line_no}",  # a dry run stores nothing: no need to hash
-                self.source,
-                "line",
-                line,
-                time.time(),
-                {"line": line, "path": str(self.args.file), "lineno": line_no + 1},
-            )
-            fired = self.rules.apply_when(event, chosen)
-            if fired:
-                stamped = self.clock(line) if self.clock is not None else None
-                when = stamped if stamped is not None else time.time()
-                if self.timeline is not None:  # --simulate: also the line's own ISO/syslog time
-                    when = self.timeline.stamp(line, stamped)
-                    self.timeline.fire(fired)
-                produced += sum(self.emit(d, line_no) for d in self.sim.feed(fired, when))
+        for _key, group in itertools.groupby(fired, key=lambda f: id(f.event)):
+            of_event = list(group)
+            event = of_event[0].event
+            stamped = self.clock(event.text) if self.clock is not None else None
+            when = stamped if stamped is not None else time.time()
+            if self.timeline is not None:  # --simulate: also the line's own ISO/syslog time
+                when = self.timeline.stamp(event.text, stamped)
+                self.timeline.fire(of_event)
+            for decision in self.sim.feed(of_event, when):
+                produced += self.emit(decision, functools.partial(line_of, event))
         return produced
 
-    def emit(self, decision: Decision, line_no: int) -> int:
-        """Count (and for the first few per rule, print) one decision's notifications."""
+    def emit(self, decision: Decision, line_no: Callable[[], int]) -> int:
+        """Count (and for the first few per rule, print) one decision's notifications; the
+        line number is worked out only for a printed one."""
         rule = decision.fired.rule if isinstance(decision, Send) else decision.rule
         if self.args.no_render:  # matching alone: no template is rendered, nothing printed
             return len(rule.output.to)
@@ -117,8 +118,9 @@ class _Replay:
             return len(render([decision]))
         notes = render([decision])
         self.shown[rule.name] += 1
+        number = line_no() + 1
         for note in notes:
-            print(f"line {line_no + 1}: {rule.name}: {note.text}")
+            print(f"line {number}: {rule.name}: {note.text}")
         return len(notes)
 
 
@@ -146,21 +148,53 @@ def _replay_source(
             chunk = tail.read_chunk()
             if chunk is None:
                 chunk, finished = tail.finish(), True
-            texts = chunk.text if isinstance(chunk, Lines) else "\n".join(e.text for e in chunk)
             count = len(chunk)
             if not count:
                 continue
             if 0 < remaining < count:
-                texts = "\n".join(texts.split("\n", remaining)[:remaining])
+                chunk = _first(chunk, remaining)
                 count = remaining
-            if isinstance(chunk, Lines) or texts.count("\n") == count - 1:
-                notifications += replay.chunk(texts, lines)
-            else:  # a codec decoded a line holding \n: one line at a time
-                for index, event in enumerate(chunk[:count]):
-                    notifications += replay.chunk(event.text.replace("\n", " "), lines + index)
+            notifications += replay.chunk(chunk, lines)
             lines += count
             remaining = max(remaining - count, 0) if remaining > 0 else remaining
     finally:
         tail.close()
-    notifications += sum(replay.emit(d, lines - 1) for d in replay.sim.finish())
+    last = lines - 1
+    notifications += sum(replay.emit(d, lambda: last) for d in replay.sim.finish())
     return lines, notifications
+
+
+def _first(chunk: Chunk, count: int) -> Chunk:
+    """The first ``count`` lines (or events) of a chunk (``--limit``)."""
+    if isinstance(chunk, Lines):
+        text = "\n".join(chunk.text.split("\n", count)[:count])
+        return dataclasses.replace(chunk, text=text, count=count)
+    return chunk[:count]
+
+
+class _LineNumbers:
+    """The line number of an event of a chunk, worked out when asked (for the few examples
+    printed). Events made one by one are numbered in order (a multi-line group counts as
+    one); for lines in bulk, by the event's offset among the lines' offsets, or by counting
+    newlines up to it from the last line asked for (events are asked for in order)."""
+
+    def __init__(self, chunk: Chunk, first_line: int) -> None:
+        self.chunk = chunk
+        self.first_line = first_line
+        self._at = (0, first_line)  # a character position and the line number there
+
+    def __call__(self, event: Event) -> int:
+        if not isinstance(self.chunk, Lines):
+            return self.first_line + next(i for i, e in enumerate(self.chunk) if e is event)
+        lines = self.chunk
+        offset = int(event.fields["offset"])
+        offsets = lines.offsets
+        if offsets is not None:
+            return self.first_line + bisect.bisect_right(offsets, offset) - 1
+        start = offset - lines.base  # one byte per character
+        at, number = self._at
+        if start < at:
+            at, number = 0, self.first_line
+        number += lines.text.count("\n", at, start)
+        self._at = (start, number)
+        return number
