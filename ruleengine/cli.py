@@ -15,10 +15,13 @@ from ruleengine.errors import ConfigError, ExitNow, RuleEngineError
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser for ``argv``: with only the subcommand it names, when it names one (each
-    command's module is imported only when needed); otherwise with all of them (``--help``,
-    a mistyped command)."""
+    command's module is imported only when needed); none for ``--version`` alone; otherwise
+    with all of them (``--help``, a mistyped command)."""
     chosen = next((arg for arg in argv or () if not arg.startswith("-")), None)
-    names = [chosen] if chosen in COMMANDS else list(COMMANDS)
+    if chosen is None and "--version" in (argv or ()):
+        names: list[str] = []  # argparse answers it before looking for a command
+    else:
+        names = [chosen] if chosen in COMMANDS else list(COMMANDS)
     parser = argparse.ArgumentParser(
         prog="ruleengine",
         description="Turn log lines and marker files into chat notifications, delivered durably.",
