@@ -70,7 +70,7 @@ class Outputs:
 
     def apply(self, fired: Sequence[Fired], rules: RuleSet, now: float) -> list[Decision]:
         out: list[Decision] = []
-        resolvers = [r for r in rules.rules if r.resolves is not None]
+        resolvers = rules.resolvers
         for each in fired:
             item = self._time_aware(each, resolvers, now, out)
             if item is not None and item.rule.schedule is not None:
@@ -90,11 +90,11 @@ class Outputs:
             else:
                 out.append(Send(item))
         self.throttles.expire(now)
-        self.counts.expire(now, {r.name: r.count.within for r in rules.rules if r.count})
+        self.counts.expire(now, rules.count_windows)
         return out
 
     def _time_aware(
-        self, item: Fired, resolvers: list[CompiledRule], now: float, out: list[Decision]
+        self, item: Fired, resolvers: Sequence[CompiledRule], now: float, out: list[Decision]
     ) -> Fired | None:
         """``expect``, ``count`` and ``resolves``: the fired rule that goes on to throttle and
         digest (with their variables added), or None when it stops here."""
@@ -219,7 +219,7 @@ class Outputs:
         for group in self.digests.due(now):
             out.extend(self.flush(group, rules))
         self.alerts.expire(now)
-        missing = overdue(rules.rules, self.absences, now)
+        missing = overdue(rules.rules, self.absences, now) if rules.expecting else []
         return out + (self.apply(missing, rules, now) if missing else [])
 
     def flush(self, group: Group, rules: RuleSet) -> list[Decision]:

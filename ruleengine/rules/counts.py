@@ -7,7 +7,7 @@ re-arms and counts afresh. Pure, in memory; ``state.rules`` saves ``changes`` wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +56,7 @@ class Counts(Keyed[Tally, Row]):
         tally.quiet_until = now + within
         return [record for _at, record in events]
 
-    def expire(self, now: float, within: dict[str, float]) -> None:
+    def expire(self, now: float, within: Mapping[str, float]) -> None:
         """Forget keys whose events and quiet time are all over (``within`` by rule name)."""
         if now - self._expired_at < EXPIRE_EVERY:
             return  # a sweep walks every key: not on every batch

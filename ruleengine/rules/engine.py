@@ -9,6 +9,7 @@ match any rule, and an ``Event`` is built only for those. Markers are matched on
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -57,6 +58,22 @@ class RuleSet:
     warnings: tuple[str, ...] = ()
     #: Names of rules with ``enabled: false``: compiled (so checked), never selecting.
     disabled: tuple[str, ...] = ()
+
+    # Asked for on every decision (a replay decides per line): computed once per rule set.
+    @functools.cached_property
+    def resolvers(self) -> tuple[CompiledRule, ...]:
+        """The rules that close an alert (``resolves``)."""
+        return tuple(r for r in self.rules if r.resolves is not None)
+
+    @functools.cached_property
+    def count_windows(self) -> Mapping[str, float]:
+        """``count`` rules by name: their window."""
+        return {r.name: r.count.within for r in self.rules if r.count is not None}
+
+    @functools.cached_property
+    def expecting(self) -> bool:
+        """Whether any rule has ``expect``."""
+        return any(r.expect is not None for r in self.rules)
 
     def selections(self, events: Sequence[Event]) -> list[Selection]:
         """Per event, the rules selecting it and the fields they captured (before ``when``)."""
