@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ruleengine.model import Notification
+from ruleengine.state import bulk
 from ruleengine.state.record import decode_record
 
 TEXT_LIMIT = 500  # characters of the message kept per row: enough to recognise it
@@ -95,9 +96,10 @@ def add_settled(
         (now, *_columns(note), outcome, attempts, _text(note.text)[:TEXT_LIMIT], error)
         for note, attempts, error in settled
     ]
-    conn.executemany(
+    bulk.insert(
+        conn,
         "INSERT INTO history (time, id, rule, source, event, destination, outcome, attempts,"
-        " text, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " text, error) VALUES",
         rows,
     )
 

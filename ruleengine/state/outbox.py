@@ -17,18 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruleengine.model import Notification, Original
+from ruleengine.state import bulk, message_refs, overflow
 from ruleengine.state import history as handled
-from ruleengine.state import message_refs, overflow
 from ruleengine.state.db import Database
 from ruleengine.state.dead_letters import DeadLetters
 from ruleengine.state.journal import DeliveryJournal, leftovers
 from ruleengine.state.overflow import Limit, Overflow
 from ruleengine.state.record import decode_record, encode
 
-_INSERT = (
-    "INSERT OR IGNORE INTO outbox (id, destination, record, size, created, updated)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
+_INSERT = "INSERT OR IGNORE INTO outbox (id, destination, record, size, created, updated) VALUES"
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,7 @@ def enqueue(
         rows.extend(candidates[:fits])
     if not rows:
         return 0
-    return conn.executemany(_INSERT, rows).rowcount  # ignored (known) ids are not counted
+    return bulk.insert(conn, _INSERT, rows)  # ignored (known) ids are not counted
 
 
 class Outbox(DeadLetters):
@@ -242,19 +239,28 @@ def _settle(
 ) -> None:
     """Mark (row, warning, ref) delivered inside the caller's transaction: the history, and
     the message ids a resolved notice may edit (a resolved notice forgets its alert's)."""
-    updates, settled = [], []
+    plain, warned_rows, settled = [], [], []
     for row, warning, ref in delivered:
         note = row.notification
         warned = warning and f"warning: {warning}"
-        updates.append((now, warned, row.seq))
+        if warned:
+            warned_rows.append((now, warned, row.seq))
+        else:
+            plain.append(row.seq)
         settled.append((note, row.attempts + 1, warned or row.last_error))
         if ref is not None and note.resolvable:
             message_refs.keep(conn, note, ref, now)
         if note.resolves:
             message_refs.forget(conn, note.resolves)
-    conn.executemany(
+    for marks, seqs in bulk.in_groups(plain, reserved=1):
+        conn.execute(
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?"  # noqa: S608 - placeholders only
+            f" WHERE state = 'pending' AND seq IN ({marks})",
+            [now, *seqs],
+        )
+    conn.executemany(  # a partial success keeps its warning as the row's last error
         "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, updated = ?,"
-        " last_error = COALESCE(?, last_error) WHERE seq = ? AND state = 'pending'",
-        updates,
+        " last_error = ? WHERE seq = ? AND state = 'pending'",
+        warned_rows,
     )
     handled.add_settled(conn, settled, "delivered", now)
