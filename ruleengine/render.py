@@ -71,9 +71,15 @@ def check_fired(fired: Fired) -> int:
     no Notification (ids, JSON-able fields) is built for output nobody will see.
     """
     rule, event = fired.rule, fired.event
+    output = rule.output
+    if (
+        output.message_text is not None
+        and (output.title_text is not None or output.title is None)
+        and output.color_template is None
+    ):
+        return len(output.to)  # nothing but constants: nothing that could fail to render
     variables = context(event, rule.name, fired.fields)
     _texts(rule, variables, event.text)
-    output = rule.output
     if output.color_template is not None:
         render_color(output.color_template, variables, rule.label, output.default_color)
     return len(output.to)
