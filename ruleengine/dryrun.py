@@ -15,7 +15,8 @@ from ruleengine.config import Config, load_config
 from ruleengine.model import Event, Notification, stable_id
 from ruleengine.redact import Redactor
 from ruleengine.render import render_fired
-from ruleengine.rules.engine import RuleSet, compile_model
+from ruleengine.rules.compiler import compile_model
+from ruleengine.rules.engine import RuleSet
 from ruleengine.senders import Sender, SenderContext, make_sender
 from ruleengine.sources.http.parse import Limits, make_event, parse_events
 from ruleengine.sources.markers.event import TEXT_LIMIT, marker_fields

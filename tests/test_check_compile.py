@@ -10,7 +10,7 @@ from ruleengine.cli import main
 from ruleengine.config.loader import load_config, load_config_text
 from ruleengine.errors import ConfigError
 from ruleengine.pipeline.reload import plan_reload
-from ruleengine.rules.engine import compile_model
+from ruleengine.rules.compiler import compile_model
 from tests.support.rulekit import rules_yaml
 
 

@@ -11,7 +11,7 @@ from ruleengine.cli import main
 from ruleengine.config import load_config
 from ruleengine.config.schema import Rule
 from ruleengine.render import evaluate
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.compiler import compile_rules
 from ruleengine.sources.markers.event import marker_event
 from tests.support.payloads import ps51_out_file
 

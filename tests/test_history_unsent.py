@@ -12,7 +12,7 @@ import pytest
 
 from ruleengine.cli import main
 from ruleengine.config import load_config
-from ruleengine.rules.engine import compile_model
+from ruleengine.rules.compiler import compile_model
 from ruleengine.state import Store
 from ruleengine.state import silences as silence_rows
 from ruleengine.state.history import Query

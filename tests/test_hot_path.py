@@ -19,7 +19,7 @@ from ruleengine.config.schema import Defaults, Rule
 from ruleengine.engine import Engine
 from ruleengine.model import Batch, Lines, stable_id
 from ruleengine.rules import hs, hsregex, reparse
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.compiler import compile_rules
 from ruleengine.sources.logfile import tailer
 from ruleengine.sources.logfile.framing import LineSplitter, framing_for
 from ruleengine.sources.logfile.rotation import FileState, read_head
@@ -175,7 +175,7 @@ if sys.argv[1] == "blocked":
 from ruleengine.config.destinations import RetryPolicy
 from ruleengine.config.schema import Defaults, Rule
 from ruleengine.rules import hs
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.compiler import compile_rules
 rules = compile_rules(
     [Rule(name=f"r{i}", source=["s"], match=p, message="m") for i, p in enumerate(sys.argv[2:])],
     Defaults(),

@@ -11,7 +11,7 @@ from pathlib import Path
 from ruleengine.config import load_config_text
 from ruleengine.engine import Engine
 from ruleengine.model import Batch
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.compiler import compile_rules
 from ruleengine.sources.base import SourceContext
 from ruleengine.sources.markers.ledger import Ledger
 from ruleengine.sources.registry import make_source

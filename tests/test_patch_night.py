@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from ruleengine.config import load_config
 from ruleengine.model import Event, stable_id
-from ruleengine.rules.engine import compile_model
+from ruleengine.rules.compiler import compile_model
 from ruleengine.sources.markers.event import marker_event
 from ruleengine.state import Store
 from ruleengine.state import silences as silence_rows

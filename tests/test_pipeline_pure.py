@@ -9,7 +9,8 @@ import pytest
 from ruleengine.config import load_config_text
 from ruleengine.model import Event
 from ruleengine.render import evaluate
-from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.rules.compiler import compile_rules
+from ruleengine.rules.engine import RuleSet
 
 RULES = """\
 state_dir: state

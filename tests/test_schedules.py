@@ -12,7 +12,7 @@ import pytest
 
 from ruleengine.config.loader import load_config_text
 from ruleengine.errors import ConfigError
-from ruleengine.rules.engine import compile_model
+from ruleengine.rules.compiler import compile_model
 from ruleengine.rules.schedule import Window, parse_days, parse_hours
 from tests.support.enginekit import Clock, feed, make_engine
 from tests.support.outbox import outbox

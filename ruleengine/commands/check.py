@@ -7,7 +7,7 @@ import sys
 
 from ruleengine.commands.options import add_config_option
 from ruleengine.config import load_config
-from ruleengine.rules.engine import compile_model
+from ruleengine.rules.compiler import compile_model
 from ruleengine.words import plural
 
 HELP = "validate a rules file (exit 0 valid, 2 invalid)"

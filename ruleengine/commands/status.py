@@ -23,7 +23,7 @@ from ruleengine.errors import ConfigError
 from ruleengine.escape import visible
 from ruleengine.pipeline.build import file_hash, source_specs
 from ruleengine.redact import Redactor, destination_secrets
-from ruleengine.rules.engine import compile_model
+from ruleengine.rules.compiler import compile_model
 from ruleengine.state.drops import Dropped
 from ruleengine.state.drops import listing as drop_listing
 from ruleengine.state.report import (

@@ -12,7 +12,8 @@ from typing import Any
 
 from ruleengine.config import Config
 from ruleengine.errors import ConfigError
-from ruleengine.rules.engine import RuleSet, compile_model
+from ruleengine.rules.compiler import compile_model
+from ruleengine.rules.engine import RuleSet
 
 
 @dataclass(frozen=True)

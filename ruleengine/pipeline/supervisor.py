@@ -34,7 +34,7 @@ from ruleengine.pipeline.reload import ReloadPlan, plan_reload
 from ruleengine.pipeline.rulesfile import RELOAD_DEBOUNCE, RulesFileWatch
 from ruleengine.pipeline.status import record, status_text
 from ruleengine.redact import Redactor, destination_secrets
-from ruleengine.rules.engine import compile_model
+from ruleengine.rules.compiler import compile_model
 from ruleengine.sources.base import Source
 from ruleengine.state import Store
 from ruleengine.systemd import Notifier

@@ -9,15 +9,20 @@ correct on its own.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
+
+from ruleengine.rules import hsregex
 
 try:
     import hyperscan as _hyperscan
 except ImportError:  # no wheel for this platform, or a broken install: the re scanner works
     _hyperscan = None  # type: ignore[assignment]
 
+log = logging.getLogger(__name__)
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 
 #: (expression, Hyperscan flags, id reported for its matches)
@@ -92,3 +97,49 @@ class HyperscanScanner:
         self._db.scan(data + _PADDING, match_event_handler=on_match)
         found.sort()
         return found
+
+
+class Compiling:
+    """``regex_database(patterns)`` in a thread of its own, until ``result`` is asked for."""
+
+    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        self._result: tuple[HyperscanScanner | None, frozenset[int]] = (None, frozenset())
+        self._error: BaseException | None = None
+        # Not a daemon thread: a command that exits before scanning waits for it (milliseconds)
+        # rather than leaving Hyperscan compiling while the interpreter shuts down.
+        self._thread = threading.Thread(target=self._run, args=(patterns,), name="hs-compile")
+        self._thread.start()
+
+    def _run(self, patterns: Sequence[re.Pattern[str]]) -> None:
+        try:
+            self._result = regex_database(patterns)
+        except BaseException as exc:  # raised again where the result is taken
+            self._error = exc
+
+    def result(self) -> tuple[HyperscanScanner | None, frozenset[int]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def regex_database(
+    patterns: Sequence[re.Pattern[str]],
+) -> tuple[HyperscanScanner | None, frozenset[int]]:
+    """Hyperscan over every translatable regex, and which rules it covers."""
+    expressions = {}
+    for index, pattern in enumerate(patterns):
+        translated = hsregex.translate(pattern)
+        if translated is not None:
+            expressions[index] = prefilter(translated, index)
+    for attempt in range(2):
+        if not expressions:
+            break
+        try:
+            return HyperscanScanner(list(expressions.values())), frozenset(expressions)
+        except Exception as exc:  # one expression beyond Hyperscan: keep the others
+            if attempt:
+                log.warning("Hyperscan regex prefilter unavailable (%s); using literals", exc)
+                break
+            expressions = {i: e for i, e in expressions.items() if compiles(e)}
+    return None, frozenset()

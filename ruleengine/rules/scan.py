@@ -17,11 +17,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
-from ruleengine.rules import hs, hsregex
+from ruleengine.rules import hs
 from ruleengine.rules.literals import (
     Cost,
     case_variants,
@@ -63,9 +62,9 @@ class LiteralScanner:
         #: start-up goes on meanwhile) that the first scan waits for.
         self._translated: frozenset[int] = frozenset()
         self._regex_db: hs.HyperscanScanner | None = None
-        self._compiling: _Compiling | None = None
+        self._compiling: hs.Compiling | None = None
         if self._use_hyperscan and patterns:
-            self._compiling = _Compiling(patterns)
+            self._compiling = hs.Compiling(patterns)
         #: The literals of the other rules, per choice; None (with Hyperscan) = use the re scan.
         self._literal_db: hs.HyperscanScanner | None = None
         self._hyperscan_ready = False
@@ -269,49 +268,3 @@ class LiteralScanner:
             found.add(rule)
         if found:
             yield start, line_end, found
-
-
-class _Compiling:
-    """``_regex_database(patterns)`` in a thread of its own, until ``result`` is asked for."""
-
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
-        self._result: tuple[hs.HyperscanScanner | None, frozenset[int]] = (None, frozenset())
-        self._error: BaseException | None = None
-        # Not a daemon thread: a command that exits before scanning waits for it (milliseconds)
-        # rather than leaving Hyperscan compiling while the interpreter shuts down.
-        self._thread = threading.Thread(target=self._run, args=(patterns,), name="hs-compile")
-        self._thread.start()
-
-    def _run(self, patterns: Sequence[re.Pattern[str]]) -> None:
-        try:
-            self._result = _regex_database(patterns)
-        except BaseException as exc:  # raised again where the result is taken
-            self._error = exc
-
-    def result(self) -> tuple[hs.HyperscanScanner | None, frozenset[int]]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-
-def _regex_database(
-    patterns: Sequence[re.Pattern[str]],
-) -> tuple[hs.HyperscanScanner | None, frozenset[int]]:
-    """Hyperscan over every translatable regex, and which rules it covers."""
-    expressions = {}
-    for index, pattern in enumerate(patterns):
-        translated = hsregex.translate(pattern)
-        if translated is not None:
-            expressions[index] = hs.prefilter(translated, index)
-    for attempt in range(2):
-        if not expressions:
-            break
-        try:
-            return hs.HyperscanScanner(list(expressions.values())), frozenset(expressions)
-        except Exception as exc:  # one expression beyond Hyperscan: keep the others
-            if attempt:
-                log.warning("Hyperscan regex prefilter unavailable (%s); using literals", exc)
-                break
-            expressions = {i: e for i, e in expressions.items() if hs.compiles(e)}
-    return None, frozenset()

@@ -16,7 +16,7 @@ from ruleengine.config.schema import Defaults, Rule
 from ruleengine.config.sources import LogfileSource as LogfileSettings
 from ruleengine.engine import Engine
 from ruleengine.model import Batch, Event
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.compiler import compile_rules
 from ruleengine.sources.base import SourceContext
 from ruleengine.sources.logfile.source import LogfileSource
 from ruleengine.state import Store

@@ -13,7 +13,7 @@ import yaml
 
 from ruleengine.config import load_config_text
 from ruleengine.engine import Engine
-from ruleengine.rules.engine import compile_rules
+from ruleengine.rules.compiler import compile_rules
 from ruleengine.sources.base import Source, SourceContext
 from ruleengine.sources.registry import make_source
 from ruleengine.state import Store

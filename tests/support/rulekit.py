@@ -9,7 +9,8 @@ from typing import Any
 from ruleengine.config.loader import load_config_text
 from ruleengine.model import Event, stable_id
 from ruleengine.rules.compiled import CompiledRule
-from ruleengine.rules.engine import RuleSet, compile_rules
+from ruleengine.rules.compiler import compile_rules
+from ruleengine.rules.engine import RuleSet
 from ruleengine.rules.select import SourceRules
 
 HEAD = """\
