@@ -18,7 +18,7 @@ import select
 import struct
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,22 +58,23 @@ def available() -> bool:
 def _libc() -> ctypes.CDLL | None:
     """The C library's inotify calls: from the symbols the interpreter already has (it links
     the C library), else by name. ``ctypes.util.find_library`` runs ``ldconfig -p``, which
-    took ~1.5-3 ms a call, twice per start."""
-    for name in (None, "libc.so.6"):
+    took ~1.5-3 ms a call, twice per start: it is only the last resort."""
+    for name in _libc_names():
         try:
             libc = ctypes.CDLL(name, use_errno=True)
         except OSError:
             continue
         if hasattr(libc, "inotify_init1"):
             return libc
+    return None
+
+
+def _libc_names() -> Iterator[str | None]:
+    yield None  # dlopen(NULL): the running program and the libraries it links
+    yield "libc.so.6"
     found = ctypes.util.find_library("c")
-    if found is None:
-        return None
-    try:
-        libc = ctypes.CDLL(found, use_errno=True)
-    except OSError:
-        return None
-    return libc if hasattr(libc, "inotify_init1") else None
+    if found is not None:
+        yield found
 
 
 def decode(buffer: bytes, paths: dict[int, str]) -> list[DirEvent]:
