@@ -57,10 +57,15 @@ rules:
 {extra_rules}"""
 
 
+def command(*args: str) -> list[str]:
+    """``ruleengine ARGS`` as this interpreter runs it."""
+    return [sys.executable, "-m", "ruleengine", *args]
+
+
 def run_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a one-shot ``ruleengine`` command and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "ruleengine", *args],
+        command(*args),
         capture_output=True,
         text=True,
         timeout=60,
@@ -111,15 +116,15 @@ class DaemonProcess:
     # -- starting -----------------------------------------------------------------------------
 
     def start(self) -> DaemonProcess:
-        command = [sys.executable, "-m", "ruleengine", "run", "-c", str(self.rules), *self.args]
+        argv = command("run", "-c", str(self.rules), *self.args)
         if self.log_path is not None and self.out_path is not None:
             err = open(self.log_path, "ab")  # noqa: SIM115 - closed in close()
             out = open(self.out_path, "ab")  # noqa: SIM115
             self._files += [err, out]
-            self.proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=REPO, env=self.env)
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=REPO, env=self.env)
         else:
             self.proc = subprocess.Popen(
-                command,
+                argv,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
@@ -256,7 +261,7 @@ def spawn(
     """
     with open(log or rules.parent / "daemon.log", "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules), *args],
+            command("run", "-c", str(rules), *args),
             stdout=out if output else subprocess.DEVNULL,
             stderr=out,
             cwd=rules.parent,
