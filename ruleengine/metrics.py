@@ -11,14 +11,14 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ruleengine.errors import ConfigError, RuleEngineError
-from ruleengine.model import Batch, Delivered, Notification, Outcome, Permanent
+from ruleengine.model import Batch, Delivered, Notification, Original, Outcome, Permanent
 from ruleengine.redact import Redactor
-from ruleengine.senders import Sender
+from ruleengine.senders import Batching, Resolving, Sender
 from ruleengine.state.report import destination_status, open_readonly
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0)
@@ -98,6 +98,9 @@ class Metrics:
             self.matched.labels(notification.destination).inc()
 
     def wrap_sender(self, destination: str, sender: Sender) -> Sender:
+        """``sender``, counted; it keeps what it can do beyond ``send`` (the worker asks)."""
+        if isinstance(sender, Batching):
+            return _MeteredBatchingSender(destination, sender, self)
         return _MeteredSender(destination, sender, self)
 
     # -- serving ----------------------------------------------------------------------------
@@ -133,7 +136,16 @@ class _MeteredSender:
         self.default_rate = inner.default_rate
 
     def send(self, notification: Notification) -> Outcome:
-        outcome = self.inner.send(notification)
+        return self._count(notification, self.inner.send(notification))
+
+    def send_resolved(self, notification: Notification, originals: Sequence[Original]) -> Outcome:
+        if isinstance(self.inner, Resolving):
+            outcome = self.inner.send_resolved(notification, originals)
+        else:
+            outcome = self.inner.send(notification)
+        return self._count(notification, outcome)
+
+    def _count(self, notification: Notification, outcome: Outcome) -> Outcome:
         if isinstance(outcome, Delivered):
             label = "delivered"
             if notification.created:
@@ -149,6 +161,15 @@ class _MeteredSender:
 
     def close(self) -> None:
         self.inner.close()
+
+
+class _MeteredBatchingSender(_MeteredSender):
+    """A counted sender that takes several notifications at once, as its inner one does."""
+
+    def send_many(self, notifications: Sequence[Notification]) -> list[Outcome]:
+        assert isinstance(self.inner, Batching)  # noqa: S101 - wrap_sender checked
+        outcomes = self.inner.send_many(notifications)
+        return [self._count(n, o) for n, o in zip(notifications, outcomes, strict=False)]
 
 
 class _QueueCollector:

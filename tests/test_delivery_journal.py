@@ -34,8 +34,7 @@ def test_what_a_killed_worker_journaled_is_recorded_at_the_next_start(tmp_path: 
     enqueue(store, None, *(note("room", f"message {i}") for i in range(3)))
     first, second, third = store.pending("room", 3)
     journal = store.journal()
-    journal.record(first.seq, None, None)
-    journal.record(second.seq, "thread_key ignored", "msg-2")
+    journal.record([(first.seq, None, None), (second.seq, "thread_key ignored", "msg-2")])
     journal.close(folded=False)  # killed before folding: the file stays
     with open(journal.path, "a") as torn:
         torn.write('[99, "cut sh')  # a line the kill cut short is ignored
@@ -71,7 +70,7 @@ def test_a_row_settled_before_the_kill_is_not_recorded_twice(tmp_path: Path) -> 
         enqueue(store, None, note("room", "only once"))
         (row,) = store.pending("room", 1)
         journal = store.journal()
-        journal.record(row.seq, None, None)
+        journal.record([(row.seq, None, None)])
         store.settle_delivered([(row, None, None)])
         journal.close(folded=False)
         assert store.recover_deliveries() == 0

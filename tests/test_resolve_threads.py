@@ -4,6 +4,7 @@ every failure of the alert still get the plain resolved notice."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ import pytest
 
 from ruleengine.dispatch import Route
 from ruleengine.engine import Engine
+from ruleengine.metrics import Metrics
 from ruleengine.model import Batch, Delivered, Notification, Original, Retry
 from ruleengine.redact import Redactor
 from ruleengine.render import notification_id
@@ -114,6 +116,25 @@ def test_an_open_alert_keeps_its_events_across_a_restart(tmp_path: Path) -> None
     (notice, _) = engine.process(Batch((line(FIXED, offset=2),)))
     assert notice.resolves == (notification_id(line(FAILED, offset=1).id, "install-failed", "out"),)
     store.close()
+
+
+def test_a_metered_discord_still_edits_the_alert(tmp_path: Path) -> None:
+    """``run --metrics`` wraps every sender to count its answers; the wrapper must still edit."""
+    metrics = Metrics(tmp_path / "state.db", ("127.0.0.1", 0))
+    with Receiver() as receiver:
+        receiver.answer = discord_messages()
+        out = discord(receiver)
+        out = dataclasses.replace(out, sender=metrics.wrap_sender("out", out.sender))
+        with pipeline(tmp_path, out, webhook(receiver)) as (engine, clock, _):
+            feed(engine, line(FAILED, offset=1))
+            eventually(lambda: len(receiver.requests) == 2)
+            clock.advance(40 * 60)
+            feed(engine, line(FIXED, offset=2))
+            eventually(lambda: len(receiver.requests) == 5)
+    methods = [method for method, _, _ in by_path(receiver, "/api/webhooks/1/tok")]
+    assert methods == ["POST", "PATCH", "POST"]
+    delivered = metrics.outcomes.labels("out", "delivered")._value.get()
+    assert delivered == 2  # the alert and the notice; the edit is part of the notice's send
 
 
 def test_discord_edits_the_alert_then_posts_the_notice(tmp_path: Path) -> None:

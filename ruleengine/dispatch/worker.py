@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ruleengine.config.destinations import RetryPolicy
@@ -21,9 +21,9 @@ from ruleengine.dispatch.policy import (
     overflow_notice,
 )
 from ruleengine.escape import visible
-from ruleengine.model import Delivered, Notification, Outcome, Retry
+from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
 from ruleengine.redact import Redactor
-from ruleengine.senders import Resolving, Sender
+from ruleengine.senders import Batching, Resolving, Sender
 from ruleengine.state import Delivery, OutboxRow, Store
 from ruleengine.state.journal import DeliveryJournal
 
@@ -186,14 +186,46 @@ class Worker(threading.Thread):
         if pace > 0 or self._stopping:
             self.fold()
             return pace
-        self._queue.popleft()
+        rows = self._due_rows()
         self._last_send = time.monotonic()
-        log.debug(
-            "sending %s to %s (attempt %d)", row.notification.id, self.route.name, row.attempts + 1
-        )
-        outcome = self._send(row.notification)
-        self._record(row, outcome)
+        if log.isEnabledFor(logging.DEBUG):
+            for row in rows:
+                log.debug(
+                    "sending %s to %s (attempt %d)",
+                    row.notification.id,
+                    self.route.name,
+                    row.attempts + 1,
+                )
+        delivered: list[tuple[OutboxRow, Delivered]] = []
+        failed: tuple[OutboxRow, Retry | Permanent] | None = None
+        for row, outcome in zip(rows, self._send_rows(rows), strict=True):
+            if not isinstance(outcome, Delivered):
+                failed = (row, outcome)  # the rows behind it stay pending, unsent
+                break
+            delivered.append((row, outcome))
+        if delivered:
+            self._record_delivered(delivered)
+        if failed is not None:
+            self._record_failure(*failed)
         return 0.0
+
+    def _due_rows(self) -> list[OutboxRow]:
+        """The head row, and the due rows behind it when the sender takes several at once and
+        nothing paces it (a resolved notice goes alone: it looks up its alert's messages)."""
+        rows = [self._queue.popleft()]
+        if self.route.rate or not isinstance(self.route.sender, Batching):
+            return rows
+        now = time.time()
+        queue = self._queue
+        while (
+            queue
+            and len(rows) < BATCH
+            and not rows[-1].notification.resolves
+            and not queue[0].notification.resolves
+            and queue[0].next_attempt <= now
+        ):
+            rows.append(queue.popleft())
+        return rows
 
     def fold(self) -> None:
         """Record the journaled deliveries in the outbox and history (one transaction). Also
@@ -227,6 +259,19 @@ class Worker(threading.Thread):
             return 0.0
         return self._last_send + 1.0 / self.route.rate - time.monotonic()
 
+    def _send_rows(self, rows: Sequence[OutboxRow]) -> list[Outcome]:
+        """An outcome per row: several go in one call where the sender takes them so."""
+        sender = self.route.sender
+        if len(rows) == 1 or not isinstance(sender, Batching):
+            return [self._send(row.notification) for row in rows]
+        try:
+            outcomes = sender.send_many([row.notification for row in rows])
+            if len(outcomes) != len(rows):
+                raise ValueError(f"{len(outcomes)} outcomes for {len(rows)} notifications")
+        except Exception as exc:  # a sender bug is treated as transient, never fatal
+            return [Retry(f"sender error: {type(exc).__name__}: {exc}")] * len(rows)
+        return outcomes
+
     def _send(self, notification: Notification) -> Outcome:
         """Send; a resolved notice also updates its alert's messages where the service can.
 
@@ -246,16 +291,14 @@ class Worker(threading.Thread):
         except Exception as exc:  # a sender bug is treated as transient, never fatal
             return Retry(f"sender error: {type(exc).__name__}: {exc}")
 
-    def _record(self, row: OutboxRow, outcome: Outcome) -> None:
-        name, notification = self.route.name, row.notification
-        if isinstance(outcome, Delivered):
+    def _record_delivered(self, delivered: Sequence[tuple[OutboxRow, Delivered]]) -> None:
+        """Journal rows just delivered (one write), and fold them in when enough are held."""
+        name = self.route.name
+        entries: list[Delivery] = []
+        for row, outcome in delivered:
             warning = outcome.warning and self.redactor(outcome.warning)
-            with self._folding:
-                if self._journal is not None:
-                    self._journal.record(row.seq, warning, outcome.ref)
-                if not self._delivered:
-                    self._unfolded_since = time.monotonic()
-                self._delivered.append((row, warning, outcome.ref))
+            entries.append((row, warning, outcome.ref))
+            notification = row.notification
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
             elif log.isEnabledFor(logging.DEBUG):  # history is the record; this traces
@@ -266,15 +309,23 @@ class Worker(threading.Thread):
                     name,
                     self._gist(notification),
                 )
-            if (
-                self._journal is None
-                or len(self._delivered) >= BATCH
-                or time.monotonic() - self._unfolded_since >= FOLD_AFTER
-            ):
-                self.fold()
-            return
-        # A failure settles this row and makes it (or the next) the head: what was delivered
-        # before it is recorded first, and the queue is read again.
+        with self._folding:
+            if self._journal is not None:
+                self._journal.record((row.seq, warning, ref) for row, warning, ref in entries)
+            if not self._delivered:
+                self._unfolded_since = time.monotonic()
+            self._delivered += entries
+        if (
+            self._journal is None
+            or len(self._delivered) >= BATCH
+            or time.monotonic() - self._unfolded_since >= FOLD_AFTER
+        ):
+            self.fold()
+
+    def _record_failure(self, row: OutboxRow, outcome: Retry | Permanent) -> None:
+        """A failure settles this row and makes it (or the next) the head: what was delivered
+        before it is recorded first, and the queue is read again."""
+        name, notification = self.route.name, row.notification
         self.fold()
         self._queue.clear()
         reason = self.redactor(outcome.reason)  # senders redact too; this is the last line

@@ -16,7 +16,7 @@ from ruleengine.redact import Redactor
 from ruleengine.senders.builtin import SENDERS
 from ruleengine.senders.plugins import SenderPlugin, plugins
 
-__all__ = ["SENDERS", "SenderPlugin", "make_sender", "plugins"]
+__all__ = ["SENDERS", "Batching", "Resolving", "SenderPlugin", "make_sender", "plugins"]
 
 
 class Sender(Protocol):
@@ -45,6 +45,16 @@ class Resolving(Protocol):
     def send_resolved(self, notification: Notification, originals: Sequence[Original]) -> Outcome:
         """Send the resolved notice ``notification`` and update ``originals`` where the
         service allows; the outcome is the notice's (a failed update is a warning)."""
+        ...
+
+
+@runtime_checkable
+class Batching(Protocol):
+    """A sender for which several notifications cost about what one does (a local stream):
+    a worker catching up hands it the due rows together."""
+
+    def send_many(self, notifications: Sequence[Notification]) -> list[Outcome]:
+        """Deliver each, in order; an outcome per notification."""
         ...
 
 

@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ruleengine.colors import to_rgb
@@ -67,15 +68,21 @@ class ConsoleSender:
         return {"stream": self.settings.stream, "line": self.format(notification, color=False)}
 
     def send(self, notification: Notification) -> Outcome:
+        return self.send_many((notification,))[0]
+
+    def send_many(self, notifications: Sequence[Notification]) -> list[Outcome]:
+        """One write for them all: a catch-up prints thousands of lines."""
         stream = self._stream()
+        outcome: Outcome = Delivered()
         try:
             with self._lock:
-                line = self.format(notification, self._use_color(stream))
-                stream.write(_writable(line, stream) + "\n")
+                color = self._use_color(stream)
+                lines = [self.format(n, color) for n in notifications]
+                stream.write(_writable("\n".join(lines), stream) + "\n")
                 stream.flush()
         except (OSError, ValueError) as exc:  # closed or broken pipe: try again later
-            return Retry(f"cannot write to {self.settings.stream}: {exc}")
-        return Delivered()
+            outcome = Retry(f"cannot write to {self.settings.stream}: {exc}")
+        return [outcome] * len(notifications)
 
     def close(self) -> None:
         """Nothing to release."""

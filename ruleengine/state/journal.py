@@ -3,10 +3,10 @@
 A worker catching up sends many rows back to back. Marking each one delivered in its own SQLite
 transaction cost more than the send itself (a write lock shared with the engine, a commit), and
 marking them in batches alone would let a kill resend a whole batch. So right after each send
-the worker appends the row's ``seq`` here (one ``write(2)``, no fsync: it survives a process
-kill like a ``durable=False`` commit does), and folds what it wrote into the outbox in one
-transaction every few hundred rows, before it waits, and when it stops. Then the file is
-emptied. A kill loses at most the send in flight, as before.
+the worker appends the ``seq`` of the rows it carried here (one ``write(2)``, no fsync: it
+survives a process kill like a ``durable=False`` commit does), and folds what it wrote into
+the outbox in one transaction every few hundred rows, before it waits, and when it stops.
+Then the file is emptied. A kill loses at most the send in flight, as before.
 
 The daemon folds what a killed run left behind (``Outbox.recover_deliveries``) before its
 workers start. Lines are JSON ``[seq, warning, ref]``; a torn or foreign line is ignored (the row
@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 PREFIX = "delivered."
@@ -34,15 +35,18 @@ class DeliveryJournal:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o600)
         self._written = False
 
-    def record(self, seq: int, warning: str | None, ref: str | None) -> None:
-        """Note a delivered row (its warning, the service's id of the message); on return it
-        survives a kill of this process."""
-        if warning is None and ref is None:  # the common case, without the JSON encoder
-            line = f"[{seq}, null, null]\n"
-        else:
-            line = json.dumps([seq, warning, ref]) + "\n"
-        os.write(self._fd, line.encode())
-        self._written = True
+    def record(self, entries: Iterable[tuple[int, str | None, str | None]]) -> None:
+        """Note delivered rows, (seq, warning, the service's id of the message) each, in one
+        write; on return they survive a kill of this process."""
+        lines = []
+        for seq, warning, ref in entries:
+            if warning is None and ref is None:  # the common case, without the JSON encoder
+                lines.append(f"[{seq}, null, null]\n")
+            else:
+                lines.append(json.dumps([seq, warning, ref]) + "\n")
+        if lines:
+            os.write(self._fd, "".join(lines).encode())
+            self._written = True
 
     def clear(self) -> None:
         """Everything recorded is folded into the outbox."""
