@@ -58,6 +58,9 @@ class Supervisor:
         on_wake: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
+        # First: Hyperscan compiles the rules in a thread of its own (without the GIL) while
+        # the state database opens and the senders are built.
+        rules = compile_model(config.model)
         self.config_hash = file_hash(config.path)
         self.redactor = redactor
         redactor.add(*destination_secrets(config.model.destinations))
@@ -74,7 +77,7 @@ class Supervisor:
             for name, settings in model.destinations.items()
         }
         self.dispatcher = Dispatcher(routes, self.store, redactor)
-        self.engine = Engine(compile_model(model), self.store, self.dispatcher.wake)
+        self.engine = Engine(rules, self.store, self.dispatcher.wake)
         self.engine.offer = self.dispatcher.offer
         self.engine.on_tick = self._tick
         self._emit: Callable[[Batch], None] = self.engine.emit
