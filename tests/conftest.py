@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,19 @@ def no_leaked_threads() -> Iterator[None]:
             break
         time.sleep(0.05)
     assert not leaked, f"threads leaked: {[t.name for t in leaked]}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite's own compile cache (daemon subprocesses inherit it): never ~/.cache."""
+    path = tmp_path_factory.mktemp("compile-cache")
+    previous = os.environ.get("RULEENGINE_CACHE_DIR")
+    os.environ["RULEENGINE_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        del os.environ["RULEENGINE_CACHE_DIR"]
+    else:
+        os.environ["RULEENGINE_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session", autouse=True)

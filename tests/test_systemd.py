@@ -187,6 +187,7 @@ def test_unit_file_declares_the_service_contract() -> None:
         "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=on-failure",
         "StateDirectory=ruleengine",
+        "CacheDirectory=ruleengine",
         "SupplementaryGroups=adm systemd-journal",
         "ProtectSystem=strict",
         "NoNewPrivileges=yes",

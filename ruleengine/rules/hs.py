@@ -10,11 +10,13 @@ correct on its own.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Sequence
 from typing import Any
 
+from ruleengine import compilecache
 from ruleengine.rules import hsregex
 
 try:
@@ -70,13 +72,22 @@ class HyperscanScanner:
 
     def __init__(self, expressions: Sequence[Expression]) -> None:
         assert _hyperscan is not None  # noqa: S101 - callers check available()
-        self._db: Any = _hyperscan.Database(mode=_hyperscan.HS_MODE_BLOCK)
-        self._db.compile(
-            expressions=[e for e, _f, _i in expressions],
-            ids=[i for _e, _f, i in expressions],
-            elements=len(expressions),
-            flags=[f for _e, f, _i in expressions],
+        name = compilecache.key(
+            "hyperscan",
+            getattr(_hyperscan, "__version__", "?"),
+            os.uname().machine if hasattr(os, "uname") else os.name,
+            *(b"%d:%d:%s" % (i, f, e) for e, f, i in expressions),
         )
+        self._db: Any = _cached(name)
+        if self._db is None:
+            self._db = _hyperscan.Database(mode=_hyperscan.HS_MODE_BLOCK)
+            self._db.compile(
+                expressions=[e for e, _f, _i in expressions],
+                ids=[i for _e, _f, i in expressions],
+                elements=len(expressions),
+                flags=[f for _e, f, _i in expressions],
+            )
+            compilecache.store(name, _hyperscan.dumpb(self._db))
 
     def ends(self, data: bytes) -> list[tuple[int, int]]:
         """(end offset, id) of every match of every expression, by end offset.
@@ -97,6 +108,21 @@ class HyperscanScanner:
         self._db.scan(data + _PADDING, match_event_handler=on_match)
         found.sort()
         return found
+
+
+def _cached(name: str) -> Any:
+    """The database cached as ``name``, ready to scan; None: compile it."""
+    assert _hyperscan is not None  # noqa: S101 - only called with Hyperscan
+    blob = compilecache.load(name)
+    if blob is None:
+        return None
+    try:
+        database = _hyperscan.loadb(blob, _hyperscan.HS_MODE_BLOCK)
+        database.scratch = _hyperscan.Scratch(database)
+    except Exception as exc:  # another Hyperscan build or CPU: compile it here
+        log.debug("cached Hyperscan database not usable (%s): compiling", exc)
+        return None
+    return database
 
 
 class Compiling:
