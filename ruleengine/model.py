@@ -138,10 +138,15 @@ class Notification:
     resolves: tuple[str, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
-        """Plain JSON-able form, as stored in the outbox."""
+        """Plain JSON-able form: ``stored`` with the id and the destination (fields copied)."""
+        record = {"id": self.id, "destination": self.destination, **self.stored()}
+        record["fields"] = dict(self.fields)
+        return record
+
+    def stored(self) -> dict[str, Any]:
+        """As kept in an outbox row, whose id and destination are columns of their own; for
+        encoding at once (``fields`` is not copied)."""
         record: dict[str, Any] = {
-            "id": self.id,
-            "destination": self.destination,
             "rule": self.rule,
             "source": self.source,
             "text": self.text,
@@ -150,7 +155,7 @@ class Notification:
             "notify": self.notify,
             "format": self.format,
             "created": self.created,
-            "fields": dict(self.fields),
+            "fields": self.fields if type(self.fields) is dict else dict(self.fields),
         }
         if self.resolvable:  # only when set: most notifications are neither
             record["resolvable"] = True
@@ -219,5 +224,6 @@ def stable_id(*parts: object) -> str:
     """A short, deterministic id from the given parts (used for events and outbox rows)."""
     # Each part followed by a unit separator, hashed in one call (the bytes are those of a
     # part-by-part update: ids stay the same across versions, which keeps deduplication).
-    data = "".join([str(part) + "\x1f" for part in parts]).encode("utf-8", "surrogatepass")
+    text = "\x1f".join(map(str, parts)) + "\x1f" if parts else ""
+    data = text.encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=16).hexdigest()

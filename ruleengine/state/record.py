@@ -23,9 +23,7 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per r
 def encode(notification: Notification) -> tuple[bytes | str, int]:
     """The stored form and its size in bytes: JSON without the id and destination (they are
     columns), compressed when it is long (a digest, a long log line)."""
-    record = notification.to_record()
-    del record["id"], record["destination"]
-    text = _COMPACT.encode(record)
+    text = _COMPACT.encode(notification.stored())
     raw = text.encode()
     if len(raw) < COMPRESS_FROM:
         return text, len(raw)
