@@ -8,6 +8,7 @@ commit), and the whole process from start to the last delivery printed.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -94,14 +95,21 @@ def catchup(work: Path, lines: int) -> list[Figure]:
             "stream: stderr", "stream: stdout"
         )
     )
-    # Best of REPEAT for every timed command, references included.
-    replay_s, _peak, report = min((replay(rules, log) for _ in range(REPEAT)), key=lambda r: r[0])
+    # Best of REPEAT for every timed command, references included. The first run of each
+    # compiles the rules (an empty compile cache), the others load them: both are reported.
+    cache = Path(os.environ.get("RULEENGINE_CACHE_DIR", work / "compile-cache"))
+    shutil.rmtree(cache, ignore_errors=True)
+    replays = [replay(rules, log) for _ in range(REPEAT)]
+    replay_cold = replays[0][0]
+    replay_s, _peak, report = min(replays[1:], key=lambda r: r[0])
     expected = int(report["notifications"])
+    shutil.rmtree(cache, ignore_errors=True)
     runs = []
-    for _ in range(REPEAT):
+    for _ in range(REPEAT + 1):
         shutil.rmtree(work / "state", ignore_errors=True)  # a backlog each time, not a restart
         runs.append(daemon_catchup(rules, expected))
-    whole, counters = min(runs, key=lambda run: run[0])
+    whole_cold = runs[0][0]
+    whole, counters = min(runs[1:], key=lambda run: run[0])
     per_cpu = counters["lines"] / max(counters["cpu"], 1e-9) / 1e6
     rate = max(c["lines"] / c["span"] for _w, c in runs if c["span"])
     figures = [
@@ -133,7 +141,8 @@ def catchup(work: Path, lines: int) -> list[Figure]:
             ">= 3",
             swatch_s / whole >= 3,
             f"swatchdog --examine {swatch_s:.2f} s ({swatch_matched:,} matches), "
-            f"daemon {whole:.2f} s start to last delivery",
+            f"daemon {whole:.2f} s start to last delivery (rules compiled before; compiling "
+            f"them first: {whole_cold:.2f} s, {swatch_s / whole_cold:.2f}x)",
         ),
         Figure(
             "replay 20 rules",
@@ -142,7 +151,8 @@ def catchup(work: Path, lines: int) -> list[Figure]:
             "x",
             ">= 5",
             swatch_s / replay_s >= 5,
-            f"test --file {replay_s:.2f} s whole process",
+            f"test --file {replay_s:.2f} s whole process (rules compiled before; compiling "
+            f"them first: {replay_cold:.2f} s, {swatch_s / replay_cold:.2f}x)",
         ),
     ]
     return figures

@@ -32,7 +32,6 @@ from ruleengine.rules.held import Held
 from ruleengine.rules.resolve import OpenAlerts
 from ruleengine.rules.silences import Silences
 from ruleengine.rules.throttle import Throttles
-from ruleengine.state.silences import open_silences
 from ruleengine.templates import context, jsonable
 from ruleengine.timestamps import line_time
 from ruleengine.words import plural
@@ -145,6 +144,9 @@ class Timeline:
 
 def simulation_for(config: Config, rules: RuleSet) -> Timeline:
     """A simulation with the silences of the rules file's state database, if it has one."""
+    # Only --simulate reads the state database (and loads its modules and sqlite3).
+    from ruleengine.state.silences import open_silences  # noqa: PLC0415
+
     simulation = Timeline(rules)
     path = config.state_dir / "state.db"
     if path.exists():

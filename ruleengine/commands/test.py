@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from ruleengine.commands.journal_replay import replay_journal
 from ruleengine.commands.options import add_config_option
 from ruleengine.commands.replay_file import replay_file
 from ruleengine.commands.simulate import time_preview
@@ -97,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
         if args.file is not None:
             return replay_file(args, config, rules, sources, senders)
         if args.journal is not None:
+            # Only --journal pays for the journal reader.
+            from ruleengine.commands.journal_replay import replay_journal  # noqa: PLC0415
+
             return replay_journal(args, config, rules, sources)
         events = _events(args, sources, config)
         return 2 if events is None else _show(events, rules, senders)
