@@ -212,24 +212,31 @@ def _rows(
     params: Iterable[tuple[Any, ...]],
     known: Known | None = None,
 ) -> list[OutboxRow]:
-    """Rows selected by a fixed ``where`` clause, once per parameter tuple."""
-    columns = "seq, record, attempts, next_attempt, created, last_error, id, destination"
+    """Rows selected by a fixed ``where`` clause, once per parameter tuple. With ``known``, a
+    row's stored record is read (and decoded) only when ``known`` does not hold it."""
+    columns = "seq, attempts, next_attempt, created, last_error, id, destination"
+    if known is None:
+        columns += ", record"
     sql = f"SELECT {columns} FROM outbox WHERE {where}"  # noqa: S608 - fixed clauses, bound values
     found = []
     for values in params:
         found += conn.execute(sql, values).fetchall()
-    return [
-        OutboxRow(
-            seq=row[0],
-            notification=(known and known(row[6]))
-            or Notification.from_record(decode_record(row[1], row[6], row[7])),
-            attempts=row[2],
-            next_attempt=row[3],
-            enqueued=row[4],
-            last_error=row[5],
+    held = {row[0]: known(row[5]) for row in found} if known is not None else {}
+    missing = [seq for seq, note in held.items() if note is None]
+    records = {row[0]: row[7] for row in found} if known is None else {}
+    for marks, seqs in bulk.in_groups(missing):
+        records.update(
+            conn.execute(f"SELECT seq, record FROM outbox WHERE seq IN ({marks})", seqs)  # noqa: S608 - placeholders only
         )
-        for row in found
-    ]
+    rows = []
+    for seq, attempts, next_attempt, created, last_error, id_, destination, *_ in found:
+        note = held.get(seq)
+        if note is None:
+            if seq not in records:
+                continue  # removed between the two reads
+            note = Notification.from_record(decode_record(records[seq], id_, destination))
+        rows.append(OutboxRow(seq, note, attempts, next_attempt, created, last_error))
+    return rows
 
 
 def _settle(
