@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +10,13 @@ from typing import Any
 
 import pydantic
 import yaml
+from pydantic_core import ErrorDetails
 
-from ruleengine.config.destinations import Destination
+from ruleengine.config import sections
 from ruleengine.config.interpolate import interpolate
 from ruleengine.config.lint import lint
 from ruleengine.config.references import reference_problems
 from ruleengine.config.schema import Rule, RulesFile
-from ruleengine.config.sources import Source
 from ruleengine.config.yamlmarks import MarkedYaml, Path_, StructureError, load_marked
 from ruleengine.errors import ConfigError
 
@@ -112,13 +111,11 @@ def _load_config_text(
             if len(item[0]) > 1 and item[0][0] == "destinations":
                 deferred.setdefault(str(item[0][1]), []).append(item)
     problems = [*marked.problems, *(p for p in missing if not _in(p, deferred))]
-    model: RulesFile | None = None
-    try:
-        model = RulesFile.model_validate(data)
-    except pydantic.ValidationError as exc:
+    model, errors = sections.validate(data)
+    if errors:
         # A value that failed to interpolate is already reported; don't also call it invalid.
         unresolved = {key_path for key_path, _ in (*marked.problems, *missing)}
-        problems.extend(p for p in _pydantic_problems(exc, data) if p[0] not in unresolved)
+        problems.extend(p for p in _pydantic_problems(errors, data) if p[0] not in unresolved)
     problems.extend(reference_problems(data))
     if problems:
         raise ConfigError(_format(problems, marked, path))
@@ -167,9 +164,9 @@ def _dotted(key_path: Path_) -> str:
     return out
 
 
-def _pydantic_problems(exc: pydantic.ValidationError, data: Any) -> list[tuple[Path_, str]]:
+def _pydantic_problems(errors: Iterable[ErrorDetails], data: Any) -> list[tuple[Path_, str]]:
     problems = []
-    for error in exc.errors(include_url=False):
+    for error in errors:
         key_path = _data_path(error["loc"], data)
         problems.append((key_path, _message(error, key_path, data)))
     return problems
@@ -200,15 +197,6 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> Path_:
     return tuple(path)
 
 
-def _union_members(union: Any) -> dict[str, type[pydantic.BaseModel]]:
-    """{type tag: model} of a discriminated ``Annotated[A | B, Field(discriminator="type")]``."""
-    members = typing.get_args(typing.get_args(union)[0]) or (typing.get_args(union)[0],)
-    return {typing.get_args(m.model_fields["type"].annotation)[0]: m for m in members}
-
-
-_TYPES = {"destinations": _union_members(Destination), "sources": _union_members(Source)}
-
-
 def _message(error: Any, key_path: Path_, data: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -221,7 +209,7 @@ def _message(error: Any, key_path: Path_, data: Any) -> str:
         return "required key is missing"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         section = key_path[0] if key_path else ""
-        choices = ", ".join(_TYPES.get(str(section), {}))
+        choices = ", ".join(sections.TYPES.get(str(section), {}))
         if kind == "union_tag_not_found":
             return f"missing 'type' (expected one of: {choices})"
         return f"unknown type {error['ctx']['tag']!r} (expected one of: {choices})"
@@ -237,11 +225,11 @@ def _known_keys(key_path: Path_, data: Any) -> list[str]:
     while index < len(key_path):
         part = key_path[index]
         node = node.get(part) if isinstance(node, dict) else None
-        if model is RulesFile and part in _TYPES and index + 1 < len(key_path):
+        if model is RulesFile and part in sections.TYPES and index + 1 < len(key_path):
             name = key_path[index + 1]
             node = node.get(name) if isinstance(node, dict) else None
             kind = node.get("type") if isinstance(node, dict) else None
-            model = _TYPES[str(part)].get(str(kind))
+            model = sections.TYPES[str(part)].get(str(kind))
             if model is None:
                 return []
             index += 2

@@ -83,7 +83,7 @@ Names = Annotated[list[str], BeforeValidator(one_or_many)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 #: A credential string (``${env:…}``/``${file:…}`` keep it out of the rules file).
