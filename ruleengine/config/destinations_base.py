@@ -4,8 +4,6 @@ credentials, emails). Sender plugins build on ``HttpDestination`` and ``SecretUr
 ``ruleengine.config.destinations`` re-exports.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated
 

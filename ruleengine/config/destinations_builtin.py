@@ -4,8 +4,6 @@ Each model's ``type`` is its tag in the ``Destination`` union, which ``destinati
 and through which the loader, the senders and tests import these models.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Literal
 
@@ -169,7 +167,7 @@ class NtfyDestination(HttpDestination):
     markdown: bool = False
 
     @model_validator(mode="after")
-    def _one_auth(self) -> NtfyDestination:
+    def _one_auth(self) -> "NtfyDestination":
         if (self.username is None) != (self.password is None):
             raise ValueError("set both username and password, or neither")
         if self.token and self.username:
@@ -219,7 +217,7 @@ class EmailDestination(DestinationBase):
     model_config = ConfigDict(populate_by_name=True)
 
     @model_validator(mode="after")
-    def _credentials_in_pairs(self) -> EmailDestination:
+    def _credentials_in_pairs(self) -> "EmailDestination":
         if (self.username is None) != (self.password is None):
             raise ValueError("set both username and password, or neither")
         return self

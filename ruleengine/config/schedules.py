@@ -1,8 +1,6 @@
 """Named time windows (``schedules:``) and a rule's ``schedule``: validated here, compiled by
 ``rules.schedule``."""
 
-from __future__ import annotations
-
 import zoneinfo
 from typing import Any, Literal
 
@@ -60,7 +58,7 @@ class RuleSchedule(Strict):
     )
 
     @model_validator(mode="after")
-    def _one(self) -> RuleSchedule:
+    def _one(self) -> "RuleSchedule":
         if (self.only is None) == (self.mute is None):
             raise ValueError("give exactly one of `only` or `mute`")
         return self

@@ -1,7 +1,5 @@
 """The rules file model (pydantic). The same model validates files and emits the JSON Schema."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal
 
@@ -172,7 +170,7 @@ class Rule(Strict):
     _templates = field_validator("message", "title")(check_template)
 
     @model_validator(mode="after")
-    def _one_grouping(self) -> Rule:
+    def _one_grouping(self) -> "Rule":
         if self.throttle is not None and self.digest is not None:
             raise ValueError("use either `throttle` or `digest` on a rule, not both")
         if self.count is not None and self.expect is not None:

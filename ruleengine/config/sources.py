@@ -1,7 +1,5 @@
 """Source settings: one model per source type, joined in the ``Source`` union."""
 
-from __future__ import annotations
-
 import codecs
 import re
 from typing import Annotated, Literal
@@ -221,7 +219,7 @@ class HttpSource(Strict):
         return _check_patterns(value)
 
     @model_validator(mode="after")
-    def _someone_may_post(self) -> HttpSource:
+    def _someone_may_post(self) -> "HttpSource":
         if not self.clients and not self.anonymous:
             raise ValueError("an http source needs `clients` (bearer tokens) or `anonymous: true`")
         return self
@@ -304,7 +302,7 @@ class JournalSource(Strict):
         return value
 
     @model_validator(mode="after")
-    def _one_place(self) -> JournalSource:
+    def _one_place(self) -> "JournalSource":
         if self.directory is not None and self.files:
             raise ValueError("give `directory` or `files`, not both")
         return self

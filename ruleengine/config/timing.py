@@ -1,8 +1,6 @@
 """Rule options that work with time: thresholds (``count``), absence (``expect``) and resolved
 notices (``resolves``)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
@@ -63,7 +61,7 @@ class Expect(Strict):
         return value
 
     @model_validator(mode="after")
-    def _keys_need_by(self) -> Expect:
+    def _keys_need_by(self) -> "Expect":
         if self.keys and not self.by:
             raise ValueError("`keys` needs `by`: the template that gives each event its key")
         return self

@@ -1,7 +1,5 @@
 """Value types shared by the rules file models: durations, colours, name lists."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 
@@ -83,6 +81,11 @@ Names = Annotated[list[str], BeforeValidator(one_or_many)]
 
 
 class Strict(BaseModel):
+    """The base of every settings model. Validators are built on first use (``defer_build``):
+    a rules file uses few of the destination and source types. The model modules evaluate
+    their annotations when classes are made (no ``from __future__ import annotations``), so
+    pydantic need not evaluate each one again from a string."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
