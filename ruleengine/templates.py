@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -162,8 +163,13 @@ _SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def jsonable(value: Any) -> Any:
-    """A JSON-able copy of a template variable (unknown objects become their ``str``)."""
-    if type(value) in _SCALARS or value is None or isinstance(value, str | int | float | bool):
+    """A JSON-able copy of a template variable (unknown objects become their ``str``, and so
+    do the floats JSON has no number for: ``nan``, ``inf``, ``-inf``)."""
+    if type(value) in _SCALARS:
+        return value if type(value) is not float or math.isfinite(value) else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str | int | bool):
         return value
     if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]
