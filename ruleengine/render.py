@@ -22,6 +22,8 @@ from ruleengine.rules.silences import SUMMARY_RULE, Ended, summary_text
 from ruleengine.templates import HOSTNAME, context, jsonable, render_color, render_text
 
 log = logging.getLogger(__name__)
+_PLAIN = frozenset((str, int, bool, type(None)))  # JSON-able as they are (floats may be nan)
+_NOT_FIELDS = frozenset(("text", "suppressed"))  # template variables a notification omits
 
 
 def render(decisions: Iterable[Decision]) -> list[Notification]:
@@ -212,7 +214,12 @@ def _notifications(  # noqa: PLR0917 - one private call shape for events and dig
     color = output.color
     if output.color_template is not None:
         color = render_color(output.color_template, variables, rule.label, output.default_color)
-    fields = {k: v for k, v in variables.items() if k not in ("text", "suppressed")}
+    # One pass: the variables a notification carries, made JSON-able (most are plain already).
+    fields = {
+        k: v if type(v) in _PLAIN else jsonable(v)
+        for k, v in variables.items()
+        if k not in _NOT_FIELDS
+    }
     return build_notifications(
         event_id,
         source=source,
@@ -251,9 +258,9 @@ def build_notifications(
     resolvable: bool = False,
     resolves: tuple[tuple[str, str], ...] = (),
 ) -> list[Notification]:
-    """One notification per destination. ``resolves`` (a resolved notice's alert: event id and
-    rule pairs) becomes the ids of the alert's notifications to the same destination."""
-    safe_fields = {key: jsonable(value) for key, value in fields.items()}
+    """One notification per destination; ``fields`` must be JSON-able already. ``resolves`` (a
+    resolved notice's alert: event id and rule pairs) becomes the ids of the alert's
+    notifications to the same destination."""
     return [
         Notification(
             id=notification_id(event_id, rule, destination),
@@ -266,7 +273,7 @@ def build_notifications(
             notify=notify,
             format=text_format,
             created=created,
-            fields=safe_fields,
+            fields=fields,
             resolvable=resolvable,
             resolves=tuple(notification_id(e, r, destination) for e, r in resolves)
             if resolves
