@@ -19,7 +19,8 @@ from ruleengine.errors import ConfigError, RuleEngineError
 from ruleengine.model import Batch, Delivered, Notification, Original, Outcome, Permanent
 from ruleengine.redact import Redactor
 from ruleengine.senders import Batching, Resolving, Sender
-from ruleengine.state.report import destination_status, open_readonly
+from ruleengine.state.db import open_readonly
+from ruleengine.state.queues import destination_status
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0)
 

@@ -25,7 +25,7 @@ from ruleengine.logsetup import setup_logging
 from ruleengine.metrics import Metrics, parse_address
 from ruleengine.pipeline.supervisor import SHUTDOWN_TIMEOUT, Supervisor
 from ruleengine.redact import Redactor
-from ruleengine.state.report import recovery_hint
+from ruleengine.state.db import recovery_hint
 from ruleengine.systemd import Notifier
 
 HELP = "run the daemon in the foreground"

@@ -10,9 +10,10 @@ from typing import Any
 
 from ruleengine.errors import StateError
 from ruleengine.state import Store
-from ruleengine.state.db import diagnose
-from ruleengine.state.report import human_duration, open_readonly, queue_summary, record_daemon
-from ruleengine.words import plural
+from ruleengine.state.db import diagnose, open_readonly
+from ruleengine.state.meta import record_daemon
+from ruleengine.state.queues import queue_summary
+from ruleengine.words import human_duration, plural
 
 log = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ from ruleengine.state.source_status import (
     SourceStatus,
     source_status,
 )
+from ruleengine.words import human_duration
 
 __all__ = [
     "DaemonStatus",
@@ -165,18 +166,3 @@ def _json(value: str | None) -> Any:
         return json.loads(value)
     except ValueError:
         return None
-
-
-def human_duration(seconds: float) -> str:
-    """``42s``, ``3m05s``, ``2h07m``, ``4d3h``: compact enough for a status line."""
-    seconds = max(int(seconds), 0)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
