@@ -9,7 +9,8 @@ from ruleengine.dispatch.policy import (
     fallback_notice,
     next_delay,
 )
-from ruleengine.dispatch.worker import ERROR_PAUSE, IDLE_RECHECK, Route, Worker
+from ruleengine.dispatch.sending import Route
+from ruleengine.dispatch.worker import ERROR_PAUSE, IDLE_RECHECK, Worker
 
 __all__ = [
     "ERROR_PAUSE",

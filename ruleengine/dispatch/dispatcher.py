@@ -10,7 +10,8 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 
-from ruleengine.dispatch.worker import Route, Worker
+from ruleengine.dispatch.sending import Route
+from ruleengine.dispatch.worker import Worker
 from ruleengine.model import Notification
 from ruleengine.redact import Redactor
 from ruleengine.state import Store

@@ -11,21 +11,20 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
-from ruleengine.config.destinations import RetryPolicy
+from ruleengine.dispatch.ledger import Ledger
 from ruleengine.dispatch.policy import (
     budget_exhausted,
     fallback_notice,
     next_delay,
     overflow_notice,
 )
+from ruleengine.dispatch.sending import Route, send_rows
 from ruleengine.escape import visible
-from ruleengine.model import Delivered, Notification, Outcome, Permanent, Retry
+from ruleengine.model import Delivered, Notification, Original, Permanent, Retry
 from ruleengine.redact import Redactor
-from ruleengine.senders import Batching, Resolving, Sender
+from ruleengine.senders import Batching
 from ruleengine.state import Delivery, OutboxRow, Store
-from ruleengine.state.journal import DeliveryJournal
 
 log = logging.getLogger(__name__)
 GIST = 60  # characters of a message's first line in the delivery log lines
@@ -36,19 +35,7 @@ ERROR_PAUSE = 5.0  # after an unexpected error (database trouble), before trying
 # Catching up: pending rows read at once, and delivered rows folded into the outbox in one
 # transaction (each is journaled right after its send: see ``state.journal``).
 BATCH = 256
-FOLD_AFTER = 1.0  # seconds: a slow destination's deliveries reach the outbox at least this soon
 OFFERED = 1024  # notifications held as the engine hands them over; the oldest go first
-
-
-@dataclass(frozen=True)
-class Route:
-    """Everything a worker needs to know about its destination."""
-
-    name: str
-    sender: Sender
-    policy: RetryPolicy
-    rate: float | None
-    fallback: str | None
 
 
 class Worker(threading.Thread):
@@ -75,10 +62,7 @@ class Worker(threading.Thread):
         self._last_send: float | None = None  # monotonic time of the last attempt (pacing)
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
         self._queue: deque[OutboxRow] = deque()  # pending rows read ahead, oldest first
-        self._journal: DeliveryJournal | None = None  # made by ``run``, in this thread
-        self._delivered: list[Delivery] = []  # journaled, not folded (under ``_folding``)
-        self._unfolded_since = 0.0  # monotonic time of the oldest of those
-        self._folding = threading.Lock()  # ``fold`` may come from the dispatcher's thread
+        self._ledger = Ledger(store, route.name, BATCH)  # delivered, not yet in the outbox
         self._offered: OrderedDict[str, Notification] = OrderedDict()  # id -> as committed
         self._offer_lock = threading.Lock()
 
@@ -121,14 +105,7 @@ class Worker(threading.Thread):
                 self._wake.wait(max(seconds, 0.0))
 
     def run(self) -> None:
-        try:
-            self._journal = self.store.journal()
-        except OSError as exc:  # each delivery is then recorded on its own, as it used to be
-            log.error(
-                "%s: no delivery journal (%s); recording deliveries one by one",
-                self.route.name,
-                exc,
-            )
+        self._ledger.open()
         while not self._stopping:
             # Consume the wake flag *before* reading the queue: a wake that arrives while we
             # read or send stays set, so the following sleep returns at once.
@@ -161,8 +138,7 @@ class Worker(threading.Thread):
             folded = True
         except Exception:
             log.exception("%s: deliveries not recorded; the next start will", self.route.name)
-        if self._journal is not None:
-            self._journal.close(folded)
+        self._ledger.close(folded)
 
     def _step(self) -> float:
         """Make at most one attempt; return how long to wait before the next step.
@@ -198,7 +174,7 @@ class Worker(threading.Thread):
                 )
         delivered: list[tuple[OutboxRow, Delivered]] = []
         failed: tuple[OutboxRow, Retry | Permanent] | None = None
-        for row, outcome in zip(rows, self._send_rows(rows), strict=True):
+        for row, outcome in zip(rows, send_rows(self.route, rows, self._originals), strict=True):
             if not isinstance(outcome, Delivered):
                 failed = (row, outcome)  # the rows behind it stay pending, unsent
                 break
@@ -231,13 +207,8 @@ class Worker(threading.Thread):
         """Record the journaled deliveries in the outbox and history (one transaction). Also
         called by the dispatcher on a worker that did not stop in time (stuck in a send), so
         the worker replacing it does not send them again."""
-        with self._folding:
-            if not self._delivered:
-                return
-            self.store.settle_delivered(self._delivered)
-            self._delivered = []
-            if self._journal is not None:
-                self._journal.clear()
+        if not self._ledger.fold():
+            return
         name = self.route.name
         episode = self.store.end_overflow(name, overflow_notice)
         if episode is not None:
@@ -259,40 +230,14 @@ class Worker(threading.Thread):
             return 0.0
         return self._last_send + 1.0 / self.route.rate - time.monotonic()
 
-    def _send_rows(self, rows: Sequence[OutboxRow]) -> list[Outcome]:
-        """An outcome per row: several go in one call where the sender takes them so."""
-        sender = self.route.sender
-        if len(rows) == 1 or not isinstance(sender, Batching):
-            return [self._send(row.notification) for row in rows]
-        try:
-            outcomes = sender.send_many([row.notification for row in rows])
-            if len(outcomes) != len(rows):
-                raise ValueError(f"{len(outcomes)} outcomes for {len(rows)} notifications")
-        except Exception as exc:  # a sender bug is treated as transient, never fatal
-            return [Retry(f"sender error: {type(exc).__name__}: {exc}")] * len(rows)
-        return outcomes
-
-    def _send(self, notification: Notification) -> Outcome:
-        """Send; a resolved notice also updates its alert's messages where the service can.
-
-        The alert's ids are looked up now, not when the notice was rendered: the notice queues
-        behind its alert (same destination, FIFO), so by now the alert was delivered (its id
-        kept) or dead-lettered (no id: the notice goes out plain, never lost).
-        """
-        sender = self.route.sender
-        originals = []
-        if notification.resolves:
-            self.fold()  # the alert may be among the deliveries not yet folded in
-            originals = self.store.originals(notification)
-        try:
-            if originals and isinstance(sender, Resolving):
-                return sender.send_resolved(notification, originals)
-            return sender.send(notification)
-        except Exception as exc:  # a sender bug is treated as transient, never fatal
-            return Retry(f"sender error: {type(exc).__name__}: {exc}")
+    def _originals(self, notification: Notification) -> list[Original]:
+        """The alert messages a resolved notice closes (folded first: the alert may be among
+        the deliveries not yet in the outbox)."""
+        self.fold()
+        return self.store.originals(notification)
 
     def _record_delivered(self, delivered: Sequence[tuple[OutboxRow, Delivered]]) -> None:
-        """Journal rows just delivered (one write), and fold them in when enough are held."""
+        """Log rows just delivered and hand them to the ledger (journaled, folded in later)."""
         name = self.route.name
         entries: list[Delivery] = []
         for row, outcome in delivered:
@@ -309,18 +254,7 @@ class Worker(threading.Thread):
                     name,
                     self._gist(notification),
                 )
-        with self._folding:
-            if self._journal is not None:
-                self._journal.record((row.seq, warning, ref) for row, warning, ref in entries)
-            if not self._delivered:
-                self._unfolded_since = time.monotonic()
-            self._delivered += entries
-        if (
-            self._journal is None
-            or len(self._delivered) >= BATCH
-            or time.monotonic() - self._unfolded_since >= FOLD_AFTER
-        ):
-            self.fold()
+        self._ledger.add(entries)
 
     def _record_failure(self, row: OutboxRow, outcome: Retry | Permanent) -> None:
         """A failure settles this row and makes it (or the next) the head: what was delivered
