@@ -88,6 +88,7 @@ def daemon_catchup(
 def catchup(work: Path, lines: int) -> list[Figure]:
     log = work / "catchup.log"
     write_log(log, lines)
+    os.sync()  # the log's pages reach the disk now, not during the daemon's own fsyncs
     regexes = patterns(20)
     rules = work / "catchup.yaml"
     rules.write_text(

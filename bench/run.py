@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         # Each workload starts with an empty compile cache of its own (never ~/.cache): its
         # first run compiles, the repeats load (catch-up reports both).
         os.environ["RULEENGINE_CACHE_DIR"] = str(work / "compile-cache")
+        # What the previous workload wrote reaches the disk before this one starts: the
+        # daemon fsyncs its commits, and an fsync waits behind any writeback in progress.
+        os.sync()
         try:
             figures += run(work)
         except Exception as exc:

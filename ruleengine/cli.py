@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ruleengine import __version__
+from ruleengine import __version__, gcpolicy
 from ruleengine.commands import COMMANDS, EXIT_FAIL, EXIT_USAGE, command
 from ruleengine.errors import ConfigError, ExitNow, RuleEngineError
 
@@ -40,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the only place that ends the process without unwinding (``ExitNow``)."""
     if argv is None:
         argv = sys.argv[1:]
-    args = build_parser(argv).parse_args(argv)
+    with gcpolicy.starting():  # importing a command allocates much and frees little
+        parser = build_parser(argv)
+    args = parser.parse_args(argv)
     try:
         result: int = args.handler(args)
     except ConfigError as exc:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from ruleengine import gcpolicy
 from ruleengine.commands.options import add_config_option
 from ruleengine.config import load_config
 from ruleengine.errors import ExitNow, StateError
@@ -118,7 +119,9 @@ def _exit_now(signum: int, _frame: FrameType | None) -> None:
 def serve(supervisor: Supervisor, wakeup: socket.socket) -> int:
     """Start, then block until a stop signal; reload on SIGHUP. Raises ExitNow when threads
     are still in a send after the stop timeout, or on a second stop signal."""
+    gcpolicy.settle()  # the rules, sources and senders live as long as the daemon
     supervisor.start()
+    reloads = supervisor.reloads
     stop: int | None = None
     while stop is None:
         readable, _, _ = select.select([wakeup], [], [], supervisor.next_timer())
@@ -132,6 +135,9 @@ def serve(supervisor: Supervisor, wakeup: socket.socket) -> int:
                 supervisor.reload("SIGHUP", force=True)
         if stop is None:
             supervisor.on_timer()
+        if supervisor.reloads != reloads:
+            reloads = supervisor.reloads
+            gcpolicy.resettle()  # the old rules' cycles go, the new rules settle
     for sig in STOP_SIGNALS:  # from now on a stop signal interrupts the shutdown
         signal.signal(sig, _exit_now)
     log.info("%s received: stopping", signal.Signals(stop).name)

@@ -217,6 +217,11 @@ class Supervisor:
 
     # -- reload ---------------------------------------------------------------------------
 
+    @property
+    def reloads(self) -> int:
+        """Successful reloads since start."""
+        return self._reloads
+
     def reload(self, why: str, force: bool = False) -> bool:
         """Validate the rules file and switch to it; keep the running rules if it is invalid."""
         path = self.config.path
