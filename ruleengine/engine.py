@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ruleengine import turn
 from ruleengine.clock import Clock, system_clock
+from ruleengine.counters import Counters
 from ruleengine.model import Batch, Notification, Position
 from ruleengine.render import render, render_fired
 from ruleengine.rules import heartbeats
@@ -29,28 +30,6 @@ log = logging.getLogger(__name__)
 QUEUE_BATCHES = 64  # bounded: a slow disk slows the sources down instead of growing memory
 COALESCE_BATCHES, COALESCE_EVENTS = 256, 20_000  # most work committed in one transaction
 IDLE_WAKE = 5.0  # seconds: the loop wakes at least this often so ``heartbeat`` stays fresh
-
-
-@dataclass
-class Counters:
-    """What the engine has done since it started: read by the bench, logged at stop."""
-
-    lines: int = 0  # log lines evaluated
-    events: int = 0  # other events (markers)
-    matched: int = 0  # lines and events on which at least one rule fired
-    notifications: int = 0  # rows committed to the outbox
-    first: float | None = None  # monotonic time the first batch arrived
-    last: float | None = None  # monotonic time of the last commit of a batch
-    cpu: float = 0.0  # seconds of this thread's CPU spent evaluating and committing batches
-
-    def summary(self) -> str:
-        span = (self.last - self.first) if self.first is not None and self.last else 0.0
-        rate = self.lines / span if span > 0 else 0.0
-        return (
-            f"engine: {self.lines} lines, {self.events} other events, {self.matched} matched, "
-            f"{self.notifications} notifications in {span:.3f} s ({rate:.0f} lines/s; "
-            f"{self.cpu:.3f} s of engine CPU)"
-        )
 
 
 @dataclass(frozen=True)
