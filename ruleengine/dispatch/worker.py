@@ -237,12 +237,15 @@ class Worker(threading.Thread):
         return self.store.originals(notification)
 
     def _record_delivered(self, delivered: Sequence[tuple[OutboxRow, Delivered]]) -> None:
-        """Log rows just delivered and hand them to the ledger (journaled, folded in later)."""
+        """Hand rows just delivered to the ledger (journaled at once, folded in later), then
+        log them."""
+        entries: list[Delivery] = [
+            (row, outcome.warning and self.redactor(outcome.warning), outcome.ref)
+            for row, outcome in delivered
+        ]
+        self._ledger.add(entries)
         name = self.route.name
-        entries: list[Delivery] = []
-        for row, outcome in delivered:
-            warning = outcome.warning and self.redactor(outcome.warning)
-            entries.append((row, warning, outcome.ref))
+        for row, warning, _ref in entries:
             notification = row.notification
             if warning:
                 log.warning("delivered %s to %s, but: %s", notification.id, name, warning)
@@ -254,7 +257,6 @@ class Worker(threading.Thread):
                     name,
                     self._gist(notification),
                 )
-        self._ledger.add(entries)
 
     def _record_failure(self, row: OutboxRow, outcome: Retry | Permanent) -> None:
         """A failure settles this row and makes it (or the next) the head: what was delivered
