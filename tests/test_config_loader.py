@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from ruleengine.cli import main
 from ruleengine.config import load_config
 from ruleengine.errors import ConfigError
+from tests.support.daemon import command, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -189,13 +189,7 @@ def test_check_command_exit_codes(write_rules, capsys: pytest.CaptureFixture[str
 def test_no_traceback_for_any_broken_file(tmp_path: Path, text: str) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(text, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "ruleengine", "check", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("check", "-c", str(path))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert str(path) in done.stderr
@@ -211,7 +205,7 @@ def test_alias_bomb_is_refused_quickly(write_rules) -> None:  # type: ignore[no-
 def test_output_into_a_closed_pipe_is_not_a_traceback() -> None:
     """``ruleengine schema | head -1``: the reader goes away early."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ruleengine", "schema"],
+        command("schema"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

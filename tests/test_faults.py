@@ -6,15 +6,13 @@ SQLite write lock, or a long read transaction, while the daemon works and ``dead
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from ruleengine.commands import COMMANDS
-from tests.support.daemon import DaemonProcess
+from tests.support.daemon import DaemonProcess, run_cli
 from tests.support.receiver import Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.timeout(120)]
@@ -52,13 +50,7 @@ def readers(rules: Path) -> list[list[str]]:
 
 def read_beside(rules: Path) -> None:
     for argv in readers(rules):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruleengine", *argv],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = run_cli(*argv)
         assert result.returncode == 0, f"{argv}: {result.stdout}{result.stderr}"
         assert "Traceback" not in result.stderr
 

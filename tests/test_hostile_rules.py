@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruleengine.cli import main
+from tests.support.daemon import run_cli
 
 VALID = """\
 state_dir: state
@@ -192,14 +191,8 @@ def test_known_nasty_files_in_process(name: str) -> None:
 def test_known_nasty_files_through_a_real_process(name: str, tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_bytes(KNOWN_NASTY[name])
-    for command in ("check", "run"):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruleengine", command, "-c", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+    for verb in ("check", "run"):
+        result = run_cli(verb, "-c", str(path))
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr
         assert result.stderr.startswith(f"{path}:"), result.stderr

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import DaemonProcess
+from tests.support.daemon import DaemonProcess, run_cli
 from tests.support.outbox import outbox_rows
 from tests.support.poll import eventually
 from tests.support.receiver import Receiver, Reply
@@ -162,13 +160,7 @@ def test_permanent_4xx_dead_letters_and_the_fallback_receives_it(tmp_path: Path)
     text = notice.json()["text"]
     assert "Could not deliver to room (HTTP 403" in text and "invalid token" in text
     assert text.endswith("shop deployed")
-    listing = subprocess.run(
-        [sys.executable, "-m", "ruleengine", "dead", "list", "--json", "-c", str(rules)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    listing = run_cli("dead", "list", "--json", "-c", str(rules))
     assert listing.returncode == 0, listing.stderr
     (dead,) = json.loads(listing.stdout)
     assert dead["destination"] == "room"

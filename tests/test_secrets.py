@@ -10,14 +10,11 @@ Every secret contains the same marker, so one case-insensitive search finds any 
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import DaemonProcess
+from tests.support.daemon import DaemonProcess, run_cli
 from tests.support.outbox import outbox_rows
 from tests.support.receiver import Receiver, Reply
 
@@ -65,14 +62,7 @@ rules:
 
 
 def run(*argv: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "ruleengine", *argv],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, **env},
-    )
+    result = run_cli(*argv, env=env)
     return f"$ ruleengine {argv[0]} … → {result.returncode}\n{result.stdout}{result.stderr}"
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from ruleengine.cli import main
 from ruleengine.commands.send_target import UsageError, _field_for, sender_types
+from tests.support.daemon import command
 from tests.support.receiver import Receiver, Reply
 
 SECRET_PATH = "hooks/T0001/B0002/sendsecretXYZ"  # noqa: S105 - a fake, to grep for
@@ -208,7 +209,7 @@ def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.slow
 def test_real_process_exit_codes(receiver: Receiver, tmp_path: Path) -> None:
     """As a script would call it: token from the environment, message on stdin."""
-    base = [sys.executable, "-m", "ruleengine", "send", "--retry-secs", "0"]
+    base = command("send", "--retry-secs", "0")
     env = {"PATH": "/usr/bin:/bin", "HOOK_TOKEN": TOKEN}
     url = f"{receiver.url}/{SECRET_PATH}"
     ok = subprocess.run(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.support.daemon import command
 from tests.support.receiver import Receiver
 
 EXAMPLE = Path(__file__).parent / "plugin_example"
@@ -20,7 +20,7 @@ SECRET = "echo-secret-0123456789abcdef"  # noqa: S105 - fake
 def ruleengine(*args: str, path: Path = EXAMPLE) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), os.getcwd()])}
     return subprocess.run(
-        [sys.executable, "-m", "ruleengine", *args],
+        command(*args),
         env=env,
         capture_output=True,
         text=True,

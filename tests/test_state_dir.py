@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ruleengine.state import Store
+from tests.support.daemon import command
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -80,7 +80,7 @@ def run_daemon(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     rules.write_text(RULES, encoding="utf-8")
     try:
         return subprocess.run(
-            [sys.executable, "-m", "ruleengine", "run", "-c", str(rules)],
+            command("run", "-c", str(rules)),
             capture_output=True,
             text=True,
             timeout=20,
