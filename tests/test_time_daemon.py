@@ -19,22 +19,15 @@ from tests.support.daemon import DaemonProcess, append, run_cli
 from tests.support.outbox import outbox_rows
 from tests.support.poll import eventually
 from tests.support.receiver import Receiver
-from tests.support.rulekit import THRESHOLD_RULES
+from tests.support.rulekit import HOOK_AND_APP, INSTALL_FAILED, THRESHOLD_RULES
 
 pytestmark = pytest.mark.slow
 
-RULES = """\
-state_dir: state
-defaults: {{to: [hook]}}
-destinations:
-  hook: {{type: webhook, url: "{url}/hook"}}
-sources:
-  app: {{type: logfile, paths: [app.log]}}
-rules:
-  - name: install-failed
-    source: app
-    match: 'Package (?P<package>\\S+) install FAILED'
-    message: "{{{{ package }}}} failed"
+RULES = (
+    HOOK_AND_APP
+    + "rules:\n"
+    + INSTALL_FAILED
+    + """\
   - name: rebooted
     source: app
     match: '(?P<host>\\S+) rebooted'
@@ -45,6 +38,7 @@ rules:
     expect: {{every: 3s, by: "{{{{ host }}}}"}}
     message: "{{{{ host }}}} did not report"
 """
+)
 
 
 def silenced(state: Path) -> int:
@@ -135,13 +129,9 @@ def test_threshold_and_open_alert_survive_kill_9(tmp_path: Path, receiver: Recei
         assert texts[1:] == ["3 failed logins from 10.0.0.9", "7zip resolved"]
 
 
-SCHEDULE_RULES = """\
-state_dir: state
-defaults: {{to: [hook]}}
-destinations:
-  hook: {{type: webhook, url: "{url}/hook"}}
-sources:
-  app: {{type: logfile, paths: [app.log]}}
+SCHEDULE_RULES = (
+    HOOK_AND_APP
+    + """\
 schedules:
   always: {{tz: Europe/Berlin}}
   later: {{days: {later}, tz: Europe/Berlin}}
@@ -158,6 +148,7 @@ rules:
     message: "{{{{ host }}}} rebooted"
     schedule: {{only: later, otherwise: hold}}
 """
+)
 
 
 def held_rows(state: Path) -> list[tuple[str, str]]:

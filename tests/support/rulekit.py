@@ -55,30 +55,44 @@ RESOLVE_RULES = """
   resolves: {rule: install-failed, key: "{{ package }}@{{ host }}", expire: 1d}
 """
 
-# A counted threshold, and an alert with its recovery, all sent to a webhook.
-THRESHOLD_RULES = """\
+# Daemon tests' rules files (``str.format`` templates: ``{url}`` is the receiver's): a
+# webhook ``hook`` every rule sends to, and a logfile source ``app`` reading app.log.
+HOOK_AND_APP = """\
 state_dir: state
 defaults: {{to: [hook]}}
 destinations:
   hook: {{type: webhook, url: "{url}/hook"}}
 sources:
   app: {{type: logfile, paths: [app.log]}}
+"""
+# An alert on a failed install, as several daemon tests' rules have it.
+INSTALL_FAILED = """\
+  - name: install-failed
+    source: app
+    match: 'Package (?P<package>\\S+) install FAILED'
+    message: "{{{{ package }}}} failed"
+"""
+
+# A counted threshold, and an alert with its recovery, all sent to a webhook.
+THRESHOLD_RULES = (
+    HOOK_AND_APP
+    + """\
 rules:
   - name: brute-force
     source: app
     match: 'login failed from (?P<ip>\\S+)'
     count: {{min: 3, within: 10m, by: "{{{{ ip }}}}"}}
     message: "{{{{ count }}}} failed logins from {{{{ ip }}}}"
-  - name: install-failed
-    source: app
-    match: 'Package (?P<package>\\S+) install FAILED'
-    message: "{{{{ package }}}} failed"
+"""
+    + INSTALL_FAILED
+    + """\
   - name: install-ok
     source: app
     match: 'Package (?P<package>\\S+) installed'
     resolves: {{rule: install-failed, key: "{{{{ package }}}}"}}
     message: "{{{{ package }}}} resolved"
 """
+)
 
 
 def rules_yaml(rules: str, state: str = "state") -> str:
